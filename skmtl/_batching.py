@@ -1,0 +1,85 @@
+"""Training batches drawn in a seeded order, without copying the data set.
+
+Keras shuffles NumPy inputs with ``tf.random.shuffle``, whose order depends on
+TensorFlow's process-global seed: a fixed ``random_state`` could only make it
+reproducible by setting (and racing on) global state. Here the order comes from
+a private ``np.random.Generator``, and each batch is gathered from the caller's
+arrays (which may be strided views or memory maps) as it is needed, so the only
+full-size arrays are the ones the caller already holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import keras
+import numpy as np
+
+
+class TaskBatches(keras.utils.PyDataset):
+    """``(inputs, targets, weights)`` batches of named arrays for ``Model.fit``.
+
+    Parameters
+    ----------
+    inputs, targets, weights : dict of str to ndarray
+        Samples on axis 0; ``targets`` and ``weights`` may be None (predict-style).
+    batch_size : int
+    shuffle : bool
+        Draw a new permutation at the end of every epoch.
+    seed : int or None
+        Seeds the permutations; None draws fresh entropy.
+    """
+
+    def __init__(
+        self,
+        inputs: Mapping[str, np.ndarray],
+        targets: Mapping[str, np.ndarray] | None,
+        weights: Mapping[str, np.ndarray] | None,
+        *,
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int | None = None,
+    ):
+        super().__init__()
+        self.inputs = dict(inputs)
+        self.targets = None if targets is None else dict(targets)
+        self.weights = None if weights is None else dict(weights)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.n_samples = len(next(iter(self.inputs.values())))
+        self._rng = np.random.default_rng(seed)
+        self._order = self._next_order()
+
+    def _next_order(self) -> np.ndarray | None:
+        return self._rng.permutation(self.n_samples) if self.shuffle else None
+
+    def __len__(self) -> int:
+        return math.ceil(self.n_samples / self.batch_size)
+
+    def _rows(self, index: int):
+        start = index * self.batch_size
+        stop = min(start + self.batch_size, self.n_samples)
+        if self._order is None:
+            return slice(start, stop)
+        # Sorted rows read memory maps and strided views front to back.
+        return np.sort(self._order[start:stop])
+
+    @staticmethod
+    def _take(arrays: Mapping[str, np.ndarray], rows) -> dict[str, np.ndarray]:
+        return {
+            name: np.ascontiguousarray(a[rows], dtype=np.float32)
+            if a.dtype.kind == "f"
+            else np.ascontiguousarray(a[rows])
+            for name, a in arrays.items()
+        }
+
+    def __getitem__(self, index: int):
+        rows = self._rows(index)
+        x = self._take(self.inputs, rows)
+        if self.targets is None:
+            return (x,)
+        return x, self._take(self.targets, rows), self._take(self.weights, rows)
+
+    def on_epoch_end(self) -> None:
+        self._order = self._next_order()

@@ -1,0 +1,591 @@
+"""The scikit-learn estimator; the one module that touches scikeras.
+
+scikeras (0.13) provides parameter routing (``optimizer__learning_rate``,
+``callbacks__...``, ``fit__validation_split``), ``set_params`` for routed names,
+and Keras-model pickling. Everything it does with data is replaced here: it
+cannot carry named inputs, several tasks, per-task sample weights or masked
+labels, and its seeding switches TensorFlow op determinism on for good (see
+PITFALLS). It also predates scikit-learn's tag API, so tags are declared here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from numbers import Integral, Real
+
+import keras
+import numpy as np
+from scikeras._utils import (
+    get_optimizer_class,
+    route_params,
+    try_to_convert_strings_to_classes,
+    unflatten_params,
+)
+from scikeras.wrappers import BaseWrapper
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._batching import TaskBatches
+from .inputs import encode, infer_schema
+from .metrics import combined_score
+from .network import (
+    build_network,
+    check_heads,
+    model_input_names,
+    with_task_outputs,
+)
+from .targets import CLASSIFICATION, REGRESSION, TargetEncoder, TaskSpec
+
+__all__ = ["MultiTaskConvEstimator"]
+
+# Rows per forward pass at predict. ``Model.predict`` costs ~40 ms per call on
+# CPU whatever the size; ``predict_on_batch`` over chunks costs well under 1 ms.
+_PREDICT_CHUNK = 256
+_ROUTING_PREFIXES = {"model", "fit", "compile", "predict", "optimizer", "callbacks"}
+
+
+def _check_filters(filters) -> tuple[int, ...]:
+    values = (filters,) if isinstance(filters, Integral) else tuple(filters)
+    if not values or not all(isinstance(f, Integral) and f >= 1 for f in values):
+        raise ValueError(
+            f"The 'filters' parameter must be a non-empty sequence of positive "
+            f"ints (one per conv stage); got {filters!r}."
+        )
+    return tuple(int(f) for f in values)
+
+
+class MultiTaskConvEstimator(BaseWrapper):
+    """One shared 1-D conv network with a head per task, as a scikit-learn estimator.
+
+    Each column of y is a task: classification (label in, label out) or regression
+    (value in, value out). Each field of X is a signal (an array per sample) or a
+    covariate (a number per sample); see :func:`skmtl.inputs.to_named_arrays` for
+    the accepted forms of X.
+
+    Parameters
+    ----------
+    model : callable or None, default=None
+        None builds the default network (:func:`skmtl.network.build_network`).
+        A callable ``model(schema, tasks, **model_params) -> keras.Model`` builds
+        your own: its inputs are named as fields of the schema and its outputs
+        (a dict, or output layers) as the tasks; ``model__*`` parameters are
+        passed to it. skmtl compiles it and checks its heads before training.
+    tasks : dict, sequence or None, default=None
+        Task kinds, ``"classification"`` or ``"regression"``, by column name
+        (dict) or position (sequence). Unnamed tasks are inferred from the
+        dtype: float is regression; int, bool, str, object and category are
+        classification.
+    loss_weights : dict or None, default=None
+        ``{task: weight}``; unnamed tasks weigh 1.0.
+    filters : sequence of int, default=(16, 32, 64, 64)
+        Width of each conv stage; its length is the number of stages.
+    kernel_size : int, default=7
+    pool_size : int, default=4
+        Max-pooling size of each stage (skipped once a signal is too short).
+    dropout : float, default=0.1
+        Dropout rate after the shared dense block.
+    dense_units : int, default=64
+        Width of the shared dense block (0 to skip it).
+    optimizer : str, keras Optimizer class or instance, default="adam"
+        Its arguments can be routed as ``optimizer__<name>``.
+    learning_rate : float, default=1e-3
+        Overridden by ``optimizer__learning_rate`` if that is given.
+    batch_size : int, default=32
+    epochs : int, default=20
+    shuffle : bool, default=True
+        Reshuffle the training samples every epoch (in a seeded order).
+    callbacks : list of keras callbacks or None, default=None
+    warm_start : bool, default=False
+        Continue training the fitted network instead of building a new one.
+    random_state : int, RandomState or None, default=None
+        Seeds every initialiser, dropout layer and the shuffling order, without
+        touching TensorFlow's global seed or op-determinism setting.
+    verbose : int, default=0
+        0 silent, 1 progress bar, 2 one line per epoch.
+    **kwargs
+        Routed parameters only: ``model__*``, ``fit__*`` (e.g.
+        ``fit__validation_split``), ``compile__*`` (e.g. ``compile__jit_compile``),
+        ``predict__batch_size``, ``optimizer__*`` and ``callbacks__*``.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The fitted network.
+    schema_ : InputSchema
+        The fields of X seen at fit, with normalisation statistics.
+    tasks_ : list of TaskSpec
+        The tasks seen at fit.
+    task_kinds_ : dict
+        ``{task: "classification" | "regression"}``.
+    classes_ : ndarray or dict
+        For a 1-D y, the classes of its (classification) task; otherwise
+        ``{task: classes}`` for each classification task.
+    history_ : dict
+        Per-epoch losses and metrics (``loss``, ``<task>_loss``, ...).
+    n_features_in_ : int
+        Number of fields (columns for a 2-D array X).
+    feature_names_in_ : ndarray
+        Column names, when X is a DataFrame.
+
+    Examples
+    --------
+    >>> from skmtl import MultiTaskConvEstimator
+    >>> from skmtl.datasets import make_sensor_tasks
+    >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> est = est.fit(X, y)
+    >>> est.predict(X).columns.tolist()
+    ['material', 'density']
+    >>> est.predict_proba(X)["material"].shape
+    (60, 5)
+    """
+
+    _routing_prefixes = _ROUTING_PREFIXES
+    _parameter_constraints: dict = {
+        "model": [callable, None],
+        "tasks": [dict, list, tuple, str, None],
+        "loss_weights": [dict, None],
+        "filters": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "pool_size": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "dense_units": [Interval(Integral, 0, None, closed="left")],
+        "optimizer": [str, keras.optimizers.Optimizer, type],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "callbacks": [list, keras.callbacks.Callback, None],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": [Interval(Integral, 0, 2, closed="both"), StrOptions({"auto"})],
+    }
+
+    def __init__(
+        self,
+        model: Callable[..., keras.Model] | None = None,
+        *,
+        tasks: Mapping[str, str] | Sequence[str] | None = None,
+        loss_weights: Mapping[str, float] | None = None,
+        filters: Sequence[int] = (16, 32, 64, 64),
+        kernel_size: int = 7,
+        pool_size: int = 4,
+        dropout: float = 0.1,
+        dense_units: int = 64,
+        optimizer: str | keras.optimizers.Optimizer | type = "adam",
+        learning_rate: float = 1e-3,
+        batch_size: int = 32,
+        epochs: int = 20,
+        shuffle: bool = True,
+        callbacks: list | None = None,
+        warm_start: bool = False,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        **kwargs,
+    ):
+        self.model = model
+        self.tasks = tasks
+        self.loss_weights = loss_weights
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.pool_size = pool_size
+        self.dropout = dropout
+        self.dense_units = dense_units
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.shuffle = shuffle
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        # Only routed names may travel through **kwargs: an unrouted one would
+        # leak into both the model builder and compile (see PITFALLS).
+        for name, value in kwargs.items():
+            prefix = name.split("__", 1)[0]
+            if "__" not in name or prefix not in _ROUTING_PREFIXES:
+                raise TypeError(
+                    f"MultiTaskConvEstimator got an unexpected keyword argument "
+                    f"{name!r}. Routed parameters start with one of "
+                    f"{sorted(p + '__' for p in _ROUTING_PREFIXES)}."
+                )
+            setattr(self, name, value)
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = self.random_state is None
+        # Only a single declared task makes this a classifier or a regressor: a
+        # multi-task estimator must not be one, or ``cv=int`` would pick
+        # StratifiedKFold, which rejects a 2-column y.
+        kinds = self._declared_kinds()
+        if kinds == [CLASSIFICATION]:
+            from sklearn.utils import ClassifierTags
+
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags()
+        elif kinds == [REGRESSION]:
+            from sklearn.utils import RegressorTags
+
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
+        return tags
+
+    def _declared_kinds(self) -> list | None:
+        if isinstance(self.tasks, str):
+            return [self.tasks]
+        if isinstance(self.tasks, Mapping):
+            return list(self.tasks.values())
+        if isinstance(self.tasks, list | tuple):
+            return list(self.tasks)
+        return None
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, X, y, sample_weight=None) -> MultiTaskConvEstimator:
+        """Fit the network to X and y.
+
+        Parameters
+        ----------
+        X : dict, structured ndarray, DataFrame, 2-D or 3-D array
+            Named signals and covariates (see :func:`skmtl.inputs.to_named_arrays`).
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks), DataFrame
+            One column per task; NaN or None marks a missing label.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample in every task's loss.
+
+        Returns
+        -------
+        self : MultiTaskConvEstimator
+        """
+        return self._fit(X, y, sample_weight, epochs=self.epochs, warm=self.warm_start)
+
+    def partial_fit(self, X, y, sample_weight=None) -> MultiTaskConvEstimator:
+        """Train for one more epoch, building the network on the first call."""
+        return self._fit(X, y, sample_weight, epochs=1, warm=True)
+
+    def _fit(self, X, y, sample_weight, *, epochs: int, warm: bool):
+        self._validate_params()
+        filters = _check_filters(self.filters)
+        continuing = warm and self.__sklearn_is_fitted__()
+        if continuing:
+            inputs, n_samples = encode(X, self.schema_)
+        else:
+            self.schema_ = infer_schema(X)
+            inputs, n_samples = encode(X, self.schema_)
+            self.target_encoder_ = TargetEncoder(self.tasks).fit(y)
+        targets, weights = self.target_encoder_.transform(y)
+        self._check_lengths(n_samples, y)
+        weights = self._weigh_samples(weights, sample_weight, n_samples)
+        if not continuing:
+            self._set_task_attributes()
+            self.model_ = self._checked_model(self._build_model(filters), inputs)
+            self.history_ = {}
+        inputs = {name: inputs[name] for name in self.input_names_}
+        if not getattr(self.model_, "compiled", False) or not continuing:
+            self.model_.compile(**self._compile_kwargs_for(self.tasks_))
+        self._fit_keras_model(inputs, targets, weights, epochs=epochs)
+        return self
+
+    def _check_lengths(self, n_samples: int, y) -> None:
+        n_targets = self.target_encoder_.n_samples_of(y)
+        if n_targets != n_samples:
+            raise ValueError(
+                f"X has {n_samples} samples but y has {n_targets}; they must match."
+            )
+
+    def _weigh_samples(self, weights, sample_weight, n_samples):
+        if sample_weight is None:
+            return weights
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        if sw.shape != (n_samples,):
+            raise ValueError(
+                f"sample_weight must have shape ({n_samples},), one weight per "
+                f"sample; got {sw.shape}."
+            )
+        if not np.isfinite(sw).all() or (sw < 0).any():
+            raise ValueError("sample_weight must be finite and non-negative.")
+        if not sw.any():
+            raise ValueError("sample_weight is zero for every sample.")
+        # Keep each task's mean weight over its labelled samples where it was.
+        out = {}
+        for name, w in weights.items():
+            labelled = w > 0
+            total = sw[labelled].sum()
+            scale = labelled.sum() / total if total > 0 else 0.0
+            out[name] = (w * sw * scale).astype(np.float32)
+        return out
+
+    def _set_task_attributes(self) -> None:
+        self.tasks_ = list(self.target_encoder_.tasks_)
+        self.task_kinds_ = {t.name: t.kind for t in self.tasks_}
+        classes = {t.name: t.classes for t in self.tasks_ if t.classes is not None}
+        if self.target_encoder_.form_ == "1d":
+            self.classes_ = next(iter(classes.values()), None)
+            if self.classes_ is None:
+                del self.classes_
+        else:
+            self.classes_ = classes
+        self.n_features_in_ = self.schema_.n_features_in
+        if self.schema_.form == "frame":
+            self.feature_names_in_ = np.asarray(self.schema_.names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    @property
+    def _seed(self) -> int | None:
+        """An int seed from ``random_state`` (drawn once per fit from a RandomState)."""
+        if self.random_state is None:
+            return None
+        if isinstance(self.random_state, Integral):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(2**31 - 1))
+
+    def _build_model(self, filters: tuple[int, ...]) -> keras.Model:
+        model_params = route_params(
+            self.get_params(), destination="model", pass_filter=set(), strict=False
+        )
+        if self.model is None:
+            if model_params:
+                raise ValueError(
+                    f"model__ parameters {sorted(model_params)} are only for a "
+                    "custom model builder; the default network takes flat "
+                    "parameters (filters, kernel_size, ...)."
+                )
+            return build_network(
+                self.schema_,
+                self.tasks_,
+                filters=filters,
+                kernel_size=self.kernel_size,
+                pool_size=self.pool_size,
+                dropout=self.dropout,
+                dense_units=self.dense_units,
+                random_state=self._seed,
+            )
+        model = self.model(self.schema_, self.tasks_, **model_params)
+        if not isinstance(model, keras.Model):
+            raise TypeError(
+                f"The model builder returned {type(model).__name__}; it must "
+                "return a keras.Model."
+            )
+        return model
+
+    def _checked_model(self, model: keras.Model, inputs) -> keras.Model:
+        """Match outputs to tasks and inputs to fields; probe the heads."""
+        model = with_task_outputs(model, self.tasks_)
+        self.input_names_ = model_input_names(model, self.schema_)
+        probe = {name: inputs[name][:8] for name in self.input_names_}
+        check_heads(model, self.tasks_, probe)
+        return model
+
+    def _optimizer(self) -> keras.optimizers.Optimizer:
+        params = self.get_params()
+        routed = route_params(
+            params, destination="optimizer", pass_filter=set(), strict=False
+        )
+        optimizer = self.optimizer
+        if isinstance(optimizer, keras.optimizers.Optimizer):
+            # A fresh copy: an optimizer built for one model cannot train another.
+            optimizer = type(optimizer).from_config(optimizer.get_config())
+            if routed:
+                raise ValueError(
+                    "optimizer__ parameters need optimizer as a name or a class, "
+                    "not an instance."
+                )
+            return optimizer
+        optimizer = try_to_convert_strings_to_classes(optimizer, get_optimizer_class)
+        return unflatten_params(
+            items=optimizer, params={"learning_rate": self.learning_rate, **routed}
+        )
+
+    def _compile_kwargs_for(self, tasks: Sequence[TaskSpec]) -> dict:
+        weights = dict(self.loss_weights or {})
+        names = [t.name for t in tasks]
+        unknown = [name for name in weights if name not in names]
+        if unknown:
+            raise ValueError(
+                f"loss_weights names {unknown}, which are not tasks; the tasks are "
+                f"{names}."
+            )
+        for name, value in weights.items():
+            if not isinstance(value, Real) or not math.isfinite(value) or value < 0:
+                raise ValueError(
+                    f"loss_weights[{name!r}] must be a finite number >= 0; got "
+                    f"{value!r}."
+                )
+        losses, metrics = {}, {}
+        for task in tasks:
+            if task.kind == REGRESSION:
+                losses[task.name] = "mean_squared_error"
+                metrics[task.name] = ["mean_absolute_error"]
+            else:
+                losses[task.name] = (
+                    "binary_crossentropy"
+                    if task.is_binary
+                    else "sparse_categorical_crossentropy"
+                )
+                metrics[task.name] = ["accuracy"]
+        compile_params = route_params(
+            self.get_params(), destination="compile", pass_filter=set(), strict=True
+        )
+        return {
+            "optimizer": self._optimizer(),
+            "loss": losses,
+            "loss_weights": {t.name: float(weights.get(t.name, 1.0)) for t in tasks},
+            # Weighted metrics skip masked (missing) labels; plain ones would not.
+            "weighted_metrics": metrics,
+            **compile_params,
+        }
+
+    def _callback_list(self) -> list:
+        if self.callbacks is None:
+            return []
+        routed = route_params(
+            self.get_params(), destination="callbacks", pass_filter=set()
+        )
+        callbacks = unflatten_params(items=self.callbacks, params=routed)
+        if isinstance(callbacks, keras.callbacks.Callback):
+            callbacks = [callbacks]
+        return list(callbacks)
+
+    def _fit_keras_model(self, inputs, targets, weights, *, epochs: int) -> None:
+        fit_params = route_params(
+            self.get_params(), destination="fit", pass_filter=set(), strict=True
+        )
+        validation_split = float(fit_params.pop("validation_split", 0.0))
+        seed = self._seed
+        n_samples = len(next(iter(inputs.values())))
+        validation_data = None
+        if validation_split:
+            # Keras' own semantics: the last fraction of the rows, before shuffling.
+            n_val = int(round(n_samples * validation_split))
+            if not 0 < n_val < n_samples:
+                raise ValueError(
+                    f"fit__validation_split={validation_split} leaves no training or "
+                    f"no validation samples out of {n_samples}."
+                )
+            cut = n_samples - n_val
+
+            def part(arrays, rows):
+                return {k: v[rows] for k, v in arrays.items()}
+
+            head, tail = slice(0, cut), slice(cut, None)
+            validation_data = TaskBatches(
+                part(inputs, tail),
+                part(targets, tail),
+                part(weights, tail),
+                batch_size=self.batch_size,
+                shuffle=False,
+            )
+            inputs = part(inputs, head)
+            targets = part(targets, head)
+            weights = part(weights, head)
+        batches = TaskBatches(
+            inputs,
+            targets,
+            weights,
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            seed=seed,
+        )
+        initial_epoch = len(self.history_.get("loss", []))
+        history = self.model_.fit(
+            batches,
+            epochs=initial_epoch + epochs,
+            initial_epoch=initial_epoch,
+            validation_data=validation_data,
+            callbacks=self._callback_list(),
+            verbose=self.verbose,
+            **fit_params,
+        )
+        for key, values in history.history.items():
+            self.history_.setdefault(key, []).extend(float(v) for v in values)
+
+    # --------------------------------------------------------------- predict
+    def _outputs(self, X) -> dict[str, np.ndarray]:
+        """Raw network outputs for X, through ``predict_on_batch`` in chunks."""
+        check_is_fitted(self)
+        inputs, n_samples = encode(X, self.schema_)
+        return self._forward({k: inputs[k] for k in self.input_names_}, n_samples)
+
+    def _forward(self, inputs, n_samples: int) -> dict[str, np.ndarray]:
+        chunk = int(getattr(self, "predict__batch_size", _PREDICT_CHUNK))
+        parts = []
+        for start in range(0, n_samples, chunk):
+            batch = {k: v[start : start + chunk] for k, v in inputs.items()}
+            out = self.model_.predict_on_batch(batch)
+            parts.append(out if isinstance(out, dict) else {self.tasks_[0].name: out})
+        return {
+            name: np.concatenate([p[name] for p in parts]) for name in self.task_kinds_
+        }
+
+    def predict(self, X):
+        """Predict every task, in the form y had at fit.
+
+        Returns
+        -------
+        ndarray or DataFrame
+            A 1-D y gives a 1-D array, a 2-D array a 2-D array, a DataFrame a
+            DataFrame with the same columns and dtypes. Labels are the original
+            class values; regression values are in the original units.
+        """
+        return self.target_encoder_.inverse_transform(self._outputs(X))
+
+    def predict_proba(self, X):
+        """Class probabilities of each classification task.
+
+        Returns
+        -------
+        dict or ndarray
+            ``{task: (n_samples, n_classes)}``, columns ordered as that task's
+            classes. For a 1-D y, the array itself (as any scikit-learn
+            classifier returns).
+        """
+        outputs = self._outputs(X)
+        if not any(t.kind == CLASSIFICATION for t in self.tasks_):
+            raise AttributeError(
+                "predict_proba needs a classification task; this estimator was "
+                "fitted on regression tasks only."
+            )
+        probas = self.target_encoder_.probabilities(outputs)
+        if self.target_encoder_.form_ == "1d":
+            return next(iter(probas.values()))
+        return probas
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Mean over tasks of accuracy (classification) and R² (regression).
+
+        Each task is scored on its labelled samples only; see
+        :mod:`skmtl.metrics` for per-task scorers.
+        """
+        check_is_fitted(self)
+        self.target_encoder_.transform(y)  # unseen classes and bad columns raise
+        y_pred = self.predict(X)
+        return combined_score(self.task_kinds_, y, y_pred, sample_weight)
+
+    # ----------------------------------------------------------- persistence
+    def _restore(self, *, model, schema, target_encoder, input_names, history):
+        """Set the fitted state from a saved file (see :mod:`skmtl.persistence`)."""
+        self.schema_ = schema
+        self.target_encoder_ = target_encoder
+        self._set_task_attributes()
+        self.model_ = model
+        self.input_names_ = list(input_names)
+        self.history_ = history
+
+    def save(self, path) -> None:
+        """Write the fitted estimator to one file: Keras model + JSON, no pickle."""
+        from .persistence import save
+
+        save(self, path)

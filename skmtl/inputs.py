@@ -1,0 +1,465 @@
+"""Turn any accepted X into named float32 arrays, and the schema that guards them.
+
+skmtl accepts five forms of X (see :func:`to_named_arrays`). Whatever the form,
+every sample is a set of named *fields*: a field that holds an array per sample
+is a **signal** (``n_steps`` steps by ``n_channels`` channels); a field that holds
+one number per sample is a **covariate**. The :class:`InputSchema` learned at fit
+records each field's kind, shape and normalisation statistics; at predict, X is
+matched to it **by name**, so a DataFrame whose columns come in another order, or
+a float64 array where float32 was seen at fit, just works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "FieldSpec",
+    "InputSchema",
+    "InputEncoder",
+    "to_named_arrays",
+    "to_structured",
+]
+
+SIGNAL = "signal"
+COVARIATE = "covariate"
+#: Name of the single signal held by a 2-D or 3-D array X.
+ARRAY_SIGNAL_NAME = "signal"
+# Rows checked per chunk when scanning for NaN, so the check never allocates a
+# boolean mask as large as the data.
+_CHUNK_ROWS = 1024
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One named input field, as learned at fit.
+
+    Attributes
+    ----------
+    name : str
+        Field name (dict key, structured-array field or DataFrame column).
+    kind : {"signal", "covariate"}
+        A signal holds ``n_steps`` x ``n_channels`` values per sample, a covariate
+        one value.
+    n_steps, n_channels : int
+        Per-sample shape; both are 1 for a covariate.
+    dtype : str
+        The dtype seen at fit (informational: any numeric dtype is accepted later).
+    mean, std : tuple of float
+        Per-channel normalisation statistics (one value for a covariate). A
+        constant channel gets ``std = 1`` so it cannot blow up at predict.
+    """
+
+    name: str
+    kind: str
+    n_steps: int
+    n_channels: int
+    dtype: str
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Per-sample shape of the array fed to the network."""
+        return (self.n_steps, self.n_channels) if self.kind == SIGNAL else (1,)
+
+    def describe(self) -> str:
+        if self.kind == SIGNAL:
+            return (
+                f"signal {self.name!r} of {self.n_steps} steps x "
+                f"{self.n_channels} channel(s)"
+            )
+        return f"covariate {self.name!r} (one value per sample)"
+
+
+@dataclass(frozen=True)
+class InputSchema:
+    """The named fields of X, learned at fit and enforced at predict.
+
+    Attributes
+    ----------
+    fields : tuple of FieldSpec
+        In the order they were seen at fit.
+    form : str
+        The form X had at fit: ``"dict"``, ``"structured"``, ``"frame"``,
+        ``"array2d"`` or ``"array3d"``.
+    """
+
+    fields: tuple[FieldSpec, ...]
+    form: str
+    _by_name: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+
+    def __getitem__(self, name: str) -> FieldSpec:
+        return self._by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    @property
+    def signals(self) -> list[FieldSpec]:
+        return [f for f in self.fields if f.kind == SIGNAL]
+
+    @property
+    def covariates(self) -> list[FieldSpec]:
+        return [f for f in self.fields if f.kind == COVARIATE]
+
+    @property
+    def n_features_in(self) -> int:
+        """scikit-learn's ``n_features_in_``: columns of a 2-D X, else fields."""
+        if self.form == "array2d":
+            return self.fields[0].n_steps
+        return len(self.fields)
+
+    def to_dict(self) -> dict:
+        return {"form": self.form, "fields": [asdict(f) for f in self.fields]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> InputSchema:
+        fields = tuple(
+            FieldSpec(
+                **{
+                    **f,
+                    "mean": tuple(f.get("mean", ())),
+                    "std": tuple(f.get("std", ())),
+                }
+            )
+            for f in data["fields"]
+        )
+        return cls(fields=fields, form=data["form"])
+
+
+def _form_of(X) -> str:
+    """Name the form of X, or raise a TypeError that lists the accepted ones."""
+    if isinstance(X, Mapping):
+        return "dict"
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            "X is a sparse matrix, and sparse input is not supported: signals are "
+            "dense. Convert it with X.toarray()."
+        )
+    if _is_dataframe(X):
+        return "frame"
+    if isinstance(X, np.ndarray) and X.dtype.names is not None:
+        return "structured"
+    if isinstance(X, np.ndarray | list | tuple) or hasattr(X, "__array__"):
+        ndim = np.ndim(X) if not isinstance(X, np.ndarray) else X.ndim
+        if ndim == 2:
+            return "array2d"
+        if ndim == 3:
+            return "array3d"
+        raise ValueError(
+            f"X as a plain array must be 2-D (n_samples, n_steps: one univariate "
+            f"signal) or 3-D (n_samples, n_steps, n_channels); got {ndim}-D. "
+            "For named signals and covariates pass a dict of arrays, a NumPy "
+            "structured array or a pandas DataFrame."
+        )
+    raise TypeError(
+        f"X of type {type(X).__name__} is not supported. Pass a dict of arrays "
+        "(convert it with skmtl.to_structured(X) before splitting with "
+        "scikit-learn), a NumPy structured array, a pandas DataFrame, a 2-D array "
+        "(n_samples, n_steps) or a 3-D array (n_samples, n_steps, n_channels)."
+    )
+
+
+def _is_dataframe(X) -> bool:
+    return type(X).__name__ == "DataFrame" and hasattr(X, "columns")
+
+
+def _frame_column(name: str, column) -> np.ndarray:
+    """One DataFrame column as an array: scalars stay 1-D, per-sample arrays stack."""
+    values = column.to_numpy()
+    if values.dtype != object:
+        return values
+    cells = [np.asarray(v) if v is not None else None for v in values]
+    if all(c is not None and c.ndim == 0 for c in cells):
+        return np.asarray([c.item() for c in cells])
+    shapes = {c.shape if c is not None else None for c in cells}
+    if None in shapes:
+        row = next(i for i, c in enumerate(cells) if c is None)
+        raise ValueError(
+            f"Field {name!r}: sample {row} is missing (None); a signal needs an "
+            "array in every sample."
+        )
+    if len(shapes) > 1:
+        first = cells[0].shape
+        row = next(i for i, c in enumerate(cells) if c.shape != first)
+        raise ValueError(
+            f"Field {name!r} is ragged: sample 0 has shape {first} but sample "
+            f"{row} has shape {cells[row].shape}. Every sample of a signal must "
+            "have the same number of steps and channels; pad or crop them first."
+        )
+    return np.stack(cells)
+
+
+def to_named_arrays(X) -> tuple[dict[str, np.ndarray], str]:
+    """Split X into ``{field name: array with samples on axis 0}`` without copying.
+
+    Parameters
+    ----------
+    X : dict, structured ndarray, DataFrame, 2-D or 3-D array-like
+        - dict of arrays: 1-D values are covariates, 2-D ``(n, n_steps)`` and
+          3-D ``(n, n_steps, n_channels)`` values are signals;
+        - NumPy structured array: scalar fields are covariates, sub-array fields
+          signals;
+        - pandas DataFrame: numeric columns are covariates, columns whose cells
+          are arrays are signals;
+        - 2-D array ``(n, n_steps)``: one univariate signal named ``"signal"``;
+        - 3-D array ``(n, n_steps, n_channels)``: one signal named ``"signal"``.
+
+    Returns
+    -------
+    arrays : dict of str to ndarray
+        Views of X where possible (no dtype conversion happens here).
+    form : str
+        The form of X (see :class:`InputSchema`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> arrays, form = to_named_arrays({"ampl": np.zeros((4, 16)), "t": np.ones(4)})
+    >>> form, {k: v.shape for k, v in arrays.items()}
+    ('dict', {'ampl': (4, 16), 't': (4,)})
+    """
+    form = _form_of(X)
+    if form == "dict":
+        arrays = {str(k): np.asarray(v) for k, v in X.items()}
+        for key in X:
+            if not isinstance(key, str):
+                raise TypeError(f"X field names must be strings; got {key!r}.")
+    elif form == "structured":
+        arrays = {name: X[name] for name in X.dtype.names}
+    elif form == "frame":
+        for col in X.columns:
+            if not isinstance(col, str):
+                raise TypeError(
+                    f"DataFrame column names must be strings; got {col!r}. Rename "
+                    "them, e.g. X.columns = X.columns.astype(str)."
+                )
+        arrays = {col: _frame_column(col, X[col]) for col in X.columns}
+    else:
+        arrays = {ARRAY_SIGNAL_NAME: np.asarray(X)}
+    if not arrays:
+        raise ValueError("X has no fields: it needs at least one signal or covariate.")
+    for name in arrays:
+        if "/" in name:
+            raise ValueError(
+                f"Field name {name!r} contains '/', which Keras does not allow in "
+                "input names; rename the field."
+            )
+    return arrays, form
+
+
+def _n_samples(arrays: Mapping[str, np.ndarray]) -> int:
+    lengths = {name: a.shape[0] if a.ndim else 0 for name, a in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        detail = ", ".join(f"{n!r}: {k}" for n, k in lengths.items())
+        raise ValueError(f"X fields have different numbers of samples ({detail}).")
+    n = next(iter(lengths.values()))
+    if n == 0:
+        raise ValueError("X has 0 samples; at least 1 is required.")
+    return n
+
+
+def _check_numeric(name: str, a: np.ndarray) -> None:
+    if a.dtype.kind not in "biuf":
+        raise ValueError(
+            f"Field {name!r} has dtype {a.dtype}, but signals and covariates must "
+            "be numeric (bool, int or float). Encode categories as numbers first."
+        )
+
+
+def _check_finite(name: str, a: np.ndarray) -> None:
+    """Refuse NaN and infinity, scanning in row chunks to bound memory."""
+    if a.dtype.kind != "f":
+        return
+    for start in range(0, a.shape[0], _CHUNK_ROWS):
+        chunk = a[start : start + _CHUNK_ROWS]
+        if not np.isfinite(chunk).all():
+            bad = ~np.isfinite(chunk.reshape(chunk.shape[0], -1)).all(axis=1)
+            row = start + int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"Field {name!r} contains NaN or infinity (first in sample {row}). "
+                "skmtl does not impute inputs: fill or drop those samples first."
+            )
+
+
+def _per_sample_shape(name: str, a: np.ndarray) -> tuple[str, int, int]:
+    if a.ndim == 1:
+        return COVARIATE, 1, 1
+    if a.ndim == 2:
+        return SIGNAL, a.shape[1], 1
+    if a.ndim == 3:
+        return SIGNAL, a.shape[1], a.shape[2]
+    raise ValueError(
+        f"Field {name!r} has {a.ndim - 1} dimensions per sample; expected a scalar "
+        "(covariate), (n_steps,) or (n_steps, n_channels) (signal)."
+    )
+
+
+def _as_model_array(a: np.ndarray, kind: str) -> np.ndarray:
+    """float32 with the per-sample shape the network expects; a view when possible."""
+    a = np.asarray(a, dtype=np.float32)
+    if kind == COVARIATE or a.ndim == 2:
+        a = a[..., np.newaxis]
+    return a
+
+
+def _channel_stats(a: np.ndarray, kind: str) -> tuple[tuple, tuple]:
+    """Per-channel mean and standard deviation, accumulated in float64 by chunks."""
+    a = _as_model_array(a, kind)
+    n_channels = a.shape[-1]
+    total = np.zeros(n_channels)
+    total_sq = np.zeros(n_channels)
+    count = 0
+    for start in range(0, a.shape[0], _CHUNK_ROWS):
+        chunk = a[start : start + _CHUNK_ROWS].reshape(-1, n_channels)
+        chunk = chunk.astype(np.float64)
+        total += chunk.sum(axis=0)
+        total_sq += np.square(chunk).sum(axis=0)
+        count += chunk.shape[0]
+    mean = total / count
+    var = np.maximum(total_sq / count - np.square(mean), 0.0)
+    std = np.sqrt(var)
+    # A constant channel carries no information; scale 1 keeps it harmless.
+    std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
+    return tuple(float(m) for m in mean), tuple(float(s) for s in std)
+
+
+def infer_schema(X) -> InputSchema:
+    """Learn the :class:`InputSchema` of X, including normalisation statistics."""
+    arrays, form = to_named_arrays(X)
+    _n_samples(arrays)
+    fields = []
+    for name, a in arrays.items():
+        _check_numeric(name, a)
+        _check_finite(name, a)
+        kind, n_steps, n_channels = _per_sample_shape(name, a)
+        mean, std = _channel_stats(a, kind)
+        fields.append(
+            FieldSpec(name, kind, n_steps, n_channels, str(a.dtype), mean, std)
+        )
+    return InputSchema(fields=tuple(fields), form=form)
+
+
+def _mismatch_message(schema: InputSchema, arrays: Mapping) -> str | None:
+    missing = [n for n in schema.names if n not in arrays]
+    extra = [n for n in arrays if n not in schema]
+    if not missing and not extra:
+        return None
+    parts = []
+    if missing:
+        parts.append(
+            "X is missing "
+            + ", ".join(schema[n].describe() for n in missing)
+            + " seen at fit"
+        )
+    if extra:
+        parts.append(f"X has field(s) {extra} not seen at fit")
+    return (
+        "; ".join(parts)
+        + f". Fields are matched by name; expected exactly {schema.names}."
+    )
+
+
+def encode(X, schema: InputSchema) -> tuple[dict[str, np.ndarray], int]:
+    """Check X against ``schema`` and return ``({name: float32 array}, n_samples)``.
+
+    Arrays are ``(n, n_steps, n_channels)`` for signals and ``(n, 1)`` for
+    covariates. Data that already is float32 is not copied.
+    """
+    arrays, _ = to_named_arrays(X)
+    message = _mismatch_message(schema, arrays)
+    if message:
+        raise ValueError(message)
+    n_samples = _n_samples(arrays)
+    encoded = {}
+    for spec in schema.fields:
+        a = arrays[spec.name]
+        _check_numeric(spec.name, a)
+        kind, n_steps, n_channels = _per_sample_shape(spec.name, a)
+        if kind != spec.kind:
+            got = (
+                f"a signal of {n_steps} steps"
+                if kind == SIGNAL
+                else "one value per sample"
+            )
+            raise ValueError(
+                f"Field {spec.name!r} was a {spec.describe()} at fit, but now holds "
+                f"{got}."
+            )
+        if (n_steps, n_channels) != (spec.n_steps, spec.n_channels):
+            prefix = ""
+            if schema.form == "array2d" and a.ndim == 2:
+                # scikit-learn's own wording, which its estimator checks look for.
+                prefix = (
+                    f"X has {n_steps} features, but MultiTaskConvEstimator is "
+                    f"expecting {spec.n_steps} features as input. "
+                )
+            raise ValueError(
+                f"{prefix}Field {spec.name!r} has {n_steps} steps x {n_channels} "
+                f"channel(s) per sample, but the {spec.describe()} was seen at fit. "
+                "Resample or crop the recordings to the fitted length."
+            )
+        _check_finite(spec.name, a)
+        encoded[spec.name] = _as_model_array(a, spec.kind)
+    return encoded, n_samples
+
+
+class InputEncoder:
+    """Stand-alone encoder of X: ``fit`` learns the schema, ``transform`` checks it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = {"ampl": np.random.rand(5, 32), "temp": np.arange(5.0)}
+    >>> enc = InputEncoder().fit(X)
+    >>> [(f.name, f.kind) for f in enc.schema_.fields]
+    [('ampl', 'signal'), ('temp', 'covariate')]
+    >>> {k: v.shape for k, v in enc.transform(X).items()}
+    {'ampl': (5, 32, 1), 'temp': (5, 1)}
+    """
+
+    def fit(self, X, y=None) -> InputEncoder:
+        self.schema_ = infer_schema(X)
+        return self
+
+    def transform(self, X) -> dict[str, np.ndarray]:
+        return encode(X, self.schema_)[0]
+
+    def fit_transform(self, X, y=None) -> dict[str, np.ndarray]:
+        return self.fit(X).transform(X)
+
+
+def to_structured(X) -> np.ndarray:
+    """Convert X (typically a dict of arrays) into a NumPy structured array.
+
+    scikit-learn cannot index a dict, so ``train_test_split``, ``cross_val_score``
+    and ``GridSearchCV`` fail on one. A structured array holds the same named
+    signals and covariates and can be split like any array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = to_structured({"ampl": np.zeros((3, 8)), "temp": np.ones(3)})
+    >>> X.shape, X.dtype.names, X["ampl"].shape
+    ((3,), ('ampl', 'temp'), (3, 8))
+    """
+    arrays, _ = to_named_arrays(X)
+    n = _n_samples(arrays)
+    for name, a in arrays.items():
+        _check_numeric(name, a)
+    dtype = np.dtype([(name, a.dtype, a.shape[1:]) for name, a in arrays.items()])
+    out = np.empty(n, dtype=dtype)
+    for name, a in arrays.items():
+        out[name] = a
+    return out

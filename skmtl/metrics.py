@@ -1,0 +1,131 @@
+"""Per-task scorers and the combined score.
+
+``MultiTaskConvEstimator.score`` is the unweighted mean, over tasks, of each
+task's default score on its labelled samples: **accuracy** for a classification
+task and **R²** for a regression task. Samples whose label is missing for a task
+are left out of that task's score. :func:`task_scorer` scores one task with any
+metric, for ``GridSearchCV(scoring={...}, refit=...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+from sklearn import metrics as skm
+
+from .targets import CLASSIFICATION, _columns, _values, missing_mask
+
+__all__ = ["task_scorer", "combined_score", "task_column"]
+
+# name -> (metric function on labels/values, sign so that higher is better)
+_METRICS: dict[str, tuple[Callable, float]] = {
+    "accuracy": (skm.accuracy_score, 1.0),
+    "balanced_accuracy": (skm.balanced_accuracy_score, 1.0),
+    "f1_macro": (partial(skm.f1_score, average="macro"), 1.0),
+    "f1_weighted": (partial(skm.f1_score, average="weighted"), 1.0),
+    "r2": (skm.r2_score, 1.0),
+    "neg_mean_absolute_error": (skm.mean_absolute_error, -1.0),
+    "neg_mean_squared_error": (skm.mean_squared_error, -1.0),
+    "neg_root_mean_squared_error": (skm.root_mean_squared_error, -1.0),
+    "neg_median_absolute_error": (skm.median_absolute_error, -1.0),
+}
+DEFAULT_METRIC = {CLASSIFICATION: "accuracy", "regression": "r2"}
+
+
+def task_column(y, task: str) -> np.ndarray:
+    """The values of ``task`` in y (or in predictions of the same form as y)."""
+    _, columns = _columns(y)
+    if task not in columns:
+        raise ValueError(f"Unknown task {task!r}; y has tasks {list(columns)}.")
+    return _values(columns[task])
+
+
+def score_task(y_true, y_pred, metric: str | Callable, sample_weight=None) -> float:
+    """Score one task's labelled samples; NaN if none is labelled."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    labelled = ~missing_mask(y_true)
+    true, pred = y_true[labelled], y_pred[labelled]
+    if true.dtype == object and pred.dtype != object:
+        true = true.astype(pred.dtype)
+    if len(true) == 0:
+        return float("nan")
+    if callable(metric):
+        return float(metric(true, pred))
+    try:
+        func, sign = _METRICS[metric]
+    except KeyError:
+        raise ValueError(
+            f"Unknown metric {metric!r}; use a callable(y_true, y_pred) or one of "
+            f"{sorted(_METRICS)}."
+        ) from None
+    if sample_weight is None:
+        return sign * float(func(true, pred))
+    weight = np.asarray(sample_weight, dtype=np.float64)[labelled]
+    return sign * float(func(true, pred, sample_weight=weight))
+
+
+def combined_score(
+    task_kinds: dict[str, str], y_true, y_pred, sample_weight=None
+) -> float:
+    """Mean over tasks of accuracy (classification) or R² (regression)."""
+    scores = [
+        score_task(
+            task_column(y_true, task),
+            task_column(y_pred, task),
+            DEFAULT_METRIC[kind],
+            sample_weight,
+        )
+        for task, kind in task_kinds.items()
+    ]
+    scores = [s for s in scores if not np.isnan(s)]
+    if not scores:
+        raise ValueError("y has no labelled sample in any task; nothing to score.")
+    return float(np.mean(scores))
+
+
+def task_scorer(task: str, metric: str | Callable = "default") -> Callable:
+    """A scorer ``scorer(estimator, X, y) -> float`` for one task.
+
+    Parameters
+    ----------
+    task : str
+        Task (column) name, e.g. ``"material"``.
+    metric : str or callable, default="default"
+        ``"default"`` (accuracy or R² by the task's kind), a name among
+        ``accuracy``, ``balanced_accuracy``, ``f1_macro``, ``f1_weighted``,
+        ``r2``, ``neg_mean_absolute_error``, ``neg_mean_squared_error``,
+        ``neg_root_mean_squared_error``, ``neg_median_absolute_error``, or a
+        callable ``metric(y_true, y_pred) -> float`` (higher is better).
+
+    Returns
+    -------
+    callable
+        Usable as ``scoring=`` (alone or in a dict) in ``cross_val_score`` and
+        ``GridSearchCV``. Works on the estimator or a Pipeline ending in one.
+
+    Examples
+    --------
+    >>> from skmtl.metrics import task_scorer
+    >>> scoring = {"acc": task_scorer("material", "accuracy"),
+    ...            "mae": task_scorer("density", "neg_mean_absolute_error")}
+    >>> sorted(scoring)
+    ['acc', 'mae']
+    """
+    if not callable(metric) and metric != "default" and metric not in _METRICS:
+        raise ValueError(
+            f"Unknown metric {metric!r}; use a callable(y_true, y_pred) or one of "
+            f"{['default', *sorted(_METRICS)]}."
+        )
+
+    def scorer(estimator, X, y) -> float:
+        y_pred = estimator.predict(X)
+        chosen = metric
+        if chosen == "default":
+            final = estimator[-1] if hasattr(estimator, "steps") else estimator
+            chosen = DEFAULT_METRIC[final.task_kinds_[task]]
+        return score_task(task_column(y, task), task_column(y_pred, task), chosen)
+
+    scorer.__name__ = f"task_scorer({task!r}, {metric!r})"
+    return scorer

@@ -1,0 +1,350 @@
+"""Pure builders from (input schema, task specs, hyper-parameters) to a Keras model.
+
+The default network, in the order data flows through it:
+
+1. one ``Input`` per field, named as the field;
+2. per-signal ``Normalization`` with the statistics learned at fit, so that an
+   amplitude trace of ~100 and a phase of ~1 reach the convolutions on one scale
+   (and a saved model carries its normalisation);
+3. signals of equal length are stacked on the channel axis and share a branch;
+   each branch is ``len(filters)`` stages of ``Conv1D(same) -> BatchNorm -> ReLU ->
+   MaxPool``. Pooling stops once a branch is shorter than ``pool_size``, so any
+   length from 1 step to 100,000 works (six ``valid`` stages collapse below
+   ~1,500 steps);
+4. global average pooling, then the normalised covariates joined;
+5. a shared ``Dense`` block, and one head per task: ``Dense(n_classes, softmax)``
+   (one sigmoid unit for two classes) or a linear unit on the standardised target.
+
+Every layer with randomness gets its own seed derived from ``random_state``, so a
+fit is reproducible without touching TensorFlow's global seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import keras
+import numpy as np
+
+from .inputs import InputSchema
+from .targets import CLASSIFICATION, TaskSpec
+
+__all__ = [
+    "build_inputs",
+    "conv_trunk",
+    "task_heads",
+    "build_network",
+    "with_task_outputs",
+    "model_input_names",
+    "check_heads",
+]
+
+
+def layer_seeds(random_state: int | None) -> Iterator[int | None]:
+    """Endless per-layer seeds derived from ``random_state`` (all None if None)."""
+    if random_state is None:
+        while True:
+            yield None
+    rng = np.random.default_rng(random_state)
+    while True:
+        yield int(rng.integers(2**31 - 1))
+
+
+def build_inputs(schema: InputSchema) -> dict[str, keras.KerasTensor]:
+    """One ``keras.Input`` per field, named as the field, in schema order."""
+    return {
+        spec.name: keras.Input(shape=spec.shape, name=spec.name, dtype="float32")
+        for spec in schema.fields
+    }
+
+
+def _normalization(mean, std, name: str) -> keras.layers.Normalization:
+    return keras.layers.Normalization(
+        axis=-1, mean=np.asarray(mean), variance=np.square(std), name=name
+    )
+
+
+def _conv_branch(
+    x,
+    n_steps: int,
+    name: str,
+    *,
+    filters: Sequence[int],
+    kernel_size: int,
+    pool_size: int,
+    seeds: Iterator[int | None],
+):
+    length = n_steps
+    for i, width in enumerate(filters):
+        x = keras.layers.Conv1D(
+            width,
+            kernel_size,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=keras.initializers.HeNormal(seed=next(seeds)),
+            name=f"{name}_conv{i}",
+        )(x)
+        # Momentum 0.9, not 0.99: a small data set gives few steps, and the
+        # moving statistics used at predict must converge within them.
+        x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn{i}")(x)
+        x = keras.layers.Activation("relu", name=f"{name}_relu{i}")(x)
+        if pool_size > 1 and length >= pool_size:
+            x = keras.layers.MaxPooling1D(pool_size, name=f"{name}_pool{i}")(x)
+            length //= pool_size
+    return keras.layers.GlobalAveragePooling1D(name=f"{name}_gap")(x)
+
+
+def conv_trunk(
+    inputs: dict[str, keras.KerasTensor],
+    schema: InputSchema,
+    *,
+    filters: Sequence[int] = (16, 32, 64, 64),
+    kernel_size: int = 7,
+    pool_size: int = 4,
+    seeds: Iterator[int | None] | None = None,
+) -> keras.KerasTensor:
+    """The shared trunk: normalised signals through conv branches, plus covariates.
+
+    Returns the joined feature vector ``(batch, n_features)``.
+    """
+    seeds = seeds if seeds is not None else layer_seeds(None)
+    by_length: dict[int, list] = {}
+    for spec in schema.signals:
+        normalised = _normalization(spec.mean, spec.std, f"{spec.name}_norm")(
+            inputs[spec.name]
+        )
+        by_length.setdefault(spec.n_steps, []).append(normalised)
+    features = []
+    for n_steps, tensors in by_length.items():
+        name = f"branch{n_steps}"
+        x = (
+            keras.layers.Concatenate(name=f"{name}_stack")(tensors)
+            if len(tensors) > 1
+            else tensors[0]
+        )
+        features.append(
+            _conv_branch(
+                x,
+                n_steps,
+                name,
+                filters=filters,
+                kernel_size=kernel_size,
+                pool_size=pool_size,
+                seeds=seeds,
+            )
+        )
+    covariates = schema.covariates
+    if covariates:
+        tensors = [inputs[spec.name] for spec in covariates]
+        x = (
+            keras.layers.Concatenate(name="covariates")(tensors)
+            if len(tensors) > 1
+            else tensors[0]
+        )
+        mean = [spec.mean[0] for spec in covariates]
+        std = [spec.std[0] for spec in covariates]
+        features.append(_normalization(mean, std, "covariates_norm")(x))
+    if len(features) == 1:
+        return features[0]
+    return keras.layers.Concatenate(name="features")(features)
+
+
+def task_heads(
+    features: keras.KerasTensor,
+    tasks: Sequence[TaskSpec],
+    *,
+    dense_units: int = 64,
+    dropout: float = 0.1,
+    seeds: Iterator[int | None] | None = None,
+) -> dict[str, keras.KerasTensor]:
+    """A shared dense block, then one correctly shaped head per task."""
+    seeds = seeds if seeds is not None else layer_seeds(None)
+    x = features
+    if dense_units:
+        x = keras.layers.Dense(
+            dense_units,
+            activation="relu",
+            kernel_initializer=keras.initializers.HeNormal(seed=next(seeds)),
+            name="shared_dense",
+        )(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, seed=next(seeds), name="shared_dropout")(x)
+    outputs = {}
+    for task in tasks:
+        if task.kind == CLASSIFICATION:
+            activation = "sigmoid" if task.is_binary else "softmax"
+        else:
+            activation = "linear"
+        outputs[task.name] = keras.layers.Dense(
+            task.units,
+            activation=activation,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+            name=f"head_{task.name}",
+        )(x)
+    return outputs
+
+
+def build_network(
+    schema: InputSchema,
+    tasks: Sequence[TaskSpec],
+    *,
+    filters: Sequence[int] = (16, 32, 64, 64),
+    kernel_size: int = 7,
+    pool_size: int = 4,
+    dropout: float = 0.1,
+    dense_units: int = 64,
+    random_state: int | None = None,
+) -> keras.Model:
+    """Build the default multi-task network (uncompiled).
+
+    Parameters
+    ----------
+    schema : InputSchema
+        Fields of X and their normalisation statistics.
+    tasks : sequence of TaskSpec
+        One head per task, named as the task.
+    filters : sequence of int
+        Width of each conv stage; its length is the number of stages.
+    kernel_size, pool_size : int
+        Convolution kernel and max-pooling size of every stage.
+    dropout : float
+        Dropout rate after the shared dense block.
+    dense_units : int
+        Width of the shared dense block (0 to skip it).
+    random_state : int or None
+        Seeds every initialiser and dropout layer.
+
+    Returns
+    -------
+    keras.Model
+        Inputs and outputs are dicts keyed by field and task names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.inputs import infer_schema
+    >>> from skmtl.targets import TargetEncoder
+    >>> schema = infer_schema({"ampl": np.random.rand(8, 64), "temp": np.ones(8)})
+    >>> tasks = TargetEncoder().fit(np.array(["a", "b", "c"] * 2 + ["a", "b"])).tasks_
+    >>> model = build_network(schema, tasks, filters=(4, 8), random_state=0)
+    >>> model.output_shape
+    {'y': (None, 3)}
+    """
+    seeds = layer_seeds(random_state)
+    inputs = build_inputs(schema)
+    features = conv_trunk(
+        inputs,
+        schema,
+        filters=filters,
+        kernel_size=kernel_size,
+        pool_size=pool_size,
+        seeds=seeds,
+    )
+    outputs = task_heads(
+        features, tasks, dense_units=dense_units, dropout=dropout, seeds=seeds
+    )
+    return keras.Model(inputs=inputs, outputs=outputs, name="skmtl_network")
+
+
+def _output_names(model: keras.Model) -> list[str]:
+    output = model.output
+    if isinstance(output, dict):
+        return list(output)
+    return list(model.output_names)
+
+
+def with_task_outputs(model: keras.Model, tasks: Sequence[TaskSpec]) -> keras.Model:
+    """Return ``model`` with outputs as a dict keyed by task name.
+
+    A user's functional model may name its outputs by layer rather than by dict
+    key, or (with a single task) not name them after the task at all.
+    """
+    names = _output_names(model)
+    task_names = [t.name for t in tasks]
+    if isinstance(model.output, dict) and set(names) == set(task_names):
+        return model
+    if len(tasks) == 1 and len(names) == 1:
+        names = task_names
+    missing = [t for t in task_names if t not in names]
+    extra = [n for n in names if n not in task_names]
+    if missing or extra:
+        raise ValueError(
+            f"The model's outputs are named {names}, but the tasks are {task_names}: "
+            f"no output for {missing}, no task for {extra}. Name each output after "
+            "its task, e.g. keras.Model(inputs, {'material': head1, ...})."
+        )
+    outputs = dict(zip(names, model.outputs, strict=True))
+    return keras.Model(inputs=model.input, outputs=outputs, name=model.name)
+
+
+def model_input_names(model: keras.Model, schema: InputSchema) -> list[str]:
+    """The fields the model reads; refuses an input that is not in the schema."""
+    names = [t.name for t in model.inputs]
+    unknown = [n for n in names if n not in schema]
+    if unknown:
+        raise ValueError(
+            f"The model has input(s) {unknown}, which are not fields of X; the "
+            f"fields are {schema.names}. Name each keras.Input after its field, "
+            "e.g. keras.Input(shape, name='ampl')."
+        )
+    return names
+
+
+def check_heads(
+    model: keras.Model, tasks: Sequence[TaskSpec], sample: dict[str, np.ndarray]
+) -> None:
+    """Refuse heads that cannot fit their task, before any training.
+
+    The classic failure is ``Dense(1, activation="softmax")``: a softmax over one
+    unit is always 1.0, so the model predicts one class whatever it learns.
+    """
+    outputs = model.predict_on_batch(sample)
+    for task in tasks:
+        out = np.asarray(outputs[task.name])
+        width = out.shape[-1] if out.ndim > 1 else 1
+        if task.kind != CLASSIFICATION:
+            if width != 1:
+                raise ValueError(
+                    f"Regression task {task.name!r} needs a head of 1 unit; the "
+                    f"model's has {width}."
+                )
+            continue
+        allowed = (1, 2) if task.is_binary else (task.n_classes,)
+        if width == 1 and task.n_classes > 2:
+            raise ValueError(
+                f"Classification task {task.name!r} has {task.n_classes} classes "
+                "but its head has 1 unit. A Dense(1, activation='softmax') head "
+                "always outputs 1.0 and predicts a single class; use "
+                f"Dense({task.n_classes}, activation='softmax')."
+            )
+        if width not in allowed:
+            raise ValueError(
+                f"Classification task {task.name!r} has {task.n_classes} classes "
+                f"but its head has {width} units; use "
+                f"Dense({task.units}, activation="
+                f"{'sigmoid' if task.is_binary else 'softmax'!r})."
+            )
+        if width == 1 and np.allclose(out, 1.0) and _is_softmax_head(model, task):
+            raise ValueError(
+                f"Binary task {task.name!r} has a Dense(1, activation='softmax') "
+                "head, which always outputs 1.0; use Dense(1, activation="
+                "'sigmoid') or Dense(2, activation='softmax')."
+            )
+        if (
+            np.any(out < 0)
+            or np.any(out > 1)
+            or (width > 1 and not np.allclose(out.sum(axis=-1), 1.0, atol=1e-3))
+        ):
+            raise ValueError(
+                f"Classification task {task.name!r}: the head must output class "
+                "probabilities (softmax, or sigmoid for one unit); its outputs "
+                "are not probabilities. Add activation='softmax' to the head."
+            )
+
+
+def _is_softmax_head(model: keras.Model, task: TaskSpec) -> bool:
+    tensor = model.output[task.name]
+    layer = (
+        tensor._keras_history.operation if hasattr(tensor, "_keras_history") else None
+    )
+    return getattr(layer, "activation", None) is keras.activations.softmax

@@ -1,0 +1,186 @@
+"""Save and load a fitted estimator as one file with no pickle inside.
+
+The file is a zip archive holding ``skmtl.json`` (format version, library
+versions, parameters, input schema, tasks with their classes and scalers,
+history) and ``model.keras`` (Keras' own format: architecture as JSON, weights
+as HDF5). Loading uses Keras' safe mode, so no code from the file runs:
+``joblib``/pickle files, by contrast, execute code on load and must only be
+loaded from trusted sources.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from ._version import __version__
+from .inputs import InputSchema
+from .targets import TargetEncoder, TaskSpec
+
+__all__ = ["save", "load", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+_META = "skmtl.json"
+_MODEL = "model.keras"
+
+
+class SkmtlFileError(ValueError):
+    """The file is not a readable skmtl model."""
+
+
+def _json_params(params: dict) -> tuple[dict, list[str]]:
+    """The parameters JSON can hold, and the names of those it cannot."""
+    kept, dropped = {}, []
+    for name, value in params.items():
+        if isinstance(value, tuple):
+            value = list(value)
+        try:
+            json.dumps(value)
+        except TypeError:
+            dropped.append(name)
+            continue
+        kept[name] = value
+    return kept, dropped
+
+
+def _dtype_to_json(dtype):
+    if dtype is None:
+        return None
+    return dtype.descr if dtype.names else dtype.str
+
+
+def _dtype_from_json(data):
+    if data is None:
+        return None
+    if isinstance(data, list):
+        return np.dtype([tuple(field) for field in data])
+    return np.dtype(data)
+
+
+def save(estimator, path: str | os.PathLike) -> None:
+    """Write a fitted estimator to ``path`` (see module docstring for the format)."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    params, dropped = _json_params(estimator.get_params(deep=False))
+    encoder = estimator.target_encoder_
+    meta = {
+        "format": "skmtl",
+        "format_version": FORMAT_VERSION,
+        "versions": {
+            "skmtl": __version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+        },
+        "params": params,
+        "unsaved_params": dropped,
+        "schema": estimator.schema_.to_dict(),
+        "input_names": list(estimator.input_names_),
+        "targets": {
+            "tasks": [t.to_dict() for t in encoder.tasks_],
+            "form": encoder.form_,
+            "y_dtype": _dtype_to_json(encoder.y_dtype_),
+        },
+        "history": estimator.history_,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        model_path = Path(tmp) / _MODEL
+        estimator.model_.save(model_path)
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(_META, json.dumps(meta, indent=1))
+            zf.write(model_path, _MODEL)
+
+
+def _read(path) -> tuple[dict, bytes]:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if not {_META, _MODEL} <= names:
+                raise SkmtlFileError(
+                    f"{path} is a zip archive but not an skmtl model (it lacks "
+                    f"{sorted({_META, _MODEL} - names)})."
+                )
+            meta = json.loads(zf.read(_META))
+            model_bytes = zf.read(_MODEL)
+    except zipfile.BadZipFile:
+        raise SkmtlFileError(
+            f"{path} is not an skmtl model file (not a zip archive, or truncated)."
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError, zipfile.LargeZipFile) as exc:
+        raise SkmtlFileError(f"{path} has unreadable metadata: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != "skmtl":
+        raise SkmtlFileError(f"{path} is not an skmtl model file.")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise SkmtlFileError(
+            f"{path} has skmtl file format {version!r}; this skmtl "
+            f"({__version__}) reads format {FORMAT_VERSION}. Load it with the "
+            f"skmtl version that saved it ({meta.get('versions', {}).get('skmtl')})."
+        )
+    return meta, model_bytes
+
+
+def load(path: str | os.PathLike):
+    """Load an estimator written by :meth:`MultiTaskConvEstimator.save`.
+
+    No code from the file is executed (no pickle; Keras safe mode). The result
+    predicts like the saved estimator; parameters that JSON cannot hold (a custom
+    ``model`` builder, callbacks) come back as their defaults, with a warning.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from skmtl import MultiTaskConvEstimator, load
+    >>> from skmtl.datasets import make_sensor_tasks
+    >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> est = est.fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.skmtl")
+    >>> est.save(path)
+    >>> (load(path).predict(X) == est.predict(X)).all().all()
+    np.True_
+    """
+    from .estimator import MultiTaskConvEstimator
+
+    meta, model_bytes = _read(path)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            model_path = Path(tmp) / _MODEL
+            model_path.write_bytes(model_bytes)
+            model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+        schema = InputSchema.from_dict(meta["schema"])
+        targets = meta["targets"]
+        encoder = TargetEncoder(meta["params"].get("tasks"))
+        encoder.tasks_ = [TaskSpec.from_dict(t) for t in targets["tasks"]]
+        encoder.form_ = targets["form"]
+        encoder.y_dtype_ = _dtype_from_json(targets["y_dtype"])
+    except SkmtlFileError:
+        raise
+    except Exception as exc:  # a damaged archive member or inconsistent metadata
+        raise SkmtlFileError(f"{path} could not be loaded: {exc}") from exc
+    params = dict(meta["params"])
+    if isinstance(params.get("filters"), list):
+        params["filters"] = tuple(params["filters"])
+    if meta.get("unsaved_params"):
+        warnings.warn(
+            f"Parameters {meta['unsaved_params']} could not be saved as JSON and "
+            "are back to their defaults; set them again before refitting.",
+            UserWarning,
+            stacklevel=2,
+        )
+    estimator = MultiTaskConvEstimator(**params)
+    estimator._restore(
+        model=model,
+        schema=schema,
+        target_encoder=encoder,
+        input_names=meta["input_names"],
+        history=meta.get("history", {}),
+    )
+    return estimator

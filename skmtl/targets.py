@@ -1,0 +1,430 @@
+"""Tasks: their kinds, label encoding, regression scaling, missing labels, decoding.
+
+Every column of y is a *task*. A classification task's labels are encoded as
+indices into its sorted ``classes``; a regression task's values are standardised
+with the mean and standard deviation seen at fit (so that no task's loss swamps
+another's merely because of its units) and decoded at predict. A missing label
+(``NaN``, ``None``, ``pd.NA``) gets weight 0 in that task's loss and a finite
+placeholder target, since ``NaN * 0`` is still ``NaN``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["CLASSIFICATION", "REGRESSION", "TaskSpec", "TargetEncoder"]
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+_KINDS = (CLASSIFICATION, REGRESSION)
+
+
+@dataclass(frozen=True, eq=False)
+class TaskSpec:
+    """One task, as learned at fit.
+
+    Attributes
+    ----------
+    name : str
+        Column name (``"y"`` for a 1-D y, ``"y0"``, ``"y1"``... for a 2-D array).
+    kind : {"classification", "regression"}
+    dtype : str
+        The column's dtype at fit; predictions are returned in it.
+    classes : ndarray or None
+        Sorted labels of a classification task.
+    mean, std : float or None
+        Standardisation of a regression task.
+    """
+
+    name: str
+    kind: str
+    dtype: str
+    classes: np.ndarray | None = None
+    mean: float | None = None
+    std: float | None = None
+
+    @property
+    def n_classes(self) -> int:
+        return 0 if self.classes is None else len(self.classes)
+
+    @property
+    def is_binary(self) -> bool:
+        return self.kind == CLASSIFICATION and self.n_classes == 2
+
+    @property
+    def units(self) -> int:
+        """Width of the network's head: one sigmoid unit for two classes."""
+        if self.kind == REGRESSION or self.is_binary:
+            return 1
+        return self.n_classes
+
+    def to_dict(self) -> dict:
+        classes = None if self.classes is None else self.classes.tolist()
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "dtype": self.dtype,
+            "classes": classes,
+            "classes_dtype": None if self.classes is None else str(self.classes.dtype),
+            "mean": self.mean,
+            "std": self.std,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> TaskSpec:
+        classes = data.get("classes")
+        if classes is not None:
+            classes = np.asarray(classes, dtype=data["classes_dtype"])
+        return cls(
+            name=data["name"],
+            kind=data["kind"],
+            dtype=data["dtype"],
+            classes=classes,
+            mean=data.get("mean"),
+            std=data.get("std"),
+        )
+
+
+def _is_dataframe(y) -> bool:
+    return type(y).__name__ == "DataFrame" and hasattr(y, "columns")
+
+
+def _is_series(y) -> bool:
+    return type(y).__name__ == "Series" and hasattr(y, "to_numpy")
+
+
+def _columns(y) -> tuple[str, dict[str, object]]:
+    """Split y into its form and ``{task name: column values}``."""
+    if _is_dataframe(y):
+        for col in y.columns:
+            if not isinstance(col, str):
+                raise TypeError(
+                    f"y column names must be strings (they name the tasks); got "
+                    f"{col!r}. Rename them, e.g. y.columns = y.columns.astype(str)."
+                )
+        return "frame", {col: y[col] for col in y.columns}
+    if _is_series(y):
+        name = y.name if isinstance(y.name, str) else "y"
+        return "1d", {name: y}
+    if isinstance(y, np.ndarray) and y.dtype.names is not None:
+        return "structured", {name: y[name] for name in y.dtype.names}
+    if isinstance(y, Mapping):
+        raise TypeError(
+            "y as a dict is not supported (scikit-learn cannot split it); pass a "
+            "pandas DataFrame or a NumPy structured array with one column per task."
+        )
+    arr = np.asarray(y)
+    if arr.ndim == 1:
+        return "1d", {"y": arr}
+    if arr.ndim == 2:
+        return "2d", {f"y{j}": arr[:, j] for j in range(arr.shape[1])}
+    raise ValueError(
+        f"y must be 1-D (one task) or 2-D (one column per task); got {arr.ndim}-D "
+        f"with shape {arr.shape}."
+    )
+
+
+def _values(column) -> np.ndarray:
+    return column.to_numpy() if hasattr(column, "to_numpy") else np.asarray(column)
+
+
+def _dtype_name(column) -> str:
+    dtype = getattr(column, "dtype", None)
+    return str(dtype) if dtype is not None else str(np.asarray(column).dtype)
+
+
+def missing_mask(values: np.ndarray) -> np.ndarray:
+    """True where a label is missing: NaN, None, pandas NA or NaT."""
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind in "biuSU":
+        return np.zeros(values.shape, dtype=bool)
+    try:
+        import pandas as pd
+
+        return np.asarray(pd.isna(values), dtype=bool)
+    except ImportError:  # pragma: no cover - pandas is an optional extra
+        return np.array(
+            [v is None or (isinstance(v, float) and v != v) for v in values],
+            dtype=bool,
+        )
+
+
+def _infer_kind(column) -> str:
+    dtype = getattr(column, "dtype", None)
+    if str(dtype) == "category":
+        return CLASSIFICATION
+    # pandas' nullable dtypes ("Float64", "Int64") expose a NumPy-style kind.
+    kind = getattr(dtype, "kind", None) or np.asarray(_values(column)).dtype.kind
+    return REGRESSION if kind == "f" else CLASSIFICATION
+
+
+def resolve_kinds(tasks, names: Sequence[str]) -> dict[str, str | None]:
+    """Map each task name to its declared kind (None: infer from the dtype)."""
+    if tasks is None:
+        return dict.fromkeys(names)
+    if isinstance(tasks, str):
+        tasks = [tasks]
+    if isinstance(tasks, Mapping):
+        unknown = [t for t in tasks if t not in names]
+        if unknown:
+            raise ValueError(
+                f"tasks names {unknown} that are not columns of y; the tasks are "
+                f"{list(names)}."
+            )
+        declared = {name: tasks.get(name) for name in names}
+    else:
+        tasks = list(tasks)
+        if len(tasks) != len(names):
+            raise ValueError(
+                f"tasks lists {len(tasks)} kind(s) by position, but y has "
+                f"{len(names)} column(s) {list(names)}."
+            )
+        declared = dict(zip(names, tasks, strict=True))
+    for name, kind in declared.items():
+        if kind is not None and kind not in _KINDS:
+            raise ValueError(
+                f"tasks[{name!r}] is {kind!r}; expected 'classification' or "
+                "'regression'."
+            )
+    return declared
+
+
+def _classification_spec(name: str, column, values, missing) -> TaskSpec:
+    observed = values[~missing]
+    try:
+        classes = np.unique(observed)
+    except TypeError as exc:
+        raise ValueError(
+            f"Task {name!r} mixes label types that cannot be sorted ({exc})."
+        ) from None
+    if classes.dtype == object:
+        types = {type(c) for c in classes}
+        if len(types) == 1 and types <= {str}:
+            classes = classes.astype(str)
+    if len(classes) < 2:
+        raise ValueError(
+            f"Classification task {name!r} has a single class {classes.tolist()}; "
+            "a classifier needs at least 2 classes. Drop the task or declare it "
+            "'regression' in tasks."
+        )
+    return TaskSpec(name, CLASSIFICATION, _dtype_name(column), classes=classes)
+
+
+def _regression_values(name: str, values: np.ndarray, missing: np.ndarray):
+    if values.dtype.kind in "biuf":
+        return values.astype(np.float64)
+    try:
+        out = np.zeros(values.shape, dtype=np.float64)
+        out[~missing] = values[~missing].astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"Regression task {name!r} must hold numbers; got dtype {values.dtype} "
+            f"with values such as {values[~missing][:3].tolist()}. Declare it "
+            "'classification' in tasks if these are labels."
+        ) from None
+    return out
+
+
+def _regression_spec(name: str, column, values, missing) -> TaskSpec:
+    numbers = _regression_values(name, values, missing)[~missing]
+    if not np.isfinite(numbers).all():
+        raise ValueError(f"Regression task {name!r} contains infinite values.")
+    std = float(numbers.std())
+    return TaskSpec(
+        name,
+        REGRESSION,
+        _dtype_name(column),
+        mean=float(numbers.mean()),
+        std=std if std > 0 else 1.0,
+    )
+
+
+class TargetEncoder:
+    """Stand-alone encoder of y into per-task network targets and loss weights.
+
+    Parameters
+    ----------
+    tasks : dict, sequence or None
+        Task kinds by column name (dict) or by position (sequence); a task not
+        named is inferred from its dtype: float is regression; int, bool, str,
+        object and category are classification.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([[0.0, 1.5], [1.0, np.nan], [0.0, 2.5]])
+    >>> enc = TargetEncoder(tasks=["classification", "regression"]).fit(y)
+    >>> [(t.name, t.kind) for t in enc.tasks_]
+    [('y0', 'classification'), ('y1', 'regression')]
+    >>> targets, weights = enc.transform(y)
+    >>> weights["y1"].tolist()  # the missing label has no weight
+    [1.5, 0.0, 1.5]
+    """
+
+    def __init__(self, tasks=None):
+        self.tasks = tasks
+
+    def fit(self, y) -> TargetEncoder:
+        form, columns = _columns(y)
+        declared = resolve_kinds(self.tasks, list(columns))
+        specs = []
+        for name, column in columns.items():
+            values = _values(column)
+            missing = missing_mask(values)
+            if missing.all():
+                raise ValueError(
+                    f"Task {name!r} has no labels: all {len(values)} values are "
+                    "missing."
+                )
+            kind = declared[name] or _infer_kind(column)
+            build = _classification_spec if kind == CLASSIFICATION else _regression_spec
+            specs.append(build(name, column, values, missing))
+        self.tasks_ = specs
+        self.form_ = form
+        self.y_dtype_ = y.dtype if isinstance(y, np.ndarray) else None
+        return self
+
+    def n_samples_of(self, y) -> int:
+        """Number of samples in y (any accepted form)."""
+        _, columns = _columns(y)
+        return len(next(iter(columns.values())))
+
+    @property
+    def task_names_(self) -> list[str]:
+        return [t.name for t in self.tasks_]
+
+    def _matching_columns(self, y) -> dict[str, object]:
+        _, columns = _columns(y)
+        if list(columns) != self.task_names_:
+            missing = [n for n in self.task_names_ if n not in columns]
+            extra = [n for n in columns if n not in self.task_names_]
+            if missing or extra:
+                raise ValueError(
+                    f"y has columns {list(columns)}, but the estimator was fitted "
+                    f"on tasks {self.task_names_} (missing {missing}, unexpected "
+                    f"{extra})."
+                )
+            columns = {n: columns[n] for n in self.task_names_}
+        return columns
+
+    def encode_labels(self, task: TaskSpec, values: np.ndarray, missing: np.ndarray):
+        """Indices into ``task.classes``; unseen labels raise a ValueError."""
+        observed = values[~missing]
+        if task.classes.dtype.kind in "US" and observed.dtype == object:
+            observed = observed.astype(task.classes.dtype)
+        idx = np.searchsorted(task.classes, observed)
+        idx = np.clip(idx, 0, len(task.classes) - 1)
+        unseen = task.classes[idx] != observed
+        if np.any(unseen):
+            labels = np.unique(observed[unseen].astype(object)).tolist()[:5]
+            raise ValueError(
+                f"Task {task.name!r} has label(s) {labels} not seen at fit; known "
+                f"classes are {task.classes.tolist()}."
+            )
+        codes = np.zeros(values.shape, dtype=np.int32)
+        codes[~missing] = idx
+        return codes
+
+    def transform(self, y) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Return ``(targets, weights)``, both keyed by task name.
+
+        A missing label gets weight 0. The others get ``n / n_labelled`` so that
+        Keras' mean over the batch (which divides by the batch size, not by the
+        sum of weights) still averages over the labelled rows only.
+        """
+        targets, weights = {}, {}
+        for task, column in zip(self.tasks_, self._matching_columns(y).values()):
+            values = _values(column)
+            missing = missing_mask(values)
+            if task.kind == CLASSIFICATION:
+                codes = self.encode_labels(task, values, missing)
+                target = codes.astype(np.float32)[:, None] if task.is_binary else codes
+            else:
+                numbers = _regression_values(task.name, values, missing)
+                numbers = np.where(missing, task.mean, numbers)
+                target = ((numbers - task.mean) / task.std).astype(np.float32)[:, None]
+            n_labelled = int((~missing).sum())
+            scale = len(values) / n_labelled if n_labelled else 0.0
+            targets[task.name] = target
+            weights[task.name] = np.where(missing, 0.0, scale).astype(np.float32)
+        return targets, weights
+
+    def labels(self, y) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``{task: (values, missing mask)}`` of y, for scoring."""
+        out = {}
+        for task, column in zip(self.tasks_, self._matching_columns(y).values()):
+            values = _values(column)
+            missing = missing_mask(values)
+            if task.kind == REGRESSION:
+                values = _regression_values(task.name, values, missing)
+            out[task.name] = (values, missing)
+        return out
+
+    def decode(self, outputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Network outputs to ``{task: predictions}`` in each task's own units."""
+        decoded = {}
+        for task in self.tasks_:
+            out = np.asarray(outputs[task.name])
+            if task.kind == CLASSIFICATION:
+                idx = (out[:, 0] > 0.5).astype(int) if task.is_binary else out.argmax(1)
+                decoded[task.name] = task.classes[idx]
+            else:
+                decoded[task.name] = out[:, 0].astype(np.float64) * task.std + task.mean
+        return decoded
+
+    def probabilities(self, outputs: Mapping[str, np.ndarray]) -> dict:
+        """``{task: (n_samples, n_classes)}`` for each classification task."""
+        probas = {}
+        for task in self.tasks_:
+            if task.kind != CLASSIFICATION:
+                continue
+            out = np.asarray(outputs[task.name], dtype=np.float64)
+            probas[task.name] = np.hstack([1 - out, out]) if task.is_binary else out
+        return probas
+
+    def inverse_transform(self, outputs: Mapping[str, np.ndarray]):
+        """Network outputs to predictions in the form y had at fit."""
+        decoded = self.decode(outputs)
+        if self.form_ == "frame":
+            import pandas as pd
+
+            frame = {}
+            for task in self.tasks_:
+                values = decoded[task.name]
+                if task.dtype == "category":
+                    frame[task.name] = pd.Categorical(values, categories=task.classes)
+                else:
+                    frame[task.name] = pd.Series(values).astype(
+                        _output_dtype(task), copy=False
+                    )
+            return pd.DataFrame(frame)
+        if self.form_ == "structured":
+            out = np.empty(len(next(iter(decoded.values()))), dtype=self.y_dtype_)
+            for task in self.tasks_:
+                out[task.name] = decoded[task.name]
+            return out
+        if self.form_ == "1d":
+            task = self.tasks_[0]
+            return np.asarray(decoded[task.name]).astype(
+                _output_dtype(task), copy=False
+            )
+        columns = [np.asarray(decoded[t.name], dtype=object) for t in self.tasks_]
+        stacked = np.column_stack(columns)
+        return stacked.astype(self.y_dtype_, copy=False)
+
+
+def _output_dtype(task: TaskSpec):
+    """The dtype to return predictions in: the fit-time dtype where it can hold them."""
+    if task.dtype in ("object", "str", "string") or task.dtype.startswith("<U"):
+        return object if task.dtype == "object" else task.dtype
+    try:
+        dtype = np.dtype(task.dtype)
+    except TypeError:
+        return task.dtype  # a pandas extension dtype such as "Int64" or "boolean"
+    if task.kind == REGRESSION and dtype.kind != "f":
+        return np.float64
+    return dtype
