@@ -1,0 +1,37 @@
+"""Shared fixtures: quiet TensorFlow, seeded NumPy, small data sets."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+# Tiny network settings that train in well under a second per fit.
+TINY = {"filters": (4, 8), "kernel_size": 3, "dense_units": 8, "batch_size": 16}
+
+
+@pytest.fixture(autouse=True)
+def _seed_numpy():
+    """Every test starts from the same global NumPy state."""
+    state = np.random.get_state()
+    np.random.seed(0)
+    yield
+    np.random.set_state(state)
+
+
+@pytest.fixture(scope="session")
+def sensor_data():
+    """(X, y) from make_sensor_tasks: 120 samples of 64 steps, both tasks."""
+    from skmtl.datasets import make_sensor_tasks
+
+    return make_sensor_tasks(120, n_steps=64, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def fitted(sensor_data):
+    """A tiny estimator fitted on ``sensor_data`` (do not mutate it)."""
+    from skmtl import MultiTaskConvEstimator
+
+    X, y = sensor_data
+    return MultiTaskConvEstimator(**TINY, epochs=2, random_state=0).fit(X, y)
