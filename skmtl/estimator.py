@@ -11,8 +11,11 @@ PITFALLS). It also predates scikit-learn's tag API, so tags are declared here.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from numbers import Integral, Real
+from typing import ClassVar
 
 import keras
 import numpy as np
@@ -23,7 +26,10 @@ from scikeras._utils import (
     unflatten_params,
 )
 from scikeras.wrappers import BaseWrapper
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -143,7 +149,7 @@ class MultiTaskConvEstimator(BaseWrapper):
     """
 
     _routing_prefixes = _ROUTING_PREFIXES
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "model": [callable, None],
         "tasks": [dict, list, tuple, str, None],
         "loss_weights": [dict, None],
@@ -202,24 +208,22 @@ class MultiTaskConvEstimator(BaseWrapper):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
-        # Only routed names may travel through **kwargs: an unrouted one would
-        # leak into both the model builder and compile (see PITFALLS).
+        # Routed names are checked in fit (scikit-learn wants __init__ to store,
+        # not validate).
         for name, value in kwargs.items():
-            prefix = name.split("__", 1)[0]
-            if "__" not in name or prefix not in _ROUTING_PREFIXES:
-                raise TypeError(
-                    f"MultiTaskConvEstimator got an unexpected keyword argument "
-                    f"{name!r}. Routed parameters start with one of "
-                    f"{sorted(p + '__' for p in _ROUTING_PREFIXES)}."
-                )
             setattr(self, name, value)
+
+    # scikeras prints every parameter on its own line; scikit-learn's repr shows
+    # only those that differ from their defaults.
+    __repr__ = BaseEstimator.__repr__
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
+        kinds = self._declared_kinds()
+        tags.target_tags.multi_output = kinds is None or len(kinds) > 1
+        tags.target_tags.single_output = kinds is None or len(kinds) == 1
         tags.input_tags.two_d_array = True
         tags.input_tags.three_d_array = True
         tags.input_tags.allow_nan = False
@@ -227,7 +231,6 @@ class MultiTaskConvEstimator(BaseWrapper):
         # Only a single declared task makes this a classifier or a regressor: a
         # multi-task estimator must not be one, or ``cv=int`` would pick
         # StratifiedKFold, which rejects a 2-column y.
-        kinds = self._declared_kinds()
         if kinds == [CLASSIFICATION]:
             from sklearn.utils import ClassifierTags
 
@@ -271,12 +274,61 @@ class MultiTaskConvEstimator(BaseWrapper):
         """
         return self._fit(X, y, sample_weight, epochs=self.epochs, warm=self.warm_start)
 
-    def partial_fit(self, X, y, sample_weight=None) -> MultiTaskConvEstimator:
-        """Train for one more epoch, building the network on the first call."""
-        return self._fit(X, y, sample_weight, epochs=1, warm=True)
+    def partial_fit(
+        self, X, y, sample_weight=None, classes=None
+    ) -> MultiTaskConvEstimator:
+        """Train for one more epoch, building the network on the first call.
 
-    def _fit(self, X, y, sample_weight, *, epochs: int, warm: bool):
+        Parameters
+        ----------
+        X, y, sample_weight
+            As in :meth:`fit`.
+        classes : array-like or dict, default=None
+            On the first call, every class a classification task will ever see
+            (its batches may not all show every class): an array for a single
+            classification task, or ``{task: classes}``. Ignored afterwards.
+        """
+        return self._fit(X, y, sample_weight, epochs=1, warm=True, classes=classes)
+
+    def _declare_classes(self, classes) -> None:
+        """Widen each classification task's classes to those declared up front."""
+        declared = classes if isinstance(classes, Mapping) else None
+        specs = []
+        for task in self.target_encoder_.tasks_:
+            extra = declared.get(task.name) if declared is not None else classes
+            if task.kind == CLASSIFICATION and extra is not None:
+                merged = np.unique(np.concatenate([task.classes, np.asarray(extra)]))
+                task = replace(task, classes=merged.astype(task.classes.dtype))
+            specs.append(task)
+        self.target_encoder_.tasks_ = specs
+
+    def _check_routed_params(self) -> None:
+        """Only routed names may come through ``**kwargs``: an unrouted one would
+        leak into both the model builder and compile (see PITFALLS)."""
+        declared = set(self._get_param_names_from_signature())
+        for name in self.get_params(deep=False):
+            if name in declared:
+                continue
+            if "__" not in name or name.split("__", 1)[0] not in _ROUTING_PREFIXES:
+                raise ValueError(
+                    f"Unknown parameter {name!r} for MultiTaskConvEstimator. Routed "
+                    f"parameters start with one of "
+                    f"{sorted(p + '__' for p in _ROUTING_PREFIXES)}; the others are "
+                    f"{sorted(declared)}."
+                )
+
+    @classmethod
+    def _get_param_names_from_signature(cls) -> list[str]:
+        return BaseEstimator._get_param_names.__func__(cls)
+
+    def _fit(self, X, y, sample_weight, *, epochs: int, warm: bool, classes=None):
+        if y is None:
+            raise ValueError(
+                "MultiTaskConvEstimator requires y to be passed, but the target y "
+                "is None."
+            )
         self._validate_params()
+        self._check_routed_params()
         filters = _check_filters(self.filters)
         continuing = warm and self.__sklearn_is_fitted__()
         if continuing:
@@ -285,6 +337,9 @@ class MultiTaskConvEstimator(BaseWrapper):
             self.schema_ = infer_schema(X)
             inputs, n_samples = encode(X, self.schema_)
             self.target_encoder_ = TargetEncoder(self.tasks).fit(y)
+            if classes is not None:
+                self._declare_classes(classes)
+            self._warn_column_vector(y)
         targets, weights = self.target_encoder_.transform(y)
         self._check_lengths(n_samples, y)
         weights = self._weigh_samples(weights, sample_weight, n_samples)
@@ -297,6 +352,17 @@ class MultiTaskConvEstimator(BaseWrapper):
             self.model_.compile(**self._compile_kwargs_for(self.tasks_))
         self._fit_keras_model(inputs, targets, weights, epochs=epochs)
         return self
+
+    def _warn_column_vector(self, y) -> None:
+        kinds = self._declared_kinds()
+        if kinds is not None and len(kinds) == 1 and np.shape(y)[1:] == (1,):
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please "
+                "change the shape of y to (n_samples, ), for example using ravel(). "
+                "(With one declared task, predictions keep y's (n_samples, 1) shape.)",
+                DataConversionWarning,
+                stacklevel=4,
+            )
 
     def _check_lengths(self, n_samples: int, y) -> None:
         n_targets = self.target_encoder_.n_samples_of(y)
@@ -469,7 +535,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         validation_data = None
         if validation_split:
             # Keras' own semantics: the last fraction of the rows, before shuffling.
-            n_val = int(round(n_samples * validation_split))
+            n_val = round(n_samples * validation_split)
             if not 0 < n_val < n_samples:
                 raise ValueError(
                     f"fit__validation_split={validation_split} leaves no training or "
@@ -507,6 +573,9 @@ class MultiTaskConvEstimator(BaseWrapper):
             validation_data=validation_data,
             callbacks=self._callback_list(),
             verbose=self.verbose,
+            # TaskBatches shuffles in a seeded order; Keras would reshuffle the
+            # batches with Python's global RNG.
+            shuffle=False,
             **fit_params,
         )
         for key, values in history.history.items():
@@ -540,8 +609,16 @@ class MultiTaskConvEstimator(BaseWrapper):
             DataFrame with the same columns and dtypes. Labels are the original
             class values; regression values are in the original units.
         """
-        return self.target_encoder_.inverse_transform(self._outputs(X))
+        outputs = self._outputs(X)
+        return self.target_encoder_.inverse_transform(outputs)
 
+    def _has_classification_task(self) -> bool:
+        if self.__sklearn_is_fitted__():
+            return any(t.kind == CLASSIFICATION for t in self.tasks_)
+        kinds = self._declared_kinds()
+        return kinds is None or CLASSIFICATION in kinds or None in kinds
+
+    @available_if(_has_classification_task)
     def predict_proba(self, X):
         """Class probabilities of each classification task.
 
@@ -553,11 +630,6 @@ class MultiTaskConvEstimator(BaseWrapper):
             classifier returns).
         """
         outputs = self._outputs(X)
-        if not any(t.kind == CLASSIFICATION for t in self.tasks_):
-            raise AttributeError(
-                "predict_proba needs a classification task; this estimator was "
-                "fitted on regression tasks only."
-            )
         probas = self.target_encoder_.probabilities(outputs)
         if self.target_encoder_.form_ == "1d":
             return next(iter(probas.values()))

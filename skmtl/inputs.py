@@ -186,9 +186,14 @@ def _frame_column(name: str, column) -> np.ndarray:
     shapes = {c.shape if c is not None else None for c in cells}
     if None in shapes:
         row = next(i for i, c in enumerate(cells) if c is None)
+        need = (
+            "a covariate needs a number"
+            if shapes <= {(), None}
+            else "a signal needs an array"
+        )
         raise ValueError(
-            f"Field {name!r}: sample {row} is missing (None); a signal needs an "
-            "array in every sample."
+            f"Field {name!r}: sample {row} is missing (None); {need} in every "
+            "sample. skmtl does not impute inputs: fill or drop those samples first."
         )
     if len(shapes) > 1:
         first = cells[0].shape
@@ -318,18 +323,23 @@ def _channel_stats(a: np.ndarray, kind: str) -> tuple[tuple, tuple]:
     """Per-channel mean and standard deviation, accumulated in float64 by chunks."""
     a = _as_model_array(a, kind)
     n_channels = a.shape[-1]
-    total = np.zeros(n_channels)
-    total_sq = np.zeros(n_channels)
+    mean = np.zeros(n_channels)
+    m2 = np.zeros(n_channels)  # sum of squared deviations from the mean
     count = 0
     for start in range(0, a.shape[0], _CHUNK_ROWS):
         chunk = a[start : start + _CHUNK_ROWS].reshape(-1, n_channels)
         chunk = chunk.astype(np.float64)
-        total += chunk.sum(axis=0)
-        total_sq += np.square(chunk).sum(axis=0)
-        count += chunk.shape[0]
-    mean = total / count
-    var = np.maximum(total_sq / count - np.square(mean), 0.0)
-    std = np.sqrt(var)
+        # Chan et al.'s pairwise update: sum(x**2) - n * mean**2 cancels
+        # catastrophically for a signal with an offset (or a constant channel).
+        n_chunk = chunk.shape[0]
+        chunk_mean = chunk.mean(axis=0)
+        delta = chunk_mean - mean
+        total = count + n_chunk
+        mean = mean + delta * (n_chunk / total)
+        m2 = m2 + np.square(chunk - chunk_mean).sum(axis=0)
+        m2 = m2 + np.square(delta) * (count * n_chunk / total)
+        count = total
+    std = np.sqrt(m2 / count)
     # A constant channel carries no information; scale 1 keeps it harmless.
     std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
     return tuple(float(m) for m in mean), tuple(float(s) for s in std)

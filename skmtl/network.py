@@ -227,7 +227,7 @@ def build_network(
     >>> schema = infer_schema({"ampl": np.random.rand(8, 64), "temp": np.ones(8)})
     >>> tasks = TargetEncoder().fit(np.array(["a", "b", "c"] * 2 + ["a", "b"])).tasks_
     >>> model = build_network(schema, tasks, filters=(4, 8), random_state=0)
-    >>> model.output_shape
+    >>> {name: tuple(t.shape) for name, t in model.output.items()}
     {'y': (None, 3)}
     """
     seeds = layer_seeds(random_state)

@@ -193,8 +193,20 @@ def resolve_kinds(tasks, names: Sequence[str]) -> dict[str, str | None]:
     return declared
 
 
+def _observed(column, values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """The labelled values, in the column's own dtype where pandas can give it.
+
+    ``to_numpy()`` turns a nullable "Int64" or "boolean" column, or an integer
+    category, that has missing entries into floats or objects; the labelled rows
+    alone convert to int64 or bool, so the classes keep the labels' type.
+    """
+    if missing.any() and hasattr(column, "iloc"):
+        return column.iloc[np.flatnonzero(~missing)].to_numpy()
+    return values[~missing]
+
+
 def _classification_spec(name: str, column, values, missing) -> TaskSpec:
-    observed = values[~missing]
+    observed = _observed(column, values, missing)
     try:
         classes = np.unique(observed)
     except TypeError as exc:
@@ -403,28 +415,80 @@ class TargetEncoder:
                     )
             return pd.DataFrame(frame)
         if self.form_ == "structured":
-            out = np.empty(len(next(iter(decoded.values()))), dtype=self.y_dtype_)
+            # A regression task's field keeps y's dtype unless it cannot hold
+            # the predictions (an int field declared regression becomes float64).
+            dtype = np.dtype(
+                [
+                    (
+                        name,
+                        _regression_dtype(self.y_dtype_[name])
+                        if self._kind_of(name) == REGRESSION
+                        else self.y_dtype_[name],
+                    )
+                    for name in self.y_dtype_.names
+                ]
+            )
+            out = np.empty(len(next(iter(decoded.values()))), dtype=dtype)
             for task in self.tasks_:
                 out[task.name] = decoded[task.name]
             return out
         if self.form_ == "1d":
             task = self.tasks_[0]
-            return np.asarray(decoded[task.name]).astype(
-                _output_dtype(task), copy=False
-            )
+            values = np.asarray(decoded[task.name])
+            dtype = _output_dtype(task)
+            if isinstance(dtype, str) and not _is_numpy_dtype(dtype):
+                # A Series of a pandas extension dtype ("category", "Int64",
+                # "boolean", "string", "Float64"): an ndarray of the classes'
+                # own dtype (float64 for regression), as for any 1-D y.
+                return values
+            return values.astype(dtype, copy=False)
         columns = [np.asarray(decoded[t.name], dtype=object) for t in self.tasks_]
         stacked = np.column_stack(columns)
-        return stacked.astype(self.y_dtype_, copy=False)
+        dtype = self.y_dtype_
+        if any(t.kind == REGRESSION for t in self.tasks_):
+            dtype = _regression_dtype(dtype)
+        return stacked.astype(dtype, copy=False)
+
+    def _kind_of(self, name: str) -> str | None:
+        return next((t.kind for t in self.tasks_ if t.name == name), None)
+
+
+def _is_numpy_dtype(name: str) -> bool:
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
+
+
+def _regression_dtype(dtype: np.dtype) -> np.dtype:
+    """y's dtype where it can hold regression predictions (float, object), else float64."""
+    return np.dtype(np.float64) if dtype.kind in "biu" else dtype
 
 
 def _output_dtype(task: TaskSpec):
     """The dtype to return predictions in: the fit-time dtype where it can hold them."""
+    if task.kind == REGRESSION:
+        # Predictions are floats: an int, bool or "Int64" column cannot hold them.
+        return task.dtype if _dtype_kind(task.dtype) == "f" else np.float64
     if task.dtype in ("object", "str", "string") or task.dtype.startswith("<U"):
         return object if task.dtype == "object" else task.dtype
     try:
         dtype = np.dtype(task.dtype)
     except TypeError:
         return task.dtype  # a pandas extension dtype such as "Int64" or "boolean"
-    if task.kind == REGRESSION and dtype.kind != "f":
-        return np.float64
     return dtype
+
+
+def _dtype_kind(name: str) -> str:
+    """NumPy-style kind of a dtype name, pandas extension dtypes included."""
+    try:
+        return np.dtype(name).kind
+    except TypeError:
+        pass
+    try:
+        import pandas as pd
+
+        return pd.api.types.pandas_dtype(name).kind
+    except (ImportError, TypeError):
+        return "O"
