@@ -19,9 +19,11 @@ A callback timestamps every epoch. The first epoch carries the one-off cost of
 tracing the training step, so throughput (samples/s) is taken from the later
 epochs; the first epoch and the set-up outside the epochs (schema, encoding,
 building and compiling the model, Keras' data adapter) are reported on their
-own. Each side runs in a fresh Python process (``--in-process`` to run both in
-this one), so its peak RSS (``resource.getrusage``) is its own and neither
-warms caches for the other.
+own. Each side runs ``--rounds`` times (default 2) in the order
+skmtl, keras, keras, skmtl, ..., so that a drift in the machine's speed (other
+jobs on a shared machine) hits both alike; every run is a fresh Python process
+(``--in-process`` to run them all in this one), so its peak RSS
+(``resource.getrusage``) is its own and no run warms caches for another.
 
 Run it
 ------
@@ -30,8 +32,8 @@ Run it
     python benchmarks/fit_throughput.py
     python benchmarks/fit_throughput.py --samples 500 --epochs 2
 
-About 2 to 3 minutes on 2 CPU cores with the defaults (2,000 samples, 3
-epochs, batch 32). Numbers are printed, never asserted.
+About a minute on 2 idle CPU cores with the defaults (2,000 samples, 4
+epochs, batch 32, 2 rounds). Numbers are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -58,16 +61,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument(
-        "--epochs", type=int, default=3, help="at least 2: the first is set-up"
+        "--epochs", type=int, default=4, help="at least 2: the first is set-up"
     )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--n-steps", type=int, default=3750, help="signal length")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="runs per side, in A B B A order",
+    )
+    parser.add_argument(
         "--order",
         choices=["skmtl-first", "keras-first"],
         default="skmtl-first",
-        help="which side runs first",
+        help="which side runs first (A)",
     )
     parser.add_argument(
         "--in-process",
@@ -78,6 +87,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.epochs < 2:
         parser.error("--epochs must be at least 2 (the first epoch is set-up)")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     return args
 
 
@@ -85,17 +96,19 @@ def _epoch_timer():
     import keras
 
     class EpochTimer(keras.callbacks.Callback):
-        """Wall time of every epoch, from on_epoch_begin to on_epoch_end."""
+        """Wall and CPU time (all threads) of every epoch."""
 
         def __init__(self):
             super().__init__()
             self.seconds = []
+            self.cpu_seconds = []
 
         def on_epoch_begin(self, epoch, logs=None):
-            self._start = time.perf_counter()
+            self._start = (time.perf_counter(), time.process_time())
 
         def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self._start)
+            self.seconds.append(time.perf_counter() - self._start[0])
+            self.cpu_seconds.append(time.process_time() - self._start[1])
 
     return EpochTimer()
 
@@ -118,6 +131,7 @@ def _fit_skmtl(X, y, args) -> dict:
         "prepare_s": 0.0,
         "fit_s": fit_s,
         "epoch_s": timer.seconds,
+        "epoch_cpu_s": timer.cpu_seconds,
         "final_loss": est.history_["loss"][-1],
     }
 
@@ -161,6 +175,7 @@ def _fit_keras(X, y, args) -> dict:
         "prepare_s": prepare_s,
         "fit_s": fit_s,
         "epoch_s": timer.seconds,
+        "epoch_cpu_s": timer.cpu_seconds,
         "final_loss": float(history.history["loss"][-1]),
     }
 
@@ -177,7 +192,6 @@ def measure(side: str, args: argparse.Namespace) -> dict:
         samples=args.samples,
         rss_before_mib=rss_before,
         peak_rss_mib=peak_rss_mib(),
-        data_mib=X.nbytes / 2**20,
     )
     return result
 
@@ -212,70 +226,93 @@ def _measure_in_child(side: str, args: argparse.Namespace) -> dict:
     raise RuntimeError(f"the {side} benchmark process failed (rc {proc.returncode})")
 
 
-def _summary(r: dict) -> dict:
-    epochs = r["epoch_s"]
-    later = sum(epochs[1:]) / len(epochs[1:])
+def _summary(runs: list[dict]) -> dict:
+    """Medians over the runs of one side; later epochs pooled over all runs."""
+    later = sorted(t for r in runs for t in r["epoch_s"][1:])
+    later_cpu = [t for r in runs for t in r["epoch_cpu_s"][1:]]
+    samples = runs[0]["samples"]
     return {
-        "first_epoch_s": epochs[0],
-        "later_epoch_s": later,
-        "samples_per_s": r["samples"] / later,
-        "setup_s": r["prepare_s"] + r["fit_s"] - sum(epochs),
-        "total_s": r["prepare_s"] + r["fit_s"],
+        "runs": len(runs),
+        "setup_s": statistics.median(
+            r["prepare_s"] + r["fit_s"] - sum(r["epoch_s"]) for r in runs
+        ),
+        "first_epoch_s": statistics.median(r["epoch_s"][0] for r in runs),
+        "later_epoch_s": statistics.median(later),
+        "later_epoch_min_s": later[0],
+        "later_epoch_max_s": later[-1],
+        "samples_per_s": samples / statistics.median(later),
+        "best_samples_per_s": samples / later[0],
+        "later_epoch_cpu_s": statistics.median(later_cpu),
+        "total_s": statistics.median(r["prepare_s"] + r["fit_s"] for r in runs),
+        "rss_before_mib": min(r["rss_before_mib"] for r in runs),
+        "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
+        "final_loss": [round(r["final_loss"], 4) for r in runs],
     }
 
 
-def print_tables(results: dict[str, dict], args: argparse.Namespace) -> None:
-    s = {side: _summary(r) for side, r in results.items()}
+def print_tables(summary: dict[str, dict], args: argparse.Namespace) -> None:
     rows = []
     for side in SIDES:
-        r, m = results[side], s[side]
+        m = summary[side]
         rows.append(
             [
                 side,
+                m["runs"],
                 f"{m['setup_s']:.2f}",
                 f"{m['first_epoch_s']:.2f}",
-                f"{m['later_epoch_s']:.2f}",
-                f"{m['samples_per_s']:.1f}",
+                f"{m['later_epoch_s']:.2f} [{m['later_epoch_min_s']:.2f}-"
+                f"{m['later_epoch_max_s']:.2f}]",
+                f"{m['samples_per_s']:.0f}",
+                f"{m['later_epoch_cpu_s']:.2f}",
                 f"{m['total_s']:.1f}",
-                f"{r['rss_before_mib']:.0f}",
-                f"{r['peak_rss_mib']:.0f}",
-                f"{r['final_loss']:.4f}",
+                f"{m['rss_before_mib']:.0f}",
+                f"{m['peak_rss_mib']:.0f}",
+                " ".join(f"{v:.4f}" for v in m["final_loss"]),
             ]
         )
     print(
         table(
             [
                 "side",
+                "runs",
                 "set-up s",
                 "epoch 1 s",
-                "later s/epoch",
+                "later s/epoch [min-max]",
                 "samples/s",
+                "later CPU s/epoch",
                 "total s",
                 "RSS before MiB",
                 "peak RSS MiB",
-                "final loss",
+                "final loss per run",
             ],
             rows,
         )
     )
-    sk, ke = s["skmtl"], s["keras"]
     print(
-        f"set-up s: time outside the epochs (keras: schema, encoding, targets, "
-        f"build, compile, plus Keras' data adapter). later s/epoch: mean of epochs "
-        f"2..{args.epochs}; samples/s from it. RSS before: after imports and data "
-        f"({results['skmtl']['data_mib']:.0f} MiB of X)."
+        "Medians over runs. set-up s: time outside the epochs (keras: schema, "
+        "encoding, targets, build, compile, plus Keras' data adapter). later "
+        f"s/epoch: median of epochs 2..{args.epochs} of every run; samples/s from "
+        "it. CPU s: process CPU time, all threads (less sensitive than wall time "
+        "to other jobs on the machine). RSS before: after imports and data "
+        "generation."
     )
-    peak = {side: results[side]["peak_rss_mib"] for side in SIDES}
+    sk, ke = summary["skmtl"], summary["keras"]
     ratios = [
+        ["throughput (median later epoch)", sk["samples_per_s"], ke["samples_per_s"]],
         [
-            "throughput, later epochs (samples/s)",
-            sk["samples_per_s"],
-            ke["samples_per_s"],
+            "throughput (fastest later epoch)",
+            sk["best_samples_per_s"],
+            ke["best_samples_per_s"],
+        ],
+        [
+            "CPU time per later epoch (lower is better)",
+            sk["later_epoch_cpu_s"],
+            ke["later_epoch_cpu_s"],
         ],
         ["epoch 1 time (lower is better)", sk["first_epoch_s"], ke["first_epoch_s"]],
         ["set-up time (lower is better)", sk["setup_s"], ke["setup_s"]],
         ["total time (lower is better)", sk["total_s"], ke["total_s"]],
-        ["peak RSS (lower is better)", peak["skmtl"], peak["keras"]],
+        ["peak RSS (lower is better)", sk["peak_rss_mib"], ke["peak_rss_mib"]],
     ]
     print()
     print(
@@ -284,27 +321,33 @@ def print_tables(results: dict[str, dict], args: argparse.Namespace) -> None:
             [[name, f"{a / b:.3f}" if b else "n/a"] for name, a, b in ratios],
         )
     )
-    print("throughput ratio >= 1: skmtl trains at least as fast as raw Keras.")
+    print(
+        "throughput ratio >= 1: skmtl trains at least as fast as raw Keras. The "
+        "fastest-epoch ratio is the one least disturbed by other jobs."
+    )
 
 
 def run(args: argparse.Namespace) -> dict:
     print("== fit throughput: skmtl vs the same network in raw Keras ==")
     print(environment())
+    first = SIDES if args.order == "skmtl-first" else SIDES[::-1]
+    # A B B A ...: a steady drift in the machine's speed hits both sides alike.
+    order = [side for r in range(args.rounds) for side in first[:: 1 - 2 * (r % 2)]]
     print(
         f"{args.samples} samples x {args.n_steps} steps, {args.epochs} epochs, "
-        f"batch {args.batch_size}, shuffle; "
-        f"{'one process' if args.in_process else 'one fresh process per side'}; "
+        f"batch {args.batch_size}, shuffle; runs: {' '.join(order)} "
+        f"({'in this process' if args.in_process else 'a fresh process each'}); "
         f"load average at start: {load_average()}\n"
     )
-    order = SIDES if args.order == "skmtl-first" else SIDES[::-1]
-    results = {}
+    runs: dict[str, list] = {side: [] for side in SIDES}
     for side in order:
-        results[side] = (
+        runs[side].append(
             measure(side, args) if args.in_process else _measure_in_child(side, args)
         )
-    print_tables(results, args)
+    summary = {side: _summary(r) for side, r in runs.items()}
+    print_tables(summary, args)
     print(f"load average at end: {load_average()}")
-    return {"fit": results, "summary": {k: _summary(v) for k, v in results.items()}}
+    return {"fit_runs": runs, "fit_summary": summary}
 
 
 def main(argv=None) -> dict | None:

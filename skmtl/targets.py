@@ -349,7 +349,9 @@ class TargetEncoder:
         sum of weights) still averages over the labelled rows only.
         """
         targets, weights = {}, {}
-        for task, column in zip(self.tasks_, self._matching_columns(y).values()):
+        for task, column in zip(
+            self.tasks_, self._matching_columns(y).values(), strict=True
+        ):
             values = _values(column)
             missing = missing_mask(values)
             if task.kind == CLASSIFICATION:
@@ -368,7 +370,9 @@ class TargetEncoder:
     def labels(self, y) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """``{task: (values, missing mask)}`` of y, for scoring."""
         out = {}
-        for task, column in zip(self.tasks_, self._matching_columns(y).values()):
+        for task, column in zip(
+            self.tasks_, self._matching_columns(y).values(), strict=True
+        ):
             values = _values(column)
             missing = missing_mask(values)
             if task.kind == REGRESSION:
@@ -410,9 +414,7 @@ class TargetEncoder:
                 if task.dtype == "category":
                     frame[task.name] = pd.Categorical(values, categories=task.classes)
                 else:
-                    frame[task.name] = pd.Series(values).astype(
-                        _output_dtype(task), copy=False
-                    )
+                    frame[task.name] = pd.Series(values).astype(_output_dtype(task))
             return pd.DataFrame(frame)
         if self.form_ == "structured":
             # A regression task's field keeps y's dtype unless it cannot hold
@@ -462,7 +464,7 @@ def _is_numpy_dtype(name: str) -> bool:
 
 
 def _regression_dtype(dtype: np.dtype) -> np.dtype:
-    """y's dtype where it can hold regression predictions (float, object), else float64."""
+    """y's dtype if it can hold regression predictions (float, object); else float64."""
     return np.dtype(np.float64) if dtype.kind in "biu" else dtype
 
 

@@ -165,7 +165,7 @@ def test_dict_y_is_refused():
 
 
 def test_non_string_column_names():
-    with pytest.raises(TypeError, match="y column names must be strings; got 0"):
+    with pytest.raises(TypeError, match=r"y column names must be strings .*; got 0"):
         TargetEncoder().fit(pd.DataFrame(np.zeros((3, 2))))
 
 
@@ -289,6 +289,7 @@ def test_nullable_and_categorical_classes_keep_the_labels_type():
 
 
 # ------------------------------------------------------- inverse_transform
+@pytest.mark.filterwarnings("error")  # e.g. pandas' deprecations of astype(copy=)
 def test_dataframe_round_trip_keeps_columns_dtypes_and_values(y_frame):
     encoder, y_pred = round_trip(y_frame)
     assert kinds(encoder) == {
@@ -321,10 +322,12 @@ def test_dataframe_round_trip_with_missing_labels():
     assert list(y_pred["s"].cat.categories) == [7, 8]
     for name in y:
         labelled = y[name].notna().to_numpy()
-        np.testing.assert_array_equal(
-            y_pred[name].to_numpy()[labelled].astype(object),
-            y[name].to_numpy()[labelled].astype(object),
-        )
+        expected = y[name].to_numpy()[labelled]
+        got = y_pred[name].to_numpy()[labelled]
+        if name == "d":
+            np.testing.assert_allclose(got, expected, rtol=1e-6)
+        else:
+            np.testing.assert_array_equal(got, expected)
     assert not y_pred.isna().any().any()  # every sample gets a prediction
 
 
@@ -374,7 +377,10 @@ def test_series_round_trip_gives_a_numpy_array(values, expected_dtype):
     assert isinstance(y_pred, np.ndarray)
     if expected_dtype is not None:
         assert y_pred.dtype == expected_dtype
-    np.testing.assert_array_equal(y_pred, y.to_numpy())
+    if expected_dtype is np.float64:
+        np.testing.assert_allclose(y_pred, y.to_numpy(float), rtol=1e-6)
+    else:
+        np.testing.assert_array_equal(y_pred, y.to_numpy())
 
 
 @pytest.mark.parametrize(

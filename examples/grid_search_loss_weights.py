@@ -1,0 +1,56 @@
+"""Grid-search the per-task loss weights with per-task scorers, then refit.
+
+``loss_weights`` is an ordinary estimator parameter, so ``GridSearchCV``
+searches it like any other. Each candidate is scored on both tasks at once with
+``task_scorer`` (multi-metric scoring); the candidate with the best material
+accuracy is refitted on all the training data (``refit="material_acc"``) and
+scored on a held-out quarter. The data are noisy (``noise=1.0``) so that the
+weights make a visible difference. Runs in about 30 s on 2 CPU cores.
+"""
+
+import pandas as pd
+from sklearn.model_selection import GridSearchCV, train_test_split
+
+from skmtl import MultiTaskConvEstimator
+from skmtl.datasets import make_sensor_tasks
+from skmtl.metrics import task_scorer
+
+X, y = make_sensor_tasks(400, n_steps=256, noise=1.0, random_state=0)
+X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+
+scoring = {
+    "material_acc": task_scorer("material", "accuracy"),
+    "density_mae": task_scorer("density", "neg_mean_absolute_error"),
+}
+search = GridSearchCV(
+    MultiTaskConvEstimator(
+        filters=(8, 16), epochs=6, optimizer__learning_rate=3e-3, random_state=0
+    ),
+    param_grid={
+        "loss_weights": [
+            {"material": 1.0, "density": 0.1},
+            {"material": 1.0, "density": 0.3},
+            {"material": 1.0, "density": 1.0},
+            {"material": 0.1, "density": 1.0},
+        ],
+    },
+    scoring=scoring,
+    refit="material_acc",
+    cv=3,
+)
+search.fit(X_train, y_train)
+
+results = pd.DataFrame(search.cv_results_)
+columns = {
+    "param_loss_weights": "loss_weights",
+    "mean_test_material_acc": "material accuracy",
+    "mean_test_density_mae": "density -MAE",
+}
+print(results[list(columns)].rename(columns=columns).to_string(index=False))
+print(f"\nbest: {search.best_params_}")
+
+best = search.best_estimator_  # refitted on all of X_train
+acc = scoring["material_acc"](best, X_test, y_test)
+mae = -scoring["density_mae"](best, X_test, y_test)
+print(f"held-out material accuracy: {acc:.3f}")
+print(f"held-out density MAE:       {mae:.3f}")

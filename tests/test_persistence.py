@@ -1,0 +1,141 @@
+"""save/load (no pickle) and joblib round-trips, in this and in a fresh process."""
+
+import subprocess
+import sys
+import textwrap
+import zipfile
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from skmtl import load
+from skmtl.persistence import SkmtlFileError
+
+
+def _run(code: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_save_load_round_trip_in_a_fresh_process(fitted, sensor_data, tmp_path):
+    X, _ = sensor_data
+    path = tmp_path / "model.skmtl"
+    fitted.save(path)
+    with zipfile.ZipFile(path) as zf:
+        assert sorted(zf.namelist()) == ["model.keras", "skmtl.json"]
+    np.save(tmp_path / "ampl.npy", X["ampl"])
+    expected = fitted.predict(X)
+    expected.to_csv(tmp_path / "expected.csv", index=False)
+    out = _run(f"""
+        import numpy as np, pandas as pd
+        from skmtl import load
+        from skmtl.datasets import make_sensor_tasks
+        X, _ = make_sensor_tasks(120, n_steps=64, random_state=0)
+        est = load({str(path)!r})
+        pred = est.predict(X)
+        pred.to_csv({str(tmp_path / "got.csv")!r}, index=False)
+        print(est.classes_["material"].tolist(), est.schema_.names)
+    """)
+    assert "['aluminium', 'copper', 'polymer', 'steel', 'wood']" in out
+    assert "['ampl', 'phase', 'temp', 'moist', 'weight']" in out
+    got = pd.read_csv(tmp_path / "got.csv")
+    pd.testing.assert_frame_equal(got, pd.read_csv(tmp_path / "expected.csv"))
+
+
+def test_loaded_estimator_keeps_schema_tasks_and_scalers(fitted, tmp_path):
+    fitted.save(tmp_path / "m.skmtl")
+    loaded = load(tmp_path / "m.skmtl")
+    assert loaded.schema_ == fitted.schema_
+    for a, b in zip(loaded.tasks_, fitted.tasks_, strict=True):
+        assert (a.name, a.kind, a.dtype, a.mean, a.std) == (
+            b.name,
+            b.kind,
+            b.dtype,
+            b.mean,
+            b.std,
+        )
+        if a.classes is not None:
+            np.testing.assert_array_equal(a.classes, b.classes)
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.history_ == fitted.history_
+
+
+def test_joblib_round_trip_in_a_fresh_process(fitted, sensor_data, tmp_path):
+    X, _ = sensor_data
+    path = tmp_path / "model.joblib"
+    joblib.dump(fitted, path)
+    expected = fitted.predict(X)["density"].to_numpy()
+    out = _run(f"""
+        import joblib, numpy as np
+        from skmtl.datasets import make_sensor_tasks
+        X, _ = make_sensor_tasks(120, n_steps=64, random_state=0)
+        est = joblib.load({str(path)!r})
+        print(repr(est.predict(X)["density"].to_numpy().tolist()))
+    """)
+    np.testing.assert_array_equal(np.array(eval(out)), expected)
+
+
+def test_not_an_skmtl_file_gives_a_clear_error(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(SkmtlFileError, match="not an skmtl model file"):
+        load(text)
+    other_zip = tmp_path / "other.zip"
+    with zipfile.ZipFile(other_zip, "w") as zf:
+        zf.writestr("a.txt", "x")
+    with pytest.raises(SkmtlFileError, match="not an skmtl model"):
+        load(other_zip)
+
+
+def test_truncated_file_gives_a_clear_error(fitted, tmp_path):
+    path = tmp_path / "m.skmtl"
+    fitted.save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SkmtlFileError):
+        load(path)
+
+
+def test_file_from_another_format_version_is_refused(fitted, tmp_path):
+    import json
+
+    path = tmp_path / "m.skmtl"
+    fitted.save(path)
+    with zipfile.ZipFile(path) as zf:
+        meta = json.loads(zf.read("skmtl.json"))
+        model = zf.read("model.keras")
+    meta["format_version"] = 99
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("skmtl.json", json.dumps(meta))
+        zf.writestr("model.keras", model)
+    with pytest.raises(SkmtlFileError, match="format 99"):
+        load(path)
+
+
+def test_unsaveable_parameters_come_back_as_defaults_with_a_warning(
+    sensor_data, tmp_path
+):
+    import keras
+
+    from skmtl import MultiTaskConvEstimator
+
+    X, y = sensor_data
+    est = MultiTaskConvEstimator(
+        filters=(4,), epochs=1, callbacks=[keras.callbacks.TerminateOnNaN()]
+    ).fit(X, y)
+    est.save(tmp_path / "m.skmtl")
+    with pytest.warns(UserWarning, match=r"\['callbacks'\] could not be saved"):
+        loaded = load(tmp_path / "m.skmtl")
+    assert loaded.callbacks is None
+    np.testing.assert_array_equal(
+        loaded.predict(X)["density"], est.predict(X)["density"]
+    )
