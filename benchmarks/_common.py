@@ -19,7 +19,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far, in MiB (``getrusage``)."""
+    """Peak resident set size of this process so far, in MiB.
+
+    ``resource.getrusage(RUSAGE_SELF).ru_maxrss``, except on Linux, where
+    ``VmHWM`` from ``/proc/self/status`` is read first: Linux folds the
+    *parent's* peak into a child's ``ru_maxrss`` across fork and exec, so a
+    benchmark process started by a 800 MiB parent would never report less.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux reports KiB, macOS bytes.
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
