@@ -15,25 +15,33 @@ covariates ``temp``, ``moist``, ``weight``; tasks ``material`` and ``density``):
   ``TargetEncoder.transform(y)``) with the same batch size, epochs and
   ``shuffle=True``.
 
-A callback timestamps every epoch. The first epoch carries the one-off cost of
-tracing the training step, so throughput (samples/s) is taken from the later
-epochs; the first epoch and the set-up outside the epochs (schema, encoding,
-building and compiling the model, Keras' data adapter) are reported on their
-own. Each side runs ``--rounds`` times (default 2) in the order
-skmtl, keras, keras, skmtl, ..., so that a drift in the machine's speed (other
-jobs on a shared machine) hits both alike; every run is a fresh Python process
-(``--in-process`` to run them all in this one), so its peak RSS
-(``resource.getrusage``) is its own and no run warms caches for another.
+A callback records the wall and CPU time of every epoch. The first epoch
+carries the one-off cost of tracing the training step, so throughput
+(samples/s) comes from the later epochs; the first epoch and the set-up outside
+the epochs (schema, encoding, building and compiling the model, Keras' data
+adapter) are reported on their own.
+
+Two sections:
+
+1. **Separate runs.** Each side runs ``--rounds`` times (default 2) in the
+   order skmtl, keras, keras, skmtl, ..., each run a fresh Python process, so
+   its peak RSS is its own and no run warms caches for another
+   (``--in-process`` runs them all in this one).
+2. **Interleaved epochs.** In one process, after one epoch each, the two sides
+   take turns one epoch at a time (``est.partial_fit`` against
+   ``Model.fit(initial_epoch=...)``), ``--interleaved-rounds`` times. Adjacent
+   epochs share the machine's load, so on a machine shared with other jobs
+   this ratio is the steadier one. ``--interleaved-rounds 0`` skips it.
 
 Run it
 ------
 ::
 
     python benchmarks/fit_throughput.py
-    python benchmarks/fit_throughput.py --samples 500 --epochs 2
+    python benchmarks/fit_throughput.py --samples 500 --epochs 2 --rounds 1
 
-About a minute on 2 idle CPU cores with the defaults (2,000 samples, 4
-epochs, batch 32, 2 rounds). Numbers are printed, never asserted.
+About 2 minutes on 2 CPU cores with the defaults (2,000 samples, 4 epochs,
+batch 32, 2 rounds, 3 interleaved rounds). Numbers are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ from _common import environment, load_average, peak_rss_mib, table
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SIDES = ("skmtl", "keras")
+_CHILD_MODES = (*SIDES, "interleaved")
 _RESULT_TAG = "FIT_THROUGHPUT_RESULT "
 
 
@@ -67,10 +76,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--n-steps", type=int, default=3750, help="signal length")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--rounds",
+        "--rounds", type=int, default=2, help="separate runs per side, A B B A order"
+    )
+    parser.add_argument(
+        "--interleaved-rounds",
         type=int,
-        default=2,
-        help="runs per side, in A B B A order",
+        default=3,
+        help="interleaved epochs per side after the first (0: skip)",
     )
     parser.add_argument(
         "--order",
@@ -81,14 +93,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--in-process",
         action="store_true",
-        help="run both sides in this process (peak RSS is then cumulative)",
+        help="run everything in this process (peak RSS is then cumulative)",
     )
-    parser.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=_CHILD_MODES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.epochs < 2:
         parser.error("--epochs must be at least 2 (the first epoch is set-up)")
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
+    if args.rounds < 1 or args.interleaved_rounds < 0:
+        parser.error("--rounds must be >= 1 and --interleaved-rounds >= 0")
     return args
 
 
@@ -113,30 +125,20 @@ def _epoch_timer():
     return EpochTimer()
 
 
-def _fit_skmtl(X, y, args) -> dict:
+def _estimator(args, epochs: int, timer):
     from skmtl import MultiTaskConvEstimator
 
-    timer = _epoch_timer()
-    est = MultiTaskConvEstimator(
-        epochs=args.epochs,
+    return MultiTaskConvEstimator(
+        epochs=epochs,
         batch_size=args.batch_size,
         shuffle=True,
         random_state=args.seed,
         callbacks=[timer],
     )
-    t0 = time.perf_counter()
-    est.fit(X, y)
-    fit_s = time.perf_counter() - t0
-    return {
-        "prepare_s": 0.0,
-        "fit_s": fit_s,
-        "epoch_s": timer.seconds,
-        "epoch_cpu_s": timer.cpu_seconds,
-        "final_loss": est.history_["loss"][-1],
-    }
 
 
-def _fit_keras(X, y, args) -> dict:
+def _keras_setup(X, y, args):
+    """The raw-Keras side's model and NumPy dicts, built as the estimator would."""
     import numpy as np
 
     from skmtl import MultiTaskConvEstimator
@@ -144,7 +146,6 @@ def _fit_keras(X, y, args) -> dict:
     from skmtl.network import build_network
     from skmtl.targets import TargetEncoder
 
-    t0 = time.perf_counter()
     schema = infer_schema(X)
     encoded, _ = encode(X, schema)
     # What a Keras user holds: one contiguous float32 array per input.
@@ -153,42 +154,95 @@ def _fit_keras(X, y, args) -> dict:
     tasks = list(target_encoder.tasks_)
     targets, weights = target_encoder.transform(y)
     model = build_network(schema, tasks, random_state=args.seed)
-    # The estimator's defaults are the ones the skmtl side uses.
     est = MultiTaskConvEstimator(batch_size=args.batch_size, random_state=args.seed)
     model.compile(**est._compile_kwargs_for(tasks))
-    prepare_s = time.perf_counter() - t0
+    return model, inputs, targets, weights
 
-    timer = _epoch_timer()
-    t0 = time.perf_counter()
-    history = model.fit(
+
+def _keras_fit(model, data, args, timer, *, epochs: int, initial_epoch: int = 0):
+    inputs, targets, weights = data
+    return model.fit(
         inputs,
         targets,
         sample_weight=weights,
         batch_size=args.batch_size,
-        epochs=args.epochs,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
         shuffle=True,
         callbacks=[timer],
         verbose=0,
     )
-    fit_s = time.perf_counter() - t0
+
+
+def _fit_skmtl(X, y, args) -> dict:
+    timer = _epoch_timer()
+    est = _estimator(args, args.epochs, timer)
+    t0 = time.perf_counter()
+    est.fit(X, y)
+    return {
+        "prepare_s": 0.0,
+        "fit_s": time.perf_counter() - t0,
+        "epoch_s": timer.seconds,
+        "epoch_cpu_s": timer.cpu_seconds,
+        "final_loss": est.history_["loss"][-1],
+    }
+
+
+def _fit_keras(X, y, args) -> dict:
+    t0 = time.perf_counter()
+    model, *data = _keras_setup(X, y, args)
+    prepare_s = time.perf_counter() - t0
+    timer = _epoch_timer()
+    t0 = time.perf_counter()
+    history = _keras_fit(model, data, args, timer, epochs=args.epochs)
     return {
         "prepare_s": prepare_s,
-        "fit_s": fit_s,
+        "fit_s": time.perf_counter() - t0,
         "epoch_s": timer.seconds,
         "epoch_cpu_s": timer.cpu_seconds,
         "final_loss": float(history.history["loss"][-1]),
     }
 
 
-def measure(side: str, args: argparse.Namespace) -> dict:
-    """Generate the data, fit one side, return its timings and memory."""
+def _fit_interleaved(X, y, args) -> dict:
+    skmtl_timer, keras_timer = _epoch_timer(), _epoch_timer()
+    est = _estimator(args, 1, skmtl_timer).fit(X, y)
+    model, *data = _keras_setup(X, y, args)
+    _keras_fit(model, data, args, keras_timer, epochs=1)
+    epoch = 1
+    for r in range(args.interleaved_rounds):
+        for side in SIDES if r % 2 == 0 else SIDES[::-1]:
+            if side == "skmtl":
+                est.partial_fit(X, y)
+            else:
+                _keras_fit(
+                    model,
+                    data,
+                    args,
+                    keras_timer,
+                    epochs=epoch + 1,
+                    initial_epoch=epoch,
+                )
+                epoch += 1
+    # The first epoch of each carried the tracing: leave it out.
+    return {
+        "skmtl_epoch_s": skmtl_timer.seconds[1:],
+        "skmtl_epoch_cpu_s": skmtl_timer.cpu_seconds[1:],
+        "keras_epoch_s": keras_timer.seconds[1:],
+        "keras_epoch_cpu_s": keras_timer.cpu_seconds[1:],
+    }
+
+
+def measure(mode: str, args: argparse.Namespace) -> dict:
+    """Generate the data, fit (one side, or both interleaved), return timings."""
     from skmtl.datasets import make_sensor_tasks
 
     X, y = make_sensor_tasks(args.samples, n_steps=args.n_steps, random_state=args.seed)
     rss_before = peak_rss_mib()
-    result = (_fit_skmtl if side == "skmtl" else _fit_keras)(X, y, args)
+    fit = {"skmtl": _fit_skmtl, "keras": _fit_keras, "interleaved": _fit_interleaved}
+    result = fit[mode](X, y, args)
     result.update(
-        side=side,
+        mode=mode,
         samples=args.samples,
         rss_before_mib=rss_before,
         peak_rss_mib=peak_rss_mib(),
@@ -196,34 +250,30 @@ def measure(side: str, args: argparse.Namespace) -> dict:
     return result
 
 
-def _child_argv(side: str, args: argparse.Namespace) -> list[str]:
-    return [
-        sys.executable,
-        os.path.abspath(__file__),
-        "--child",
-        side,
-        "--samples",
-        str(args.samples),
-        "--epochs",
-        str(args.epochs),
-        "--batch-size",
-        str(args.batch_size),
-        "--n-steps",
-        str(args.n_steps),
-        "--seed",
-        str(args.seed),
-    ]
+def _child_argv(mode: str, args: argparse.Namespace) -> list[str]:
+    options = {
+        "--samples": args.samples,
+        "--epochs": args.epochs,
+        "--batch-size": args.batch_size,
+        "--n-steps": args.n_steps,
+        "--seed": args.seed,
+        "--interleaved-rounds": args.interleaved_rounds,
+    }
+    argv = [sys.executable, os.path.abspath(__file__), "--child", mode]
+    for name, value in options.items():
+        argv += [name, str(value)]
+    return argv
 
 
-def _measure_in_child(side: str, args: argparse.Namespace) -> dict:
+def _measure_in_child(mode: str, args: argparse.Namespace) -> dict:
     proc = subprocess.run(
-        _child_argv(side, args), capture_output=True, text=True, check=False
+        _child_argv(mode, args), capture_output=True, text=True, check=False
     )
     for line in proc.stdout.splitlines():
         if line.startswith(_RESULT_TAG):
             return json.loads(line[len(_RESULT_TAG) :])
     sys.stderr.write(proc.stdout + proc.stderr)
-    raise RuntimeError(f"the {side} benchmark process failed (rc {proc.returncode})")
+    raise RuntimeError(f"the {mode} benchmark process failed (rc {proc.returncode})")
 
 
 def _summary(runs: list[dict]) -> dict:
@@ -250,7 +300,14 @@ def _summary(runs: list[dict]) -> dict:
     }
 
 
-def print_tables(summary: dict[str, dict], args: argparse.Namespace) -> None:
+def _ratio_table(ratios) -> str:
+    return table(
+        ["ratio skmtl / keras", "value"],
+        [[name, f"{a / b:.3f}" if b else "n/a"] for name, a, b in ratios],
+    )
+
+
+def print_runs(summary: dict[str, dict], args: argparse.Namespace) -> None:
     rows = []
     for side in SIDES:
         m = summary[side]
@@ -297,34 +354,90 @@ def print_tables(summary: dict[str, dict], args: argparse.Namespace) -> None:
         "generation."
     )
     sk, ke = summary["skmtl"], summary["keras"]
-    ratios = [
-        ["throughput (median later epoch)", sk["samples_per_s"], ke["samples_per_s"]],
-        [
-            "throughput (fastest later epoch)",
-            sk["best_samples_per_s"],
-            ke["best_samples_per_s"],
-        ],
-        [
-            "CPU time per later epoch (lower is better)",
-            sk["later_epoch_cpu_s"],
-            ke["later_epoch_cpu_s"],
-        ],
-        ["epoch 1 time (lower is better)", sk["first_epoch_s"], ke["first_epoch_s"]],
-        ["set-up time (lower is better)", sk["setup_s"], ke["setup_s"]],
-        ["total time (lower is better)", sk["total_s"], ke["total_s"]],
-        ["peak RSS (lower is better)", sk["peak_rss_mib"], ke["peak_rss_mib"]],
-    ]
     print()
     print(
-        table(
-            ["ratio skmtl / keras", "value"],
-            [[name, f"{a / b:.3f}" if b else "n/a"] for name, a, b in ratios],
+        _ratio_table(
+            [
+                [
+                    "throughput (median later epoch)",
+                    sk["samples_per_s"],
+                    ke["samples_per_s"],
+                ],
+                [
+                    "throughput (fastest later epoch)",
+                    sk["best_samples_per_s"],
+                    ke["best_samples_per_s"],
+                ],
+                [
+                    "CPU time per later epoch (lower is better)",
+                    sk["later_epoch_cpu_s"],
+                    ke["later_epoch_cpu_s"],
+                ],
+                [
+                    "epoch 1 time (lower is better)",
+                    sk["first_epoch_s"],
+                    ke["first_epoch_s"],
+                ],
+                ["set-up time (lower is better)", sk["setup_s"], ke["setup_s"]],
+                ["total time (lower is better)", sk["total_s"], ke["total_s"]],
+                ["peak RSS (lower is better)", sk["peak_rss_mib"], ke["peak_rss_mib"]],
+            ]
         )
     )
+    print("throughput ratio >= 1: skmtl trains at least as fast as raw Keras.")
+
+
+def print_interleaved(result: dict) -> dict:
+    samples = result["samples"]
+    rows, stats = [], {}
+    for side in SIDES:
+        wall, cpu = result[f"{side}_epoch_s"], result[f"{side}_epoch_cpu_s"]
+        stats[side] = {
+            "median_s": statistics.median(wall),
+            "min_s": min(wall),
+            "cpu_s": statistics.median(cpu),
+        }
+        rows.append(
+            [
+                side,
+                len(wall),
+                " ".join(f"{t:.2f}" for t in wall),
+                f"{stats[side]['median_s']:.2f}",
+                f"{samples / stats[side]['median_s']:.0f}",
+                f"{stats[side]['cpu_s']:.2f}",
+            ]
+        )
     print(
-        "throughput ratio >= 1: skmtl trains at least as fast as raw Keras. The "
-        "fastest-epoch ratio is the one least disturbed by other jobs."
+        table(
+            [
+                "side",
+                "epochs",
+                "s per epoch, in order",
+                "median s/epoch",
+                "samples/s",
+                "median CPU s/epoch",
+            ],
+            rows,
+        )
     )
+    # Epoch i of skmtl and epoch i of keras ran next to each other.
+    paired = [
+        k / s
+        for s, k in zip(result["skmtl_epoch_s"], result["keras_epoch_s"], strict=True)
+    ]
+    sk, ke = stats["skmtl"], stats["keras"]
+    print()
+    print(
+        _ratio_table(
+            [
+                ["throughput (median epoch)", ke["median_s"], sk["median_s"]],
+                ["throughput (fastest epoch)", ke["min_s"], sk["min_s"]],
+                ["throughput (median of adjacent pairs)", statistics.median(paired), 1],
+                ["CPU time per epoch (lower is better)", sk["cpu_s"], ke["cpu_s"]],
+            ]
+        )
+    )
+    return {"paired_throughput_ratio": statistics.median(paired), **stats}
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -333,21 +446,37 @@ def run(args: argparse.Namespace) -> dict:
     first = SIDES if args.order == "skmtl-first" else SIDES[::-1]
     # A B B A ...: a steady drift in the machine's speed hits both sides alike.
     order = [side for r in range(args.rounds) for side in first[:: 1 - 2 * (r % 2)]]
+    where = "in this process" if args.in_process else "a fresh process each"
     print(
-        f"{args.samples} samples x {args.n_steps} steps, {args.epochs} epochs, "
-        f"batch {args.batch_size}, shuffle; runs: {' '.join(order)} "
-        f"({'in this process' if args.in_process else 'a fresh process each'}); "
-        f"load average at start: {load_average()}\n"
+        f"{args.samples} samples x {args.n_steps} steps, batch {args.batch_size}, "
+        f"shuffle; load average at start: {load_average()}\n"
+    )
+
+    def measured(mode):
+        return measure(mode, args) if args.in_process else _measure_in_child(mode, args)
+
+    print(
+        f"-- 1. separate runs: {args.epochs} epochs each; order "
+        f"{' '.join(order)} ({where})"
     )
     runs: dict[str, list] = {side: [] for side in SIDES}
     for side in order:
-        runs[side].append(
-            measure(side, args) if args.in_process else _measure_in_child(side, args)
-        )
+        runs[side].append(measured(side))
     summary = {side: _summary(r) for side, r in runs.items()}
-    print_tables(summary, args)
+    print_runs(summary, args)
+    results = {"fit_runs": runs, "fit_summary": summary}
+
+    if args.interleaved_rounds:
+        print(
+            f"\n-- 2. interleaved epochs, one process: 1 epoch each, then "
+            f"{args.interleaved_rounds} epoch(s) each taking turns (skmtl keras "
+            "keras skmtl ...); the first epochs are left out"
+        )
+        interleaved = measured("interleaved")
+        results["fit_interleaved"] = interleaved
+        results["fit_interleaved_summary"] = print_interleaved(interleaved)
     print(f"load average at end: {load_average()}")
-    return {"fit_runs": runs, "fit_summary": summary}
+    return results
 
 
 def main(argv=None) -> dict | None:

@@ -28,7 +28,7 @@ Run it
     python benchmarks/predict_latency.py
     python benchmarks/predict_latency.py --rows 1 8 256 --budget 3
 
-About a minute on 2 CPU cores with the defaults. Numbers are printed, never
+About 40 seconds on 2 CPU cores with the defaults. Numbers are printed, never
 asserted: this is a measurement, not a test.
 """
 
@@ -69,7 +69,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--budget",
         type=float,
-        default=10.0,
+        default=6.0,
         help="seconds of timed calls per row count, shared by the methods",
     )
     parser.add_argument("--seed", type=int, default=0)

@@ -105,11 +105,14 @@ def main() -> None:
             verbose=0,
         )
         proba, density = model.predict(as_list(X_test), verbose=0)
-    hand_material = classes[proba.argmax(axis=1)]
+    hand_material = classes[proba.argmax(axis=1)]  # one column: always class 0
     hand_time = time.perf_counter() - t0
     fed = ("ampl", "phase", "temp", "moist", "weight")
     print("Hand-written model, inputs fed by position:")
-    print("  " + ", ".join(f"{a} -> {t.name}" for a, t in zip(fed, model.inputs)))
+    print(
+        "  "
+        + ", ".join(f"{a} -> {t.name}" for a, t in zip(fed, model.inputs, strict=True))
+    )
     softmax_warnings = [w for w in caught if "softmax" in str(w.message)]
     print(f"  Keras only warned ({len(softmax_warnings)} UserWarning(s)) about")
     print(

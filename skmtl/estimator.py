@@ -43,6 +43,7 @@ from .network import (
     with_task_outputs,
 )
 from .targets import CLASSIFICATION, REGRESSION, TargetEncoder, TaskSpec
+from .weighting import STRATEGIES, EpochEnd, MultiTaskTrainer, check_strategy
 
 __all__ = ["MultiTaskConvEstimator"]
 
@@ -84,7 +85,17 @@ class MultiTaskConvEstimator(BaseWrapper):
         dtype: float is regression; int, bool, str, object and category are
         classification.
     loss_weights : dict or None, default=None
-        ``{task: weight}``; unnamed tasks weigh 1.0.
+        ``{task: weight}``; unnamed tasks weigh 1.0. With ``"dwa"`` and
+        ``"gradnorm"`` these are the initial weights.
+    loss_weighting : {"fixed", "uncertainty", "dwa", "gradnorm"}, default="fixed"
+        How task losses are combined: fixed ``loss_weights``; learned
+        homoscedastic uncertainty (Kendall et al., 2018); dynamic weight average
+        (Liu et al., 2019); GradNorm (Chen et al., 2018). See
+        :mod:`skmtl.weighting`.
+    dwa_temperature : float, default=2.0
+        Temperature ``T`` of dynamic weight average.
+    gradnorm_alpha : float, default=1.5
+        Restoring-force strength ``alpha`` of GradNorm.
     filters : sequence of int, default=(16, 32, 64, 64)
         Width of each conv stage; its length is the number of stages.
     kernel_size : int, default=7
@@ -129,7 +140,10 @@ class MultiTaskConvEstimator(BaseWrapper):
         For a 1-D y, the classes of its (classification) task; otherwise
         ``{task: classes}`` for each classification task.
     history_ : dict
-        Per-epoch losses and metrics (``loss``, ``<task>_loss``, ...).
+        Per-epoch losses, metrics and task weights (``loss``, ``<task>_loss``,
+        ``<task>_accuracy``, ``weight_<task>``, and ``val_...`` with validation).
+    task_weights_ : dict
+        ``{task: weight}`` in force at the end of training.
     n_features_in_ : int
         Number of fields (columns for a 2-D array X).
     feature_names_in_ : ndarray
@@ -153,6 +167,9 @@ class MultiTaskConvEstimator(BaseWrapper):
         "model": [callable, None],
         "tasks": [dict, list, tuple, str, None],
         "loss_weights": [dict, None],
+        "loss_weighting": [StrOptions(set(STRATEGIES))],
+        "dwa_temperature": [Interval(Real, 0, None, closed="neither")],
+        "gradnorm_alpha": [Interval(Real, 0, None, closed="left")],
         "filters": ["array-like", Interval(Integral, 1, None, closed="left")],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "pool_size": [Interval(Integral, 1, None, closed="left")],
@@ -175,6 +192,9 @@ class MultiTaskConvEstimator(BaseWrapper):
         *,
         tasks: Mapping[str, str] | Sequence[str] | None = None,
         loss_weights: Mapping[str, float] | None = None,
+        loss_weighting: str = "fixed",
+        dwa_temperature: float = 2.0,
+        gradnorm_alpha: float = 1.5,
         filters: Sequence[int] = (16, 32, 64, 64),
         kernel_size: int = 7,
         pool_size: int = 4,
@@ -194,6 +214,9 @@ class MultiTaskConvEstimator(BaseWrapper):
         self.model = model
         self.tasks = tasks
         self.loss_weights = loss_weights
+        self.loss_weighting = loss_weighting
+        self.dwa_temperature = dwa_temperature
+        self.gradnorm_alpha = gradnorm_alpha
         self.filters = filters
         self.kernel_size = kernel_size
         self.pool_size = pool_size
@@ -347,11 +370,21 @@ class MultiTaskConvEstimator(BaseWrapper):
             self._set_task_attributes()
             self.model_ = self._checked_model(self._build_model(filters), inputs)
             self.history_ = {}
+            self._trainer = None
         inputs = {name: inputs[name] for name in self.input_names_}
-        if not getattr(self.model_, "compiled", False) or not continuing:
-            self.model_.compile(**self._compile_kwargs_for(self.tasks_))
+        if getattr(self, "_trainer", None) is None:
+            self._trainer = self._make_trainer()
         self._fit_keras_model(inputs, targets, weights, epochs=epochs)
+        final = self._trainer.current_weights().numpy()
+        self.task_weights_ = dict(zip(self._trainer.names, final.tolist(), strict=True))
         return self
+
+    def __getstate__(self):
+        # The trainer only lives between warm-started fits; the network it wraps
+        # is model_, which is what gets pickled.
+        state = super().__getstate__()
+        state.pop("_trainer", None)
+        return state
 
     def _warn_column_vector(self, y) -> None:
         kinds = self._declared_kinds()
@@ -475,7 +508,24 @@ class MultiTaskConvEstimator(BaseWrapper):
             items=optimizer, params={"learning_rate": self.learning_rate, **routed}
         )
 
-    def _compile_kwargs_for(self, tasks: Sequence[TaskSpec]) -> dict:
+    def _make_trainer(self) -> MultiTaskTrainer:
+        """Wrap model_ in the trainer of the chosen loss-weighting strategy."""
+        check_strategy(self.loss_weighting, self.tasks_)
+        trainer = MultiTaskTrainer(
+            self.model_,
+            self.tasks_,
+            strategy=self.loss_weighting,
+            loss_weights=self._checked_loss_weights(self.tasks_),
+            dwa_temperature=self.dwa_temperature,
+            gradnorm_alpha=self.gradnorm_alpha,
+        )
+        compile_params = route_params(
+            self.get_params(), destination="compile", pass_filter=set(), strict=True
+        )
+        trainer.compile(optimizer=self._optimizer(), **compile_params)
+        return trainer
+
+    def _checked_loss_weights(self, tasks: Sequence[TaskSpec]) -> dict[str, float]:
         weights = dict(self.loss_weights or {})
         names = [t.name for t in tasks]
         unknown = [name for name in weights if name not in names]
@@ -490,6 +540,14 @@ class MultiTaskConvEstimator(BaseWrapper):
                     f"loss_weights[{name!r}] must be a finite number >= 0; got "
                     f"{value!r}."
                 )
+        return {name: float(weights.get(name, 1.0)) for name in names}
+
+    def _compile_kwargs_for(self, tasks: Sequence[TaskSpec]) -> dict:
+        """``Model.compile`` arguments for the same training in plain Keras.
+
+        skmtl itself trains through :class:`~skmtl.weighting.MultiTaskTrainer`;
+        this is what the benchmarks compare it with.
+        """
         losses, metrics = {}, {}
         for task in tasks:
             if task.kind == REGRESSION:
@@ -508,7 +566,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         return {
             "optimizer": self._optimizer(),
             "loss": losses,
-            "loss_weights": {t.name: float(weights.get(t.name, 1.0)) for t in tasks},
+            "loss_weights": self._checked_loss_weights(tasks),
             # Weighted metrics skip masked (missing) labels; plain ones would not.
             "weighted_metrics": metrics,
             **compile_params,
@@ -566,12 +624,12 @@ class MultiTaskConvEstimator(BaseWrapper):
             seed=seed,
         )
         initial_epoch = len(self.history_.get("loss", []))
-        history = self.model_.fit(
+        history = self._trainer.fit(
             batches,
             epochs=initial_epoch + epochs,
             initial_epoch=initial_epoch,
             validation_data=validation_data,
-            callbacks=self._callback_list(),
+            callbacks=[EpochEnd(self._trainer), *self._callback_list()],
             verbose=self.verbose,
             # TaskBatches shuffles in a seeded order; Keras would reshuffle the
             # batches with Python's global RNG.

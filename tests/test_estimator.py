@@ -173,9 +173,9 @@ def test_routed_optimizer_parameters_reach_the_optimizer(sensor_data):
     X, y = sensor_data
     est = _est(optimizer="sgd", optimizer__learning_rate=0.123, optimizer__momentum=0.5)
     est.fit(X, y)
-    assert isinstance(est.model_.optimizer, keras.optimizers.SGD)
-    assert est.model_.optimizer.learning_rate.numpy() == pytest.approx(0.123)
-    assert est.model_.optimizer.momentum == 0.5
+    assert isinstance(est._trainer.optimizer, keras.optimizers.SGD)
+    assert est._trainer.optimizer.learning_rate.numpy() == pytest.approx(0.123)
+    assert est._trainer.optimizer.momentum == 0.5
     assert est.get_params()["optimizer__learning_rate"] == 0.123
     assert clone(est).get_params()["optimizer__momentum"] == 0.5
 
@@ -183,7 +183,7 @@ def test_routed_optimizer_parameters_reach_the_optimizer(sensor_data):
 def test_flat_learning_rate_is_used_without_routing(sensor_data):
     X, y = sensor_data
     est = _est(learning_rate=0.02).fit(X, y)
-    assert est.model_.optimizer.learning_rate.numpy() == pytest.approx(0.02)
+    assert est._trainer.optimizer.learning_rate.numpy() == pytest.approx(0.02)
 
 
 def test_unknown_keyword_is_refused_at_fit_naming_it(sensor_data):
