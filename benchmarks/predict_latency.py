@@ -55,10 +55,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--n-steps", type=int, default=3750, help="signal length")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="timed blocks per method, rotated"
+        "--rounds", type=int, default=4, help="timed blocks per method, rotated"
     )
     parser.add_argument(
-        "--warmup", type=int, default=2, help="untimed calls before each block"
+        "--warmup", type=int, default=1, help="untimed calls before each block"
     )
     parser.add_argument(
         "--min-repeats", type=int, default=6, help="timed calls per method, at least"

@@ -6,9 +6,9 @@ import os as _os
 # a scikit-learn user; respect a value the user set themselves.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ._version import __version__  # noqa: E402
-from .estimator import MultiTaskConvEstimator  # noqa: E402
-from .inputs import to_structured  # noqa: E402
-from .persistence import load  # noqa: E402
+from ._version import __version__
+from .estimator import MultiTaskConvEstimator
+from .inputs import to_structured
+from .persistence import load
 
 __all__ = ["MultiTaskConvEstimator", "load", "to_structured", "__version__"]

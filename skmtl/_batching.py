@@ -29,6 +29,9 @@ class TaskBatches(keras.utils.PyDataset):
         Draw a new permutation at the end of every epoch.
     seed : int or None
         Seeds the permutations; None draws fresh entropy.
+    rows : ndarray of int or None
+        Restrict the batches to these samples (a validation split) without
+        copying the arrays; None uses every sample.
     """
 
     def __init__(
@@ -40,6 +43,7 @@ class TaskBatches(keras.utils.PyDataset):
         batch_size: int,
         shuffle: bool = True,
         seed: int | None = None,
+        rows: np.ndarray | None = None,
     ):
         super().__init__()
         self.inputs = dict(inputs)
@@ -47,12 +51,14 @@ class TaskBatches(keras.utils.PyDataset):
         self.weights = None if weights is None else dict(weights)
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.n_samples = len(next(iter(self.inputs.values())))
+        n_total = len(next(iter(self.inputs.values())))
+        self.rows = np.arange(n_total) if rows is None else np.sort(rows)
+        self.n_samples = len(self.rows)
         self._rng = np.random.default_rng(seed)
         self._order = self._next_order()
 
-    def _next_order(self) -> np.ndarray | None:
-        return self._rng.permutation(self.n_samples) if self.shuffle else None
+    def _next_order(self) -> np.ndarray:
+        return self._rng.permutation(self.rows) if self.shuffle else self.rows
 
     def __len__(self) -> int:
         return math.ceil(self.n_samples / self.batch_size)
@@ -60,10 +66,11 @@ class TaskBatches(keras.utils.PyDataset):
     def _rows(self, index: int):
         start = index * self.batch_size
         stop = min(start + self.batch_size, self.n_samples)
-        if self._order is None:
-            return slice(start, stop)
+        rows = self._order[start:stop]
+        if not self.shuffle and len(rows) and rows[-1] - rows[0] == len(rows) - 1:
+            return slice(rows[0], rows[-1] + 1)  # contiguous: a view, no gather
         # Sorted rows read memory maps and strided views front to back.
-        return np.sort(self._order[start:stop])
+        return np.sort(rows)
 
     @staticmethod
     def _take(arrays: Mapping[str, np.ndarray], rows) -> dict[str, np.ndarray]:

@@ -28,6 +28,7 @@ from scikeras._utils import (
 from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import DataConversionWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -37,11 +38,13 @@ from ._batching import TaskBatches
 from .inputs import encode, infer_schema
 from .metrics import combined_score
 from .network import (
+    TRUNK_FILTERS,
     build_network,
     check_heads,
     model_input_names,
     with_task_outputs,
 )
+from .sample_weights import apply_class_weight, apply_sample_weight
 from .targets import CLASSIFICATION, REGRESSION, TargetEncoder, TaskSpec
 from .weighting import STRATEGIES, EpochEnd, MultiTaskTrainer, check_strategy
 
@@ -50,10 +53,20 @@ __all__ = ["MultiTaskConvEstimator"]
 # Rows per forward pass at predict. ``Model.predict`` costs ~40 ms per call on
 # CPU whatever the size; ``predict_on_batch`` over chunks costs well under 1 ms.
 _PREDICT_CHUNK = 256
-_ROUTING_PREFIXES = {"model", "fit", "compile", "predict", "optimizer", "callbacks"}
+_ROUTING_PREFIXES = {
+    "model",
+    "fit",
+    "compile",
+    "predict",
+    "optimizer",
+    "callbacks",
+    "loss_weights",
+}
 
 
-def _check_filters(filters) -> tuple[int, ...]:
+def _check_filters(filters) -> tuple[int, ...] | None:
+    if filters is None:
+        return None
     values = (filters,) if isinstance(filters, Integral) else tuple(filters)
     if not values or not all(isinstance(f, Integral) and f >= 1 for f in values):
         raise ValueError(
@@ -96,11 +109,18 @@ class MultiTaskConvEstimator(BaseWrapper):
         Temperature ``T`` of dynamic weight average.
     gradnorm_alpha : float, default=1.5
         Restoring-force strength ``alpha`` of GradNorm.
-    filters : sequence of int, default=(16, 32, 64, 64)
-        Width of each conv stage; its length is the number of stages.
+    trunk : {"conv", "fcn", "resnet"}, default="conv"
+        The shared trunk: skmtl's pooled conv stages, or the FCN or ResNet of
+        Wang, Yan & Oates (2017) with their published kernel sizes (8, 5, 3).
+    filters : sequence of int or None, default=None
+        Width of each stage; its length is the number of stages. None takes the
+        trunk's default: (16, 32, 64, 64) for "conv", the published (128, 256,
+        128) for "fcn" and (64, 128, 128) for "resnet".
     kernel_size : int, default=7
+        Kernel of every "conv" stage.
     pool_size : int, default=4
-        Max-pooling size of each stage (skipped once a signal is too short).
+        Max-pooling size of each "conv" stage (skipped once a signal is too
+        short).
     dropout : float, default=0.1
         Dropout rate after the shared dense block.
     dense_units : int, default=64
@@ -119,12 +139,28 @@ class MultiTaskConvEstimator(BaseWrapper):
     random_state : int, RandomState or None, default=None
         Seeds every initialiser, dropout layer and the shuffling order, without
         touching TensorFlow's global seed or op-determinism setting.
+    class_weight : "balanced", dict or None, default=None
+        Per-class weights folded into each classification task's sample
+        weights: ``"balanced"`` for every classification task,
+        ``{task: "balanced" | {label: weight}}``, or ``{label: weight}`` when
+        there is a single classification task.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training samples inside each
+        ``fit`` (stratified on the first classification task where possible),
+        stop after ``n_iter_no_change`` epochs without a lower validation loss
+        and restore the best weights (in memory; no file is written).
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=5
+    score_weights : dict or None, default=None
+        ``{task: weight}`` of each task's score in :meth:`score` (default 1).
     verbose : int, default=0
         0 silent, 1 progress bar, 2 one line per epoch.
     **kwargs
-        Routed parameters only: ``model__*``, ``fit__*`` (e.g.
-        ``fit__validation_split``), ``compile__*`` (e.g. ``compile__jit_compile``),
-        ``predict__batch_size``, ``optimizer__*`` and ``callbacks__*``.
+        Routed parameters only: ``loss_weights__<task>`` (one task's weight,
+        overriding ``loss_weights``; searchable as a scalar), ``model__*``,
+        ``fit__*`` (e.g. ``fit__validation_split``), ``compile__*`` (e.g.
+        ``compile__jit_compile``), ``predict__batch_size``, ``optimizer__*`` and
+        ``callbacks__*``.
 
     Attributes
     ----------
@@ -144,6 +180,11 @@ class MultiTaskConvEstimator(BaseWrapper):
         ``<task>_accuracy``, ``weight_<task>``, and ``val_...`` with validation).
     task_weights_ : dict
         ``{task: weight}`` in force at the end of training.
+    n_epochs_ : int
+        Epochs trained by the last call to ``fit``.
+    best_epoch_ : int
+        With ``early_stopping``, the (1-based) epoch whose weights were kept;
+        otherwise the last epoch.
     n_features_in_ : int
         Number of fields (columns for a 2-D array X).
     feature_names_in_ : ndarray
@@ -170,7 +211,8 @@ class MultiTaskConvEstimator(BaseWrapper):
         "loss_weighting": [StrOptions(set(STRATEGIES))],
         "dwa_temperature": [Interval(Real, 0, None, closed="neither")],
         "gradnorm_alpha": [Interval(Real, 0, None, closed="left")],
-        "filters": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "trunk": [StrOptions(set(TRUNK_FILTERS))],
+        "filters": ["array-like", Interval(Integral, 1, None, closed="left"), None],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "pool_size": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -183,6 +225,11 @@ class MultiTaskConvEstimator(BaseWrapper):
         "callbacks": [list, keras.callbacks.Callback, None],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "score_weights": [dict, None],
         "verbose": [Interval(Integral, 0, 2, closed="both"), StrOptions({"auto"})],
     }
 
@@ -195,7 +242,8 @@ class MultiTaskConvEstimator(BaseWrapper):
         loss_weighting: str = "fixed",
         dwa_temperature: float = 2.0,
         gradnorm_alpha: float = 1.5,
-        filters: Sequence[int] = (16, 32, 64, 64),
+        trunk: str = "conv",
+        filters: Sequence[int] | None = None,
         kernel_size: int = 7,
         pool_size: int = 4,
         dropout: float = 0.1,
@@ -208,6 +256,11 @@ class MultiTaskConvEstimator(BaseWrapper):
         callbacks: list | None = None,
         warm_start: bool = False,
         random_state: int | np.random.RandomState | None = None,
+        class_weight: str | Mapping | None = None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 5,
+        score_weights: Mapping[str, float] | None = None,
         verbose: int = 0,
         **kwargs,
     ):
@@ -217,6 +270,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         self.loss_weighting = loss_weighting
         self.dwa_temperature = dwa_temperature
         self.gradnorm_alpha = gradnorm_alpha
+        self.trunk = trunk
         self.filters = filters
         self.kernel_size = kernel_size
         self.pool_size = pool_size
@@ -230,6 +284,11 @@ class MultiTaskConvEstimator(BaseWrapper):
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.random_state = random_state
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.score_weights = score_weights
         self.verbose = verbose
         # Routed names are checked in fit (scikit-learn wants __init__ to store,
         # not validate).
@@ -365,7 +424,10 @@ class MultiTaskConvEstimator(BaseWrapper):
             self._warn_column_vector(y)
         targets, weights = self.target_encoder_.transform(y)
         self._check_lengths(n_samples, y)
-        weights = self._weigh_samples(weights, sample_weight, n_samples)
+        weights = apply_sample_weight(weights, sample_weight, n_samples)
+        weights = apply_class_weight(
+            weights, targets, self.target_encoder_.tasks_, self.class_weight
+        )
         if not continuing:
             self._set_task_attributes()
             self.model_ = self._checked_model(self._build_model(filters), inputs)
@@ -404,28 +466,6 @@ class MultiTaskConvEstimator(BaseWrapper):
                 f"X has {n_samples} samples but y has {n_targets}; they must match."
             )
 
-    def _weigh_samples(self, weights, sample_weight, n_samples):
-        if sample_weight is None:
-            return weights
-        sw = np.asarray(sample_weight, dtype=np.float64)
-        if sw.shape != (n_samples,):
-            raise ValueError(
-                f"sample_weight must have shape ({n_samples},), one weight per "
-                f"sample; got {sw.shape}."
-            )
-        if not np.isfinite(sw).all() or (sw < 0).any():
-            raise ValueError("sample_weight must be finite and non-negative.")
-        if not sw.any():
-            raise ValueError("sample_weight is zero for every sample.")
-        # Keep each task's mean weight over its labelled samples where it was.
-        out = {}
-        for name, w in weights.items():
-            labelled = w > 0
-            total = sw[labelled].sum()
-            scale = labelled.sum() / total if total > 0 else 0.0
-            out[name] = (w * sw * scale).astype(np.float32)
-        return out
-
     def _set_task_attributes(self) -> None:
         self.tasks_ = list(self.target_encoder_.tasks_)
         self.task_kinds_ = {t.name: t.kind for t in self.tasks_}
@@ -451,7 +491,7 @@ class MultiTaskConvEstimator(BaseWrapper):
             return int(self.random_state)
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
-    def _build_model(self, filters: tuple[int, ...]) -> keras.Model:
+    def _build_model(self, filters: tuple[int, ...] | None) -> keras.Model:
         model_params = route_params(
             self.get_params(), destination="model", pass_filter=set(), strict=False
         )
@@ -465,6 +505,7 @@ class MultiTaskConvEstimator(BaseWrapper):
             return build_network(
                 self.schema_,
                 self.tasks_,
+                trunk=self.trunk,
                 filters=filters,
                 kernel_size=self.kernel_size,
                 pool_size=self.pool_size,
@@ -526,7 +567,11 @@ class MultiTaskConvEstimator(BaseWrapper):
         return trainer
 
     def _checked_loss_weights(self, tasks: Sequence[TaskSpec]) -> dict[str, float]:
-        weights = dict(self.loss_weights or {})
+        """``loss_weights`` overridden by routed ``loss_weights__<task>`` scalars."""
+        routed = route_params(
+            self.get_params(), destination="loss_weights", pass_filter=set()
+        )
+        weights = {**(self.loss_weights or {}), **routed}
         names = [t.name for t in tasks]
         unknown = [name for name in weights if name not in names]
         if unknown:
@@ -583,53 +628,89 @@ class MultiTaskConvEstimator(BaseWrapper):
             callbacks = [callbacks]
         return list(callbacks)
 
+    def _validation_rows(self, targets, n_samples: int, fit_params: dict):
+        """Split row indices into (train, validation), or (None, None).
+
+        ``early_stopping`` holds out ``validation_fraction`` at random, stratified
+        on the first classification task when every class has two samples;
+        ``fit__validation_split`` takes the last rows, as Keras does.
+        """
+        split = float(fit_params.pop("validation_split", 0.0))
+        rows = np.arange(n_samples)
+        if self.early_stopping:
+            strata = next(
+                (
+                    np.asarray(targets[t.name]).reshape(n_samples)
+                    for t in self.tasks_
+                    if t.kind == CLASSIFICATION
+                ),
+                None,
+            )
+            if strata is not None and np.bincount(strata.astype(int)).min() < 2:
+                strata = None
+            n_val = max(1, round(n_samples * self.validation_fraction))
+            if n_val >= n_samples:
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} leaves no "
+                    f"training samples out of {n_samples}."
+                )
+            if strata is not None and n_val < len(np.unique(strata)):
+                strata = None
+            train, val = train_test_split(
+                rows, test_size=n_val, stratify=strata, random_state=self._seed
+            )
+            return train, val
+        if split:
+            n_val = round(n_samples * split)
+            if not 0 < n_val < n_samples:
+                raise ValueError(
+                    f"fit__validation_split={split} leaves no training or no "
+                    f"validation samples out of {n_samples}."
+                )
+            return rows[: n_samples - n_val], rows[n_samples - n_val :]
+        return None, None
+
     def _fit_keras_model(self, inputs, targets, weights, *, epochs: int) -> None:
         fit_params = route_params(
             self.get_params(), destination="fit", pass_filter=set(), strict=True
         )
-        validation_split = float(fit_params.pop("validation_split", 0.0))
-        seed = self._seed
         n_samples = len(next(iter(inputs.values())))
+        train_rows, val_rows = self._validation_rows(targets, n_samples, fit_params)
         validation_data = None
-        if validation_split:
-            # Keras' own semantics: the last fraction of the rows, before shuffling.
-            n_val = round(n_samples * validation_split)
-            if not 0 < n_val < n_samples:
-                raise ValueError(
-                    f"fit__validation_split={validation_split} leaves no training or "
-                    f"no validation samples out of {n_samples}."
-                )
-            cut = n_samples - n_val
-
-            def part(arrays, rows):
-                return {k: v[rows] for k, v in arrays.items()}
-
-            head, tail = slice(0, cut), slice(cut, None)
+        if val_rows is not None:
             validation_data = TaskBatches(
-                part(inputs, tail),
-                part(targets, tail),
-                part(weights, tail),
+                inputs,
+                targets,
+                weights,
                 batch_size=self.batch_size,
                 shuffle=False,
+                rows=val_rows,
             )
-            inputs = part(inputs, head)
-            targets = part(targets, head)
-            weights = part(weights, head)
         batches = TaskBatches(
             inputs,
             targets,
             weights,
             batch_size=self.batch_size,
             shuffle=self.shuffle,
-            seed=seed,
+            seed=self._seed,
+            rows=train_rows,
         )
+        callbacks = [EpochEnd(self._trainer), *self._callback_list()]
+        stopper = None
+        if self.early_stopping:
+            stopper = keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=self.n_iter_no_change,
+                restore_best_weights=True,
+            )
+            callbacks.append(stopper)
         initial_epoch = len(self.history_.get("loss", []))
         history = self._trainer.fit(
             batches,
             epochs=initial_epoch + epochs,
             initial_epoch=initial_epoch,
             validation_data=validation_data,
-            callbacks=[EpochEnd(self._trainer), *self._callback_list()],
+            callbacks=callbacks,
             verbose=self.verbose,
             # TaskBatches shuffles in a seeded order; Keras would reshuffle the
             # batches with Python's global RNG.
@@ -638,6 +719,10 @@ class MultiTaskConvEstimator(BaseWrapper):
         )
         for key, values in history.history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
+        self.n_epochs_ = len(history.history.get("loss", []))
+        self.best_epoch_ = (
+            stopper.best_epoch + 1 - initial_epoch if stopper else self.n_epochs_
+        )
 
     # --------------------------------------------------------------- predict
     def _outputs(self, X) -> dict[str, np.ndarray]:
@@ -696,13 +781,16 @@ class MultiTaskConvEstimator(BaseWrapper):
     def score(self, X, y, sample_weight=None) -> float:
         """Mean over tasks of accuracy (classification) and R² (regression).
 
-        Each task is scored on its labelled samples only; see
+        Weighted by ``score_weights`` when given. Each task is scored on its
+        labelled samples only; see
         :mod:`skmtl.metrics` for per-task scorers.
         """
         check_is_fitted(self)
         self.target_encoder_.transform(y)  # unseen classes and bad columns raise
         y_pred = self.predict(X)
-        return combined_score(self.task_kinds_, y, y_pred, sample_weight)
+        return combined_score(
+            self.task_kinds_, y, y_pred, sample_weight, self.score_weights
+        )
 
     # ----------------------------------------------------------- persistence
     def _restore(self, *, model, schema, target_encoder, input_names, history):

@@ -152,7 +152,8 @@ def _form_of(X) -> str:
     if isinstance(X, np.ndarray) and X.dtype.names is not None:
         return "structured"
     if isinstance(X, np.ndarray | list | tuple) or hasattr(X, "__array__"):
-        ndim = np.ndim(X) if not isinstance(X, np.ndarray) else X.ndim
+        # np.asarray, not np.ndim: an array-like may define __array__ alone.
+        ndim = X.ndim if isinstance(X, np.ndarray) else np.asarray(X).ndim
         if ndim == 2:
             return "array2d"
         if ndim == 3:
@@ -160,8 +161,9 @@ def _form_of(X) -> str:
         raise ValueError(
             f"X as a plain array must be 2-D (n_samples, n_steps: one univariate "
             f"signal) or 3-D (n_samples, n_steps, n_channels); got {ndim}-D. "
-            "For named signals and covariates pass a dict of arrays, a NumPy "
-            "structured array or a pandas DataFrame."
+            "Reshape your data (e.g. X.reshape(1, -1) for one sample of one "
+            "signal). For named signals and covariates pass a dict of arrays, a "
+            "NumPy structured array or a pandas DataFrame."
         )
     raise TypeError(
         f"X of type {type(X).__name__} is not supported. Pass a dict of arrays "
@@ -276,6 +278,12 @@ def _n_samples(arrays: Mapping[str, np.ndarray]) -> int:
 
 
 def _check_numeric(name: str, a: np.ndarray) -> None:
+    if a.dtype.kind == "c":
+        raise ValueError(
+            f"Complex data not supported: field {name!r} has dtype {a.dtype}. "
+            "Split it into two real fields (real and imaginary part, or "
+            "magnitude and phase)."
+        )
     if a.dtype.kind not in "biuf":
         raise ValueError(
             f"Field {name!r} has dtype {a.dtype}, but signals and covariates must "
@@ -301,10 +309,16 @@ def _check_finite(name: str, a: np.ndarray) -> None:
 def _per_sample_shape(name: str, a: np.ndarray) -> tuple[str, int, int]:
     if a.ndim == 1:
         return COVARIATE, 1, 1
-    if a.ndim == 2:
-        return SIGNAL, a.shape[1], 1
-    if a.ndim == 3:
-        return SIGNAL, a.shape[1], a.shape[2]
+    if a.ndim in (2, 3):
+        n_steps, n_channels = a.shape[1], a.shape[2] if a.ndim == 3 else 1
+        if n_steps == 0 or n_channels == 0:
+            # scikit-learn's wording, which its estimator checks look for.
+            raise ValueError(
+                f"Field {name!r} has {n_steps} steps x {n_channels} channel(s) per "
+                f"sample: found array with 0 feature(s) (shape={a.shape}) while a "
+                "minimum of 1 is required."
+            )
+        return SIGNAL, n_steps, n_channels
     raise ValueError(
         f"Field {name!r} has {a.ndim - 1} dimensions per sample; expected a scalar "
         "(covariate), (n_steps,) or (n_steps, n_channels) (signal)."

@@ -67,22 +67,40 @@ def score_task(y_true, y_pred, metric: str | Callable, sample_weight=None) -> fl
 
 
 def combined_score(
-    task_kinds: dict[str, str], y_true, y_pred, sample_weight=None
+    task_kinds: dict[str, str],
+    y_true,
+    y_pred,
+    sample_weight=None,
+    score_weights: dict[str, float] | None = None,
 ) -> float:
-    """Mean over tasks of accuracy (classification) or R² (regression)."""
-    scores = [
-        score_task(
+    """Weighted mean over tasks of accuracy (classification) or R² (regression).
+
+    ``score_weights`` gives each task's weight (default 1); a task with no
+    labelled sample in ``y_true`` is left out.
+    """
+    score_weights = dict(score_weights or {})
+    unknown = [t for t in score_weights if t not in task_kinds]
+    if unknown:
+        raise ValueError(
+            f"score_weights names {unknown}, which are not tasks; the tasks are "
+            f"{list(task_kinds)}."
+        )
+    scores, weights = [], []
+    for task, kind in task_kinds.items():
+        value = score_task(
             task_column(y_true, task),
             task_column(y_pred, task),
             DEFAULT_METRIC[kind],
             sample_weight,
         )
-        for task, kind in task_kinds.items()
-    ]
-    scores = [s for s in scores if not np.isnan(s)]
+        if not np.isnan(value):
+            scores.append(value)
+            weights.append(float(score_weights.get(task, 1.0)))
     if not scores:
         raise ValueError("y has no labelled sample in any task; nothing to score.")
-    return float(np.mean(scores))
+    if sum(weights) <= 0:
+        raise ValueError("score_weights must give a positive total weight.")
+    return float(np.average(scores, weights=weights))
 
 
 def task_scorer(task: str, metric: str | Callable = "default") -> Callable:

@@ -34,6 +34,7 @@ __all__ = [
     "conv_trunk",
     "task_heads",
     "build_network",
+    "TRUNK_FILTERS",
     "with_task_outputs",
     "model_input_names",
     "check_heads",
@@ -94,19 +95,72 @@ def _conv_branch(
     return keras.layers.GlobalAveragePooling1D(name=f"{name}_gap")(x)
 
 
+def _conv_bn_relu(x, width: int, kernel: int, name: str, seeds, relu: bool = True):
+    x = keras.layers.Conv1D(
+        width,
+        kernel,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=keras.initializers.HeNormal(seed=next(seeds)),
+        name=f"{name}_conv",
+    )(x)
+    x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+    return keras.layers.Activation("relu", name=f"{name}_relu")(x) if relu else x
+
+
+def _fcn_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds):
+    """FCN (Wang, Yan & Oates, 2017): three conv-BN-ReLU blocks, no pooling."""
+    for i, width in enumerate(filters):
+        kernel = _FCN_KERNELS[min(i, len(_FCN_KERNELS) - 1)]
+        x = _conv_bn_relu(x, width, kernel, f"{name}_block{i}", seeds)
+    return keras.layers.GlobalAveragePooling1D(name=f"{name}_gap")(x)
+
+
+def _resnet_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds):
+    """ResNet (Wang, Yan & Oates, 2017): three residual blocks of three convs."""
+    for i, width in enumerate(filters):
+        block = f"{name}_res{i}"
+        shortcut = _conv_bn_relu(x, width, 1, f"{block}_short", seeds, relu=False)
+        y = x
+        for j, kernel in enumerate(_FCN_KERNELS):
+            y = _conv_bn_relu(y, width, kernel, f"{block}_{j}", seeds, relu=j < 2)
+        x = keras.layers.Add(name=f"{block}_add")([shortcut, y])
+        x = keras.layers.Activation("relu", name=f"{block}_out")(x)
+    return keras.layers.GlobalAveragePooling1D(name=f"{name}_gap")(x)
+
+
+# Kernel sizes of both published trunks (Wang, Yan & Oates, 2017).
+_FCN_KERNELS = (8, 5, 3)
+#: Published (or, for "conv", skmtl's) default filters of each trunk.
+TRUNK_FILTERS = {
+    "conv": (16, 32, 64, 64),
+    "fcn": (128, 256, 128),
+    "resnet": (64, 128, 128),
+}
+_BRANCHES = {"conv": _conv_branch, "fcn": _fcn_branch, "resnet": _resnet_branch}
+
+
 def conv_trunk(
     inputs: dict[str, keras.KerasTensor],
     schema: InputSchema,
     *,
-    filters: Sequence[int] = (16, 32, 64, 64),
+    trunk: str = "conv",
+    filters: Sequence[int] | None = None,
     kernel_size: int = 7,
     pool_size: int = 4,
     seeds: Iterator[int | None] | None = None,
 ) -> keras.KerasTensor:
     """The shared trunk: normalised signals through conv branches, plus covariates.
 
+    ``trunk`` picks the branch: ``"conv"`` (skmtl's pooled stages), ``"fcn"`` or
+    ``"resnet"`` (Wang, Yan & Oates, 2017, with their kernel sizes 8, 5, 3).
+    ``filters=None`` uses the trunk's default (:data:`TRUNK_FILTERS`).
     Returns the joined feature vector ``(batch, n_features)``.
     """
+    if trunk not in _BRANCHES:
+        raise ValueError(f"trunk={trunk!r}; expected one of {sorted(_BRANCHES)}.")
+    branch = _BRANCHES[trunk]
+    filters = TRUNK_FILTERS[trunk] if filters is None else tuple(filters)
     seeds = seeds if seeds is not None else layer_seeds(None)
     by_length: dict[int, list] = {}
     for spec in schema.signals:
@@ -123,7 +177,7 @@ def conv_trunk(
             else tensors[0]
         )
         features.append(
-            _conv_branch(
+            branch(
                 x,
                 n_steps,
                 name,
@@ -188,7 +242,8 @@ def build_network(
     schema: InputSchema,
     tasks: Sequence[TaskSpec],
     *,
-    filters: Sequence[int] = (16, 32, 64, 64),
+    trunk: str = "conv",
+    filters: Sequence[int] | None = None,
     kernel_size: int = 7,
     pool_size: int = 4,
     dropout: float = 0.1,
@@ -203,10 +258,13 @@ def build_network(
         Fields of X and their normalisation statistics.
     tasks : sequence of TaskSpec
         One head per task, named as the task.
-    filters : sequence of int
-        Width of each conv stage; its length is the number of stages.
+    trunk : {"conv", "fcn", "resnet"}
+        The branch applied to each group of equal-length signals.
+    filters : sequence of int or None
+        Width of each conv stage (``"conv"``), block (``"fcn"``) or residual
+        block (``"resnet"``); None takes the trunk's default.
     kernel_size, pool_size : int
-        Convolution kernel and max-pooling size of every stage.
+        Convolution kernel and max-pooling size of every ``"conv"`` stage.
     dropout : float
         Dropout rate after the shared dense block.
     dense_units : int
@@ -235,6 +293,7 @@ def build_network(
     features = conv_trunk(
         inputs,
         schema,
+        trunk=trunk,
         filters=filters,
         kernel_size=kernel_size,
         pool_size=pool_size,

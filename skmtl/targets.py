@@ -219,7 +219,7 @@ def _classification_spec(name: str, column, values, missing) -> TaskSpec:
             classes = classes.astype(str)
     if len(classes) < 2:
         raise ValueError(
-            f"Classification task {name!r} has a single class {classes.tolist()}; "
+            f"Classification task {name!r} has only 1 class, {classes.tolist()}; "
             "a classifier needs at least 2 classes. Drop the task or declare it "
             "'regression' in tasks."
         )

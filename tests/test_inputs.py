@@ -161,6 +161,27 @@ def test_2d_array_is_one_univariate_signal(rng, as_list):
     np.testing.assert_array_equal(encoded["signal"][..., 0], X.astype(np.float32))
 
 
+class _ArrayLike:
+    """An array-like that only offers ``__array__`` (as scikit-learn's NotAnArray)."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data
+
+    def __array_function__(self, func, types, args, kwargs):
+        raise TypeError(f"no {func.__name__}")
+
+
+def test_array_like_with_only_dunder_array(rng):
+    X = rng.normal(size=(N, 4))
+    schema = infer_schema(_ArrayLike(X))
+    assert schema.form == "array2d"
+    encoded, _ = encode(_ArrayLike(X), schema)
+    np.testing.assert_array_equal(encoded["signal"][..., 0], X.astype(np.float32))
+
+
 def test_3d_array_is_one_multichannel_signal(rng):
     X = rng.normal(size=(N, 5, 3)).astype(np.float32)
     schema = infer_schema(X)
@@ -385,7 +406,17 @@ def test_X_without_fields():
 
 @pytest.mark.parametrize("shape", [(4,), (2, 3, 4, 5)])
 def test_plain_array_must_be_2d_or_3d(shape):
-    with pytest.raises(ValueError, match=rf"2-D .* or 3-D .*; got {len(shape)}-D"):
+    with pytest.raises(
+        ValueError, match=rf"2-D .* or 3-D .*; got {len(shape)}-D. Reshape your data"
+    ):
+        infer_schema(np.zeros(shape))
+
+
+@pytest.mark.parametrize("shape", [(5, 0), (5, 0, 2), (5, 3, 0)])
+def test_signal_without_steps_or_channels(shape):
+    # scikit-learn's wording, which its estimator checks look for
+    message = rf"0 feature\(s\) \(shape={re.escape(str(shape))}\) while a minimum of 1"
+    with pytest.raises(ValueError, match=rf"Field 'signal' .*{message}"):
         infer_schema(np.zeros(shape))
 
 
@@ -484,7 +515,7 @@ def test_2d_array_with_wrong_columns_uses_sklearn_wording(rng):
     [
         pytest.param(np.array(list("abcdef")), id="str"),
         pytest.param(np.array(list("abcdef"), dtype=object), id="object"),
-        pytest.param(np.arange(N) * 1j, id="complex"),
+        pytest.param(np.array(["2020-01-01"] * N, dtype="datetime64[D]"), id="date"),
     ],
 )
 def test_non_numeric_dtype(X_dict, values):
@@ -493,6 +524,16 @@ def test_non_numeric_dtype(X_dict, values):
         infer_schema({**X_dict, "label": values})
     X_dict["temp"] = values  # and at predict
     with pytest.raises(ValueError, match=r"Field 'temp' has dtype .*numeric"):
+        encode(X_dict, schema)
+
+
+def test_complex_data(X_dict):
+    schema = infer_schema(X_dict)
+    X_dict["phase"] = X_dict["phase"] * 1j
+    # scikit-learn's wording, which its estimator checks look for
+    with pytest.raises(ValueError, match=r"Complex data not supported: field 'phase'"):
+        infer_schema(X_dict)
+    with pytest.raises(ValueError, match=r"Complex data not supported: field 'phase'"):
         encode(X_dict, schema)
 
 

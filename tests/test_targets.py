@@ -473,7 +473,7 @@ def test_probabilities_multiclass_pass_through():
 
 # ------------------------------------------------------------------ errors
 def test_single_class_task():
-    with pytest.raises(ValueError, match=r"task 'y' has a single class \[1\]"):
+    with pytest.raises(ValueError, match=r"task 'y' has only 1 class, \[1\]"):
         TargetEncoder().fit(np.array([1, 1, 1]))
 
 
