@@ -212,15 +212,20 @@ class MultiTaskTrainer(keras.Model):
             losses = tf.stack(task_losses)
             total = self._combine(losses)
         grads = tape.gradient(total, variables)
-        if self.strategy == "gradnorm":
-            self._gradnorm_step(tape, task_losses)
-            del tape
+        norms = self._gradnorm_step(tape, task_losses) if self._shared else None
         self.optimizer.apply(grads, variables)
         self._update_metrics(total, losses, y, y_pred, sample_weight)
-        return self._logs()
+        logs = self._logs()
+        if norms is not None:
+            for i, name in enumerate(self.names):
+                logs[f"gradnorm_{name}"] = norms[i]
+        return logs
 
-    def _gradnorm_step(self, tape, losses) -> None:
-        """One GradNorm update of the task weights (Chen et al., 2018, Alg. 1)."""
+    def _gradnorm_step(self, tape, losses) -> tf.Tensor:
+        """One GradNorm update of the task weights (Chen et al., 2018, Alg. 1).
+
+        Returns the weighted gradient norms ``G_t`` before the update.
+        """
         kernel = self._shared.trainable_weights[0]
         norms = tf.stack([tf.norm(tape.gradient(loss, kernel)) for loss in losses])
         losses = tf.stack(losses)
@@ -239,7 +244,7 @@ class MultiTaskTrainer(keras.Model):
         updated = tf.maximum(weights - self.gradnorm_learning_rate * grad, 1e-3)
         n = tf.cast(tf.size(updated), updated.dtype)
         self.task_weights.assign(updated * n / tf.reduce_sum(updated))
-        self.last_gradient_norms = weighted_norms
+        return weighted_norms
 
     def test_step(self, data):
         x, y, sample_weight = data
