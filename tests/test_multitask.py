@@ -1,0 +1,204 @@
+"""Multi-task training features: masks, class and sample weights, early stopping,
+per-task scoring, many tasks."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+from sklearn.model_selection import GridSearchCV
+
+from skmtl import MultiTaskConvEstimator
+from skmtl.metrics import task_scorer
+from skmtl.sample_weights import apply_class_weight, apply_sample_weight
+from skmtl.targets import TargetEncoder
+
+from .conftest import TINY
+
+
+def _est(**params):
+    return MultiTaskConvEstimator(**{**TINY, "epochs": 2, "random_state": 0, **params})
+
+
+def test_zero_weight_labels_have_no_influence(sensor_data):
+    X, y = sensor_data
+    hidden = np.flatnonzero(np.arange(len(y)) % 2 == 0)
+    mask = np.ones(len(y))
+    mask[hidden] = 0.0
+    weights = {"density": mask, "material": mask}
+    changed = y.copy()
+    # Permuted among the hidden rows: classes and the density scaler stay the same.
+    shuffled = np.random.permutation(hidden)
+    changed.loc[hidden, ["material", "density"]] = y.loc[
+        shuffled, ["material", "density"]
+    ].to_numpy()
+    assert not changed.equals(y)
+    a = _est().fit(X, y, sample_weight=weights).predict(X)
+    b = _est().fit(X, changed, sample_weight=weights).predict(X)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_placeholder_targets_of_missing_labels_have_no_influence(monkeypatch):
+    from skmtl.datasets import make_sensor_tasks
+
+    X, y = make_sensor_tasks(80, n_steps=32, missing_rate=0.4, random_state=0)
+    baseline = _est().fit(X, y).predict(X)
+    transform = TargetEncoder.transform
+
+    def perturbed(self, y):
+        targets, weights = transform(self, y)
+        for name, target in targets.items():
+            masked = weights[name] == 0
+            noise = np.random.randint(0, 2, size=target.shape).astype(target.dtype)
+            targets[name] = np.where(
+                masked.reshape(-1, *[1] * (target.ndim - 1)),
+                noise * 1e3 if target.dtype.kind == "f" else noise,
+                target,
+            )
+        return targets, weights
+
+    monkeypatch.setattr(TargetEncoder, "transform", perturbed)
+    pd.testing.assert_frame_equal(_est().fit(X, y).predict(X), baseline)
+
+
+def test_disjoint_missing_labels_train_both_heads():
+    from skmtl.datasets import make_sensor_tasks
+
+    X, y = make_sensor_tasks(300, n_steps=64, random_state=0)
+    half = np.arange(300) < 150
+    y.loc[half, "material"] = None
+    y.loc[~half, "density"] = np.nan
+    est = _est(epochs=8, learning_rate=0.01).fit(X[:240], y[:240])
+    X_test, y_test = make_sensor_tasks(100, n_steps=64, random_state=1)
+    pred = est.predict(X_test)
+    assert (pred["material"] == y_test["material"]).mean() > 0.6
+    assert np.corrcoef(pred["density"], y_test["density"])[0, 1] > 0.6
+
+
+def test_apply_sample_weight_keeps_each_task_mean_and_checks_names():
+    weights = {"a": np.array([2.0, 2.0, 0.0, 2.0]), "b": np.ones(4)}
+    out = apply_sample_weight(weights, {"a": [1.0, 3.0, 5.0, 0.0]}, 4)
+    np.testing.assert_allclose(out["a"], [1.5, 4.5, 0.0, 0.0])
+    assert out["a"].sum() == pytest.approx(weights["a"].sum())
+    np.testing.assert_array_equal(out["b"], weights["b"])
+    with pytest.raises(ValueError, match=r"sample_weight names \['c'\]"):
+        apply_sample_weight(weights, {"c": np.ones(4)}, 4)
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        apply_sample_weight(weights, [1.0, -1.0, 1.0, 1.0], 4)
+
+
+def test_balanced_class_weight_matches_scikit_learn():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = np.array(["a"] * 6 + ["b"] * 2 + ["c"] * 1 + [None])
+    enc = TargetEncoder().fit(pd.DataFrame({"t": labels}))
+    targets, weights = enc.transform(pd.DataFrame({"t": labels}))
+    out = apply_class_weight(weights, targets, enc.tasks_, "balanced")["t"]
+    expected = compute_class_weight(
+        "balanced", classes=np.array(["a", "b", "c"]), y=labels[:-1]
+    )
+    scale = weights["t"][0]  # n / n_labelled from the missing-label mask
+    np.testing.assert_allclose(out[[0, 6, 8]] / scale, expected, rtol=1e-6)
+    assert out[-1] == 0.0
+    manual = apply_class_weight(weights, targets, enc.tasks_, {"t": {"c": 5.0}})["t"]
+    assert manual[8] == pytest.approx(5 * scale) and manual[0] == pytest.approx(scale)
+    with pytest.raises(ValueError, match=r"label\(s\) \['z'\] not in"):
+        apply_class_weight(weights, targets, enc.tasks_, {"t": {"z": 1.0}})
+
+
+def test_class_weight_on_the_estimator(sensor_data):
+    X, y = sensor_data
+    est = _est(class_weight={"material": "balanced"}).fit(X, y)
+    assert np.isfinite(est.history_["loss"]).all()
+    with pytest.raises(ValueError, match="regression task"):
+        _est(class_weight={"density": "balanced"}).fit(X, y)
+    with pytest.raises(ValueError, match=r"label\(s\) \['colour'\] not in"):
+        _est(class_weight={"colour": {"x": 1}}).fit(X, y)
+
+
+def test_sample_weight_routed_through_grid_search(sensor_data):
+    X, y = sensor_data
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = _est(epochs=1).set_fit_request(sample_weight=True)
+        est.set_score_request(sample_weight=False)
+        search = GridSearchCV(est, {"loss_weights__density": [0.5, 2.0]}, cv=2)
+        search.fit(X, y, sample_weight=np.linspace(0.5, 1.5, len(X)))
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_early_stopping_restores_best_and_writes_no_file(sensor_data, tmp_path):
+    X, y = sensor_data
+    os.chdir(tmp_path)
+    est = _est(epochs=40, early_stopping=True, n_iter_no_change=2, learning_rate=0.05)
+    est.fit(X, y)
+    assert est.n_epochs_ < 40
+    assert 1 <= est.best_epoch_ <= est.n_epochs_ - 2
+    val = est.history_["val_loss"]
+    assert val[est.best_epoch_ - 1] == min(val)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_early_stopping_inside_grid_search_folds(sensor_data):
+    X, y = sensor_data
+    est = _est(epochs=5, early_stopping=True, validation_fraction=0.2)
+    search = GridSearchCV(est, {"dropout": [0.0, 0.2]}, cv=2).fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_.n_epochs_ >= 1
+
+
+def test_score_weights_and_task_scorers(fitted, sensor_data):
+    X, y = sensor_data
+    accuracy = task_scorer("material", "accuracy")(fitted, X, y)
+    r2 = task_scorer("density")(fitted, X, y)
+    assert fitted.score(X, y) == pytest.approx((accuracy + r2) / 2)
+    only_material = _est().set_params(score_weights={"density": 0.0})
+    only_material.__dict__.update(
+        {k: v for k, v in fitted.__dict__.items() if k.endswith("_")}
+    )
+    assert only_material.score(X, y) == pytest.approx(accuracy)
+    mae = task_scorer("density", "neg_mean_absolute_error")(fitted, X, y)
+    assert mae < 0
+    with pytest.raises(ValueError, match="Unknown metric"):
+        task_scorer("density", "median")
+
+
+def test_multi_metric_grid_search_with_refit(sensor_data):
+    X, y = sensor_data
+    scoring = {
+        "acc": task_scorer("material", "accuracy"),
+        "f1": task_scorer("material", "f1_macro"),
+        "r2": task_scorer("density", "r2"),
+    }
+    search = GridSearchCV(
+        _est(epochs=1),
+        {"loss_weights__density": [0.1, 10.0]},
+        cv=2,
+        scoring=scoring,
+        refit="r2",
+    ).fit(X, y)
+    assert set(search.cv_results_) >= {"mean_test_acc", "mean_test_f1", "mean_test_r2"}
+    assert search.best_params_["loss_weights__density"] in (0.1, 10.0)
+
+
+def test_four_tasks_two_of_each_kind(sensor_data):
+    X, y = sensor_data
+    y4 = pd.DataFrame(
+        {
+            "material": y["material"],
+            "heavy": y["density"] > 3,
+            "density": y["density"],
+            "log_density": np.log(y["density"].clip(0.1)),
+        }
+    )
+    est = _est().fit(X, y4)
+    assert est.task_kinds_ == {
+        "material": "classification",
+        "heavy": "classification",
+        "density": "regression",
+        "log_density": "regression",
+    }
+    assert est.model_.get_layer("head_heavy").units == 1
+    pred = est.predict(X)
+    assert list(pred.columns) == list(y4.columns) and pred["heavy"].dtype == bool
+    assert set(est.predict_proba(X)) == {"material", "heavy"}
