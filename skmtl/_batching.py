@@ -11,10 +11,13 @@ full-size arrays are the ones the caller already holds.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import keras
 import numpy as np
+from sklearn.model_selection import train_test_split
+
+from .targets import CLASSIFICATION, TaskSpec
 
 
 class TaskBatches(keras.utils.PyDataset):
@@ -90,3 +93,53 @@ class TaskBatches(keras.utils.PyDataset):
 
     def on_epoch_end(self) -> None:
         self._order = self._next_order()
+
+
+def validation_rows(
+    targets: Mapping[str, np.ndarray],
+    tasks: Sequence[TaskSpec],
+    n_samples: int,
+    *,
+    fraction: float = 0.0,
+    keras_split: float = 0.0,
+    seed: int | None = None,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Split row indices into ``(train, validation)``, or ``(None, None)``.
+
+    ``fraction`` (early stopping) holds out that share at random, stratified on
+    the first classification task when every class has two samples;
+    ``keras_split`` (``fit__validation_split``) takes the last rows, as Keras
+    does.
+    """
+    rows = np.arange(n_samples)
+    if fraction:
+        n_val = max(1, round(n_samples * fraction))
+        if n_val >= n_samples:
+            raise ValueError(
+                f"validation_fraction={fraction} leaves no training samples out of "
+                f"{n_samples}."
+            )
+        strata = next(
+            (
+                np.asarray(targets[t.name]).reshape(n_samples).astype(int)
+                for t in tasks
+                if t.kind == CLASSIFICATION
+            ),
+            None,
+        )
+        if strata is not None:
+            counts = np.unique(strata, return_counts=True)[1]
+            if counts.min() < 2 or n_val < len(counts):
+                strata = None  # too few samples of some class to stratify
+        return tuple(
+            train_test_split(rows, test_size=n_val, stratify=strata, random_state=seed)
+        )
+    if keras_split:
+        n_val = round(n_samples * keras_split)
+        if not 0 < n_val < n_samples:
+            raise ValueError(
+                f"fit__validation_split={keras_split} leaves no training or no "
+                f"validation samples out of {n_samples}."
+            )
+        return rows[: n_samples - n_val], rows[n_samples - n_val :]
+    return None, None

@@ -10,7 +10,6 @@ PITFALLS). It also predates scikit-learn's tag API, so tags are declared here.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -28,25 +27,33 @@ from scikeras._utils import (
 from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import DataConversionWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._batching import TaskBatches
+from ._batching import TaskBatches, validation_rows
 from .inputs import encode, infer_schema
 from .metrics import combined_score
 from .network import (
     TRUNK_FILTERS,
     build_network,
+    check_filters,
     check_heads,
     model_input_names,
     with_task_outputs,
 )
 from .sample_weights import apply_class_weight, apply_sample_weight
 from .targets import CLASSIFICATION, REGRESSION, TargetEncoder, TaskSpec
-from .weighting import STRATEGIES, EpochEnd, MultiTaskTrainer, check_strategy
+from .weighting import (
+    STRATEGIES,
+    EpochEnd,
+    MultiTaskTrainer,
+    check_strategy,
+    resolve_loss_weights,
+    task_loss,
+    task_metrics,
+)
 
 __all__ = ["MultiTaskConvEstimator"]
 
@@ -62,18 +69,6 @@ _ROUTING_PREFIXES = {
     "callbacks",
     "loss_weights",
 }
-
-
-def _check_filters(filters) -> tuple[int, ...] | None:
-    if filters is None:
-        return None
-    values = (filters,) if isinstance(filters, Integral) else tuple(filters)
-    if not values or not all(isinstance(f, Integral) and f >= 1 for f in values):
-        raise ValueError(
-            f"The 'filters' parameter must be a non-empty sequence of positive "
-            f"ints (one per conv stage); got {filters!r}."
-        )
-    return tuple(int(f) for f in values)
 
 
 class MultiTaskConvEstimator(BaseWrapper):
@@ -411,12 +406,16 @@ class MultiTaskConvEstimator(BaseWrapper):
             )
         self._validate_params()
         self._check_routed_params()
-        filters = _check_filters(self.filters)
+        filters = check_filters(self.filters)
         continuing = warm and self.__sklearn_is_fitted__()
         if continuing:
             inputs, n_samples = encode(X, self.schema_)
         else:
             self.schema_ = infer_schema(X)
+            # Like scikit-learn: feature_names_in_ only for string column names.
+            self._named_columns = all(
+                isinstance(c, str) for c in getattr(X, "columns", [""])
+            )
             inputs, n_samples = encode(X, self.schema_)
             self.target_encoder_ = TargetEncoder(self.tasks).fit(y)
             if classes is not None:
@@ -450,7 +449,7 @@ class MultiTaskConvEstimator(BaseWrapper):
 
     def _warn_column_vector(self, y) -> None:
         kinds = self._declared_kinds()
-        if kinds is not None and len(kinds) == 1 and np.shape(y)[1:] == (1,):
+        if kinds is not None and len(kinds) == 1 and np.asarray(y).shape[1:] == (1,):
             warnings.warn(
                 "A column-vector y was passed when a 1d array was expected. Please "
                 "change the shape of y to (n_samples, ), for example using ravel(). "
@@ -477,7 +476,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         else:
             self.classes_ = classes
         self.n_features_in_ = self.schema_.n_features_in
-        if self.schema_.form == "frame":
+        if self.schema_.form == "frame" and getattr(self, "_named_columns", True):
             self.feature_names_in_ = np.asarray(self.schema_.names, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
@@ -492,9 +491,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
     def _build_model(self, filters: tuple[int, ...] | None) -> keras.Model:
-        model_params = route_params(
-            self.get_params(), destination="model", pass_filter=set(), strict=False
-        )
+        model_params = self._routed("model", strict=False)
         if self.model is None:
             if model_params:
                 raise ValueError(
@@ -560,32 +557,20 @@ class MultiTaskConvEstimator(BaseWrapper):
             dwa_temperature=self.dwa_temperature,
             gradnorm_alpha=self.gradnorm_alpha,
         )
-        compile_params = route_params(
-            self.get_params(), destination="compile", pass_filter=set(), strict=True
-        )
+        compile_params = self._routed("compile", strict=True)
         trainer.compile(optimizer=self._optimizer(), **compile_params)
         return trainer
 
     def _checked_loss_weights(self, tasks: Sequence[TaskSpec]) -> dict[str, float]:
         """``loss_weights`` overridden by routed ``loss_weights__<task>`` scalars."""
-        routed = route_params(
-            self.get_params(), destination="loss_weights", pass_filter=set()
+        weights = {**(self.loss_weights or {}), **self._routed("loss_weights")}
+        return resolve_loss_weights(weights, tasks)
+
+    def _routed(self, destination: str, strict: bool = False) -> dict:
+        """Routed parameters ``<destination>__<name>``, keyed by ``<name>``."""
+        return route_params(
+            self.get_params(), destination=destination, pass_filter=set(), strict=strict
         )
-        weights = {**(self.loss_weights or {}), **routed}
-        names = [t.name for t in tasks]
-        unknown = [name for name in weights if name not in names]
-        if unknown:
-            raise ValueError(
-                f"loss_weights names {unknown}, which are not tasks; the tasks are "
-                f"{names}."
-            )
-        for name, value in weights.items():
-            if not isinstance(value, Real) or not math.isfinite(value) or value < 0:
-                raise ValueError(
-                    f"loss_weights[{name!r}] must be a finite number >= 0; got "
-                    f"{value!r}."
-                )
-        return {name: float(weights.get(name, 1.0)) for name in names}
 
     def _compile_kwargs_for(self, tasks: Sequence[TaskSpec]) -> dict:
         """``Model.compile`` arguments for the same training in plain Keras.
@@ -593,89 +578,37 @@ class MultiTaskConvEstimator(BaseWrapper):
         skmtl itself trains through :class:`~skmtl.weighting.MultiTaskTrainer`;
         this is what the benchmarks compare it with.
         """
-        losses, metrics = {}, {}
-        for task in tasks:
-            if task.kind == REGRESSION:
-                losses[task.name] = "mean_squared_error"
-                metrics[task.name] = ["mean_absolute_error"]
-            else:
-                losses[task.name] = (
-                    "binary_crossentropy"
-                    if task.is_binary
-                    else "sparse_categorical_crossentropy"
-                )
-                metrics[task.name] = ["accuracy"]
-        compile_params = route_params(
-            self.get_params(), destination="compile", pass_filter=set(), strict=True
-        )
         return {
             "optimizer": self._optimizer(),
-            "loss": losses,
+            "loss": {
+                t.name: task_loss(t, reduction="sum_over_batch_size") for t in tasks
+            },
             "loss_weights": self._checked_loss_weights(tasks),
             # Weighted metrics skip masked (missing) labels; plain ones would not.
-            "weighted_metrics": metrics,
-            **compile_params,
+            "weighted_metrics": {t.name: task_metrics(t) for t in tasks},
+            **self._routed("compile", strict=True),
         }
 
     def _callback_list(self) -> list:
         if self.callbacks is None:
             return []
-        routed = route_params(
-            self.get_params(), destination="callbacks", pass_filter=set()
-        )
+        routed = self._routed("callbacks")
         callbacks = unflatten_params(items=self.callbacks, params=routed)
         if isinstance(callbacks, keras.callbacks.Callback):
             callbacks = [callbacks]
         return list(callbacks)
 
-    def _validation_rows(self, targets, n_samples: int, fit_params: dict):
-        """Split row indices into (train, validation), or (None, None).
-
-        ``early_stopping`` holds out ``validation_fraction`` at random, stratified
-        on the first classification task when every class has two samples;
-        ``fit__validation_split`` takes the last rows, as Keras does.
-        """
-        split = float(fit_params.pop("validation_split", 0.0))
-        rows = np.arange(n_samples)
-        if self.early_stopping:
-            strata = next(
-                (
-                    np.asarray(targets[t.name]).reshape(n_samples)
-                    for t in self.tasks_
-                    if t.kind == CLASSIFICATION
-                ),
-                None,
-            )
-            if strata is not None and np.bincount(strata.astype(int)).min() < 2:
-                strata = None
-            n_val = max(1, round(n_samples * self.validation_fraction))
-            if n_val >= n_samples:
-                raise ValueError(
-                    f"validation_fraction={self.validation_fraction} leaves no "
-                    f"training samples out of {n_samples}."
-                )
-            if strata is not None and n_val < len(np.unique(strata)):
-                strata = None
-            train, val = train_test_split(
-                rows, test_size=n_val, stratify=strata, random_state=self._seed
-            )
-            return train, val
-        if split:
-            n_val = round(n_samples * split)
-            if not 0 < n_val < n_samples:
-                raise ValueError(
-                    f"fit__validation_split={split} leaves no training or no "
-                    f"validation samples out of {n_samples}."
-                )
-            return rows[: n_samples - n_val], rows[n_samples - n_val :]
-        return None, None
-
     def _fit_keras_model(self, inputs, targets, weights, *, epochs: int) -> None:
-        fit_params = route_params(
-            self.get_params(), destination="fit", pass_filter=set(), strict=True
-        )
+        fit_params = self._routed("fit", strict=True)
         n_samples = len(next(iter(inputs.values())))
-        train_rows, val_rows = self._validation_rows(targets, n_samples, fit_params)
+        train_rows, val_rows = validation_rows(
+            targets,
+            self.tasks_,
+            n_samples,
+            fraction=self.validation_fraction if self.early_stopping else 0.0,
+            keras_split=float(fit_params.pop("validation_split", 0.0)),
+            seed=self._seed,
+        )
         validation_data = None
         if val_rows is not None:
             validation_data = TaskBatches(

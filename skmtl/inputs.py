@@ -246,13 +246,15 @@ def to_named_arrays(X) -> tuple[dict[str, np.ndarray], str]:
     elif form == "structured":
         arrays = {name: X[name] for name in X.dtype.names}
     elif form == "frame":
-        for col in X.columns:
-            if not isinstance(col, str):
-                raise TypeError(
-                    f"DataFrame column names must be strings; got {col!r}. Rename "
-                    "them, e.g. X.columns = X.columns.astype(str)."
-                )
-        arrays = {col: _frame_column(col, X[col]) for col in X.columns}
+        named = [isinstance(col, str) for col in X.columns]
+        if any(named) and not all(named):
+            raise TypeError(
+                f"DataFrame column names must all be strings (or none, as in a "
+                f"frame built from an array); got {list(X.columns)!r}. Rename them, "
+                "e.g. X.columns = X.columns.astype(str)."
+            )
+        # Unnamed columns (0, 1, ...) become fields "0", "1", ...
+        arrays = {str(col): _frame_column(str(col), X[col]) for col in X.columns}
     else:
         arrays = {ARRAY_SIGNAL_NAME: np.asarray(X)}
     if not arrays:
@@ -277,7 +279,20 @@ def _n_samples(arrays: Mapping[str, np.ndarray]) -> int:
     return n
 
 
-def _check_numeric(name: str, a: np.ndarray) -> None:
+def _numeric(name: str, a: np.ndarray) -> np.ndarray:
+    """``a`` itself if numeric; an object array of numbers as float64; else raise."""
+    if a.dtype == object:
+        try:
+            return a.astype(np.float64)
+        except TypeError as exc:
+            raise TypeError(
+                f"Field {name!r} holds a value that is not a number ({exc})."
+            ) from None
+        except ValueError as exc:
+            raise ValueError(
+                f"Field {name!r} has dtype object with non-numeric values ({exc}); "
+                "signals and covariates must be numeric."
+            ) from None
     if a.dtype.kind == "c":
         raise ValueError(
             f"Complex data not supported: field {name!r} has dtype {a.dtype}. "
@@ -289,6 +304,7 @@ def _check_numeric(name: str, a: np.ndarray) -> None:
             f"Field {name!r} has dtype {a.dtype}, but signals and covariates must "
             "be numeric (bool, int or float). Encode categories as numbers first."
         )
+    return a
 
 
 def _check_finite(name: str, a: np.ndarray) -> None:
@@ -365,7 +381,7 @@ def infer_schema(X) -> InputSchema:
     _n_samples(arrays)
     fields = []
     for name, a in arrays.items():
-        _check_numeric(name, a)
+        a = _numeric(name, a)
         _check_finite(name, a)
         kind, n_steps, n_channels = _per_sample_shape(name, a)
         mean, std = _channel_stats(a, kind)
@@ -408,8 +424,7 @@ def encode(X, schema: InputSchema) -> tuple[dict[str, np.ndarray], int]:
     n_samples = _n_samples(arrays)
     encoded = {}
     for spec in schema.fields:
-        a = arrays[spec.name]
-        _check_numeric(spec.name, a)
+        a = _numeric(spec.name, arrays[spec.name])
         kind, n_steps, n_channels = _per_sample_shape(spec.name, a)
         if kind != spec.kind:
             got = (
@@ -480,8 +495,7 @@ def to_structured(X) -> np.ndarray:
     """
     arrays, _ = to_named_arrays(X)
     n = _n_samples(arrays)
-    for name, a in arrays.items():
-        _check_numeric(name, a)
+    arrays = {name: _numeric(name, a) for name, a in arrays.items()}
     dtype = np.dtype([(name, a.dtype, a.shape[1:]) for name, a in arrays.items()])
     out = np.empty(n, dtype=dtype)
     for name, a in arrays.items():

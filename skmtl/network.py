@@ -22,6 +22,7 @@ fit is reproducible without touching TensorFlow's global seed.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from numbers import Integral
 
 import keras
 import numpy as np
@@ -34,11 +35,25 @@ __all__ = [
     "conv_trunk",
     "task_heads",
     "build_network",
+    "check_filters",
     "TRUNK_FILTERS",
     "with_task_outputs",
     "model_input_names",
     "check_heads",
 ]
+
+
+def check_filters(filters) -> tuple[int, ...] | None:
+    """``filters`` as a tuple of positive ints (None stays None: trunk default)."""
+    if filters is None:
+        return None
+    values = (filters,) if isinstance(filters, Integral) else tuple(filters)
+    if not values or not all(isinstance(f, Integral) and f >= 1 for f in values):
+        raise ValueError(
+            f"The 'filters' parameter must be a non-empty sequence of positive "
+            f"ints (one per conv stage); got {filters!r}."
+        )
+    return tuple(int(f) for f in values)
 
 
 def layer_seeds(random_state: int | None) -> Iterator[int | None]:

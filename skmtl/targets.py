@@ -217,6 +217,15 @@ def _classification_spec(name: str, column, values, missing) -> TaskSpec:
         types = {type(c) for c in classes}
         if len(types) == 1 and types <= {str}:
             classes = classes.astype(str)
+    continuous = classes.dtype.kind == "f" and not np.array_equal(
+        classes, np.round(classes)
+    )
+    if continuous and _dtype_name(column) != "category":
+        raise ValueError(
+            f"Unknown label type: continuous. Classification task {name!r} has "
+            f"non-integer float labels such as {classes[:3].tolist()}; declare it "
+            "'regression' in tasks, or map the labels to integers or strings."
+        )
     if len(classes) < 2:
         raise ValueError(
             f"Classification task {name!r} has only 1 class, {classes.tolist()}; "

@@ -27,7 +27,9 @@ estimator keeps (and saves) the plain network.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from numbers import Real
 
 import keras
 import numpy as np
@@ -40,6 +42,7 @@ __all__ = [
     "EpochEnd",
     "MultiTaskTrainer",
     "check_strategy",
+    "resolve_loss_weights",
     "shared_layer",
     "task_loss",
     "task_metrics",
@@ -48,13 +51,31 @@ __all__ = [
 STRATEGIES = ("fixed", "uncertainty", "dwa", "gradnorm")
 
 
-def task_loss(task: TaskSpec) -> keras.losses.Loss:
-    """Per-sample loss of a task's head (reduced by the trainer)."""
+def task_loss(task: TaskSpec, reduction: str | None = None) -> keras.losses.Loss:
+    """Loss of a task's head; per sample by default (the trainer reduces it)."""
     if task.kind == REGRESSION:
-        return keras.losses.MeanSquaredError(reduction=None)
+        return keras.losses.MeanSquaredError(reduction=reduction)
     if task.is_binary:
-        return keras.losses.BinaryCrossentropy(reduction=None)
-    return keras.losses.SparseCategoricalCrossentropy(reduction=None)
+        return keras.losses.BinaryCrossentropy(reduction=reduction)
+    return keras.losses.SparseCategoricalCrossentropy(reduction=reduction)
+
+
+def resolve_loss_weights(
+    weights: Mapping[str, float], tasks: Sequence[TaskSpec]
+) -> dict[str, float]:
+    """One finite, non-negative weight per task (1.0 where none is given)."""
+    names = [t.name for t in tasks]
+    unknown = [name for name in weights if name not in names]
+    if unknown:
+        raise ValueError(
+            f"loss_weights names {unknown}, which are not tasks; the tasks are {names}."
+        )
+    for name, value in weights.items():
+        if not isinstance(value, Real) or not math.isfinite(value) or value < 0:
+            raise ValueError(
+                f"loss_weights[{name!r}] must be a finite number >= 0; got {value!r}."
+            )
+    return {name: float(weights.get(name, 1.0)) for name in names}
 
 
 def task_metrics(task: TaskSpec, prefix: str = "") -> list[keras.metrics.Metric]:

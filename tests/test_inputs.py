@@ -606,9 +606,24 @@ def test_none_cell_in_object_covariate_column():
         infer_schema(frame)
 
 
-def test_non_string_dataframe_column_names():
-    with pytest.raises(TypeError, match=r"column names must be strings; got 0"):
-        infer_schema(pd.DataFrame(np.zeros((3, 2))))
+def test_unnamed_dataframe_columns_become_string_fields():
+    schema = infer_schema(pd.DataFrame(np.zeros((3, 2))))
+    assert schema.names == ["0", "1"]
+    assert encode(pd.DataFrame(np.ones((2, 2))), schema)[0]["1"].shape == (2, 1)
+
+
+def test_mixed_dataframe_column_names():
+    frame = pd.DataFrame(np.zeros((3, 2)), columns=["a", 0])
+    with pytest.raises(TypeError, match=r"column names must all be strings"):
+        infer_schema(frame)
+
+
+def test_object_array_of_numbers_is_accepted_and_other_objects_refused():
+    X = np.random.rand(4, 8).astype(object)
+    assert infer_schema(X)["signal"].n_steps == 8
+    X[0, 0] = {"foo": "bar"}
+    with pytest.raises(TypeError, match="argument must be a string.* number"):
+        infer_schema(X)
 
 
 def test_non_string_dict_keys():
