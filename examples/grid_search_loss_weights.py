@@ -5,7 +5,7 @@ searches it like any other. Each candidate is scored on both tasks at once with
 ``task_scorer`` (multi-metric scoring); the candidate with the best material
 accuracy is refitted on all the training data (``refit="material_acc"``) and
 scored on a held-out quarter. The data are noisy (``noise=1.0``) so that the
-weights make a visible difference. Runs in about 25 s on 2 CPU cores.
+weights make a visible difference. Runs in about 30 s on 2 CPU cores.
 """
 
 import pandas as pd

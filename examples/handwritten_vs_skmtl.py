@@ -1,7 +1,7 @@
 """A hand-written multi-task Keras model next to skmtl, on the same data and split.
 
-The hand-written model is the one described in DESIGN.md, with smaller filters
-so that it trains in seconds; its structure and its mistakes are unchanged:
+The hand-written model is the one skmtl's design notes start from, with smaller
+filters so that it trains in seconds; its structure and its mistakes are unchanged:
 
 * two signal inputs of shape (n_steps, 1) and three scalar inputs;
 * the two signals concatenated twice over (each appears twice on the channel
@@ -39,7 +39,7 @@ FILTERS = (16, 16, 8, 8, 4, 4)  # the original 128, 128, 64, 64, 32, 32 / 8
 
 
 def handwritten_model(n_steps: int) -> keras.Model:
-    """The hand-written model of DESIGN.md, pitfalls included."""
+    """The hand-written multi-task model, pitfalls included."""
     keras.utils.set_random_seed(0)  # what hand-written scripts do
     ampl = keras.Input((n_steps, 1), name="ampl")
     phase = keras.Input((n_steps, 1), name="phase")

@@ -36,7 +36,10 @@ DEFAULT_METRIC = {CLASSIFICATION: "accuracy", "regression": "r2"}
 
 def task_column(y, task: str) -> np.ndarray:
     """The values of ``task`` in y (or in predictions of the same form as y)."""
-    _, columns = _columns(y)
+    form, columns = _columns(y)
+    if form == "1d":
+        # One task: a 1-D y (named Series or not) is that task's column.
+        return _values(next(iter(columns.values())))
     if task not in columns:
         raise ValueError(f"Unknown task {task!r}; y has tasks {list(columns)}.")
     return _values(columns[task])

@@ -104,8 +104,9 @@ def _read(path) -> tuple[dict, bytes]:
             names = set(zf.namelist())
             if not {_META, _MODEL} <= names:
                 raise SkmtlFileError(
-                    f"{path} is a zip archive but not an skmtl model (it lacks "
-                    f"{sorted({_META, _MODEL} - names)})."
+                    f"{path} is not an skmtl model file (no {_META} inside). A "
+                    "joblib or pickle file must be read with joblib.load, and only "
+                    "from a trusted source: it runs code when loaded."
                 )
             meta = json.loads(zf.read(_META))
             model_bytes = zf.read(_MODEL)
@@ -164,6 +165,12 @@ def load(path: str | os.PathLike):
     except SkmtlFileError:
         raise
     except Exception as exc:  # a damaged archive member or inconsistent metadata
+        if "safe_mode" in str(exc):
+            raise SkmtlFileError(
+                f"{path} contains a layer that would run arbitrary code when loaded "
+                "(e.g. a Lambda layer); skmtl.load refuses to execute code from a "
+                "file. Rebuild the model without it."
+            ) from None
         raise SkmtlFileError(f"{path} could not be loaded: {exc}") from exc
     params = dict(meta["params"])
     if isinstance(params.get("filters"), list):

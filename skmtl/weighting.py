@@ -168,6 +168,10 @@ class MultiTaskTrainer(keras.Model):
         )
         self._losses_fns = {t.name: task_loss(t) for t in self.tasks}
         self.total_tracker = keras.metrics.Mean(name="loss")
+        # The loss under the initial (fixed) weights: what early stopping judges
+        # when the weights are learned.
+        self.base_tracker = keras.metrics.Mean(name="base_loss")
+        self._base_weights = tf.constant(initial, tf.float32)
         self.loss_trackers = [keras.metrics.Mean(name=f"{t}_loss") for t in self.names]
         self.task_metric_objects = {t.name: task_metrics(t) for t in self.tasks}
         self._shared = (
@@ -178,7 +182,7 @@ class MultiTaskTrainer(keras.Model):
     @property
     def metrics(self):
         flat = [m for ms in self.task_metric_objects.values() for m in ms]
-        return [self.total_tracker, *self.loss_trackers, *flat]
+        return [self.total_tracker, self.base_tracker, *self.loss_trackers, *flat]
 
     def call(self, inputs, training=False):
         return self.network(inputs, training=training)
@@ -210,6 +214,7 @@ class MultiTaskTrainer(keras.Model):
 
     def _update_metrics(self, total, losses, y, y_pred, sample_weight):
         self.total_tracker.update_state(total)
+        self.base_tracker.update_state(tf.reduce_sum(self._base_weights * losses))
         for i, name in enumerate(self.names):
             self.loss_trackers[i].update_state(losses[i])
             for metric in self.task_metric_objects[name]:
@@ -260,8 +265,12 @@ class MultiTaskTrainer(keras.Model):
         target = tf.stop_gradient(
             tf.reduce_mean(weighted_norms) * inverse_rate**self.gradnorm_alpha
         )
-        # d/dw_t sum|w_t g_t - target_t| = sign(w_t g_t - target_t) g_t
-        grad = tf.sign(weighted_norms - target) * norms
+        # d/dw_t sum|w_t g_t - target_t| = sign(w_t g_t - target_t) g_t. Divided
+        # by mean(g) so that a step is ~learning rate whatever the loss scale: raw
+        # norms of 10-30 early in training zeroed a weight in one step.
+        grad = (
+            tf.sign(weighted_norms - target) * norms / (tf.reduce_mean(norms) + 1e-12)
+        )
         updated = tf.maximum(weights - self.gradnorm_learning_rate * grad, 1e-3)
         n = tf.cast(tf.size(updated), updated.dtype)
         self.task_weights.assign(updated * n / tf.reduce_sum(updated))

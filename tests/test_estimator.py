@@ -338,3 +338,11 @@ def test_predict_never_calls_model_predict_and_matches_it(sensor_data, monkeypat
     for name in slow:
         np.testing.assert_allclose(fast[name], slow[name], rtol=1e-6, atol=1e-7)
     assert est.predict(X[:1]).shape == (1, 2)
+
+
+def test_named_series_y_scores_and_cross_validates(sensor_data):
+    X, y = sensor_data
+    est = _est().fit(X, y["material"])
+    assert est.predict(X).shape == (len(X),)
+    assert 0.0 <= est.score(X, y["material"]) <= 1.0
+    assert np.isfinite(cross_val_score(_est(), X, y["material"], cv=2)).all()

@@ -159,3 +159,12 @@ def test_input_not_in_schema_and_unmatched_outputs_are_refused():
     )
     with pytest.raises(ValueError, match=r"no output for \['y0', 'y1'\]"):
         with_task_outputs(two, tasks)
+
+
+def test_binary_task_needs_one_sigmoid_unit():
+    sample = {"s": np.random.rand(4, 16, 1)}
+    two = with_task_outputs(_user_model(2), _one_task(2))
+    with pytest.raises(
+        ValueError, match=r"head has 2 units; use Dense\(1, activation="
+    ):
+        check_heads(two, _one_task(2), sample)
