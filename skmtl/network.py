@@ -378,10 +378,10 @@ def check_heads(
         out = np.asarray(outputs[task.name])
         width = out.shape[-1] if out.ndim > 1 else 1
         if task.kind != CLASSIFICATION:
-            if width != 1:
+            if width != task.units:
                 raise ValueError(
-                    f"Regression task {task.name!r} needs a head of 1 unit; the "
-                    f"model's has {width}."
+                    f"Regression task {task.name!r} needs a head of {task.units} "
+                    f"unit(s); the model's has {width}."
                 )
             continue
         if width == 1 and task.n_classes > 2:

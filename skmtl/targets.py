@@ -35,16 +35,20 @@ class TaskSpec:
         The column's dtype at fit; predictions are returned in it.
     classes : ndarray or None
         Sorted labels of a classification task.
-    mean, std : float or None
-        Standardisation of a regression task.
+    mean, std : float, list of float or None
+        Standardisation of a regression task (one value per output).
+    n_outputs : int
+        Outputs of a regression task: 1, or k for a 2-D target block (a
+        structured-array field of shape (k,) or a DataFrame column of arrays).
     """
 
     name: str
     kind: str
     dtype: str
     classes: np.ndarray | None = None
-    mean: float | None = None
-    std: float | None = None
+    mean: float | list[float] | None = None
+    std: float | list[float] | None = None
+    n_outputs: int = 1
 
     @property
     def n_classes(self) -> int:
@@ -57,9 +61,9 @@ class TaskSpec:
     @property
     def units(self) -> int:
         """Width of the network's head: one sigmoid unit for two classes."""
-        if self.kind == REGRESSION or self.is_binary:
-            return 1
-        return self.n_classes
+        if self.kind == REGRESSION:
+            return self.n_outputs
+        return 1 if self.is_binary else self.n_classes
 
     def to_dict(self) -> dict:
         classes = None if self.classes is None else self.classes.tolist()
@@ -71,6 +75,7 @@ class TaskSpec:
             "classes_dtype": None if self.classes is None else str(self.classes.dtype),
             "mean": self.mean,
             "std": self.std,
+            "n_outputs": self.n_outputs,
         }
 
     @classmethod
@@ -85,6 +90,7 @@ class TaskSpec:
             classes=classes,
             mean=data.get("mean"),
             std=data.get("std"),
+            n_outputs=int(data.get("n_outputs", 1)),
         )
 
 
@@ -128,7 +134,23 @@ def _columns(y) -> tuple[str, dict[str, object]]:
 
 
 def _values(column) -> np.ndarray:
-    return column.to_numpy() if hasattr(column, "to_numpy") else np.asarray(column)
+    """A column as an array; a column of per-sample arrays as a 2-D float block."""
+    values = column.to_numpy() if hasattr(column, "to_numpy") else np.asarray(column)
+    if values.dtype == object and values.ndim == 1 and len(values):
+        cells = [v for v in values if v is not None and np.ndim(v) > 0]
+        if cells:
+            width = len(cells[0])
+            block = np.full((len(values), width), np.nan)
+            for i, v in enumerate(values):
+                if v is not None and np.ndim(v) > 0:
+                    if len(v) != width:
+                        raise ValueError(
+                            f"A target block is ragged: row {i} has {len(v)} values, "
+                            f"row 0 has {width}."
+                        )
+                    block[i] = v
+            return block
+    return values
 
 
 def _dtype_name(column) -> str:
@@ -139,7 +161,9 @@ def _dtype_name(column) -> str:
 def missing_mask(values: np.ndarray) -> np.ndarray:
     """True where a label is missing: NaN, None, pandas NA or NaT."""
     if values.dtype.kind == "f":
-        return np.isnan(values)
+        missing = np.isnan(values)
+        # A row of a target block is missing if any of its values is.
+        return missing.any(axis=1) if missing.ndim == 2 else missing
     if values.dtype.kind in "biuSU":
         return np.zeros(values.shape, dtype=bool)
     try:
@@ -157,8 +181,11 @@ def _infer_kind(column) -> str:
     dtype = getattr(column, "dtype", None)
     if str(dtype) == "category":
         return CLASSIFICATION
+    values = _values(column)
+    if values.ndim == 2:
+        return REGRESSION  # a block of outputs per sample
     # pandas' nullable dtypes ("Float64", "Int64") expose a NumPy-style kind.
-    kind = getattr(dtype, "kind", None) or np.asarray(_values(column)).dtype.kind
+    kind = getattr(dtype, "kind", None) or np.asarray(values).dtype.kind
     return REGRESSION if kind == "f" else CLASSIFICATION
 
 
@@ -254,13 +281,19 @@ def _regression_spec(name: str, column, values, missing) -> TaskSpec:
     numbers = _regression_values(name, values, missing)[~missing]
     if not np.isfinite(numbers).all():
         raise ValueError(f"Regression task {name!r} contains infinite values.")
-    std = float(numbers.std())
+    mean, std = numbers.mean(axis=0), numbers.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    if numbers.ndim == 2:
+        return TaskSpec(
+            name,
+            REGRESSION,
+            _dtype_name(column),
+            mean=mean.tolist(),
+            std=std.tolist(),
+            n_outputs=numbers.shape[1],
+        )
     return TaskSpec(
-        name,
-        REGRESSION,
-        _dtype_name(column),
-        mean=float(numbers.mean()),
-        std=std if std > 0 else 1.0,
+        name, REGRESSION, _dtype_name(column), mean=float(mean), std=float(std)
     )
 
 
@@ -368,8 +401,10 @@ class TargetEncoder:
                 target = codes.astype(np.float32)[:, None] if task.is_binary else codes
             else:
                 numbers = _regression_values(task.name, values, missing)
-                numbers = np.where(missing, task.mean, numbers)
-                target = ((numbers - task.mean) / task.std).astype(np.float32)[:, None]
+                numbers = numbers.reshape(len(values), -1)
+                mean, std = np.asarray(task.mean), np.asarray(task.std)
+                numbers = np.where(missing[:, None], mean, numbers)
+                target = ((numbers - mean) / std).astype(np.float32)
             n_labelled = int((~missing).sum())
             scale = len(values) / n_labelled if n_labelled else 0.0
             targets[task.name] = target
@@ -398,7 +433,8 @@ class TargetEncoder:
                 idx = (out[:, 0] > 0.5).astype(int) if task.is_binary else out.argmax(1)
                 decoded[task.name] = task.classes[idx]
             else:
-                decoded[task.name] = out[:, 0].astype(np.float64) * task.std + task.mean
+                values = out.astype(np.float64) * np.asarray(task.std) + task.mean
+                decoded[task.name] = values if task.n_outputs > 1 else values[:, 0]
         return decoded
 
     def probabilities(self, outputs: Mapping[str, np.ndarray]) -> dict:
@@ -422,6 +458,8 @@ class TargetEncoder:
                 values = decoded[task.name]
                 if task.dtype == "category":
                     frame[task.name] = pd.Categorical(values, categories=task.classes)
+                elif values.ndim == 2:
+                    frame[task.name] = pd.Series(list(values), dtype=object)
                 else:
                     frame[task.name] = pd.Series(values).astype(_output_dtype(task))
             return pd.DataFrame(frame)

@@ -2,6 +2,7 @@
 per-task scoring, many tasks."""
 
 import os
+import tempfile
 
 import numpy as np
 import pandas as pd
@@ -127,9 +128,11 @@ def test_sample_weight_routed_through_grid_search(sensor_data):
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
-def test_early_stopping_restores_best_and_writes_no_file(sensor_data, tmp_path):
+def test_early_stopping_restores_best_and_writes_no_file(
+    sensor_data, tmp_path, monkeypatch
+):
     X, y = sensor_data
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     est = _est(epochs=40, early_stopping=True, n_iter_no_change=2, learning_rate=0.05)
     est.fit(X, y)
     assert est.n_epochs_ < 40
@@ -202,3 +205,30 @@ def test_four_tasks_two_of_each_kind(sensor_data):
     pred = est.predict(X)
     assert list(pred.columns) == list(y4.columns) and pred["heavy"].dtype == bool
     assert set(est.predict_proba(X)) == {"material", "heavy"}
+
+
+def test_multi_output_regression_block(sensor_data):
+    from skmtl import load
+
+    X, y = sensor_data
+    block = np.column_stack([y["density"], 2 * y["density"] + 1])
+    block[5] = np.nan  # a missing row of the block
+    y_frame = pd.DataFrame({"material": y["material"], "pos": list(block)})
+    est = _est(epochs=3, learning_rate=0.01).fit(X, y_frame)
+    task = est.tasks_[1]
+    assert (task.kind, task.n_outputs, est.model_.get_layer("head_pos").units) == (
+        "regression",
+        2,
+        2,
+    )
+    np.testing.assert_allclose(task.mean, np.nanmean(block, axis=0), rtol=1e-6)
+    pred = est.predict(X)
+    assert np.stack(pred["pos"]).shape == (len(X), 2)
+    assert np.isfinite(est.score(X, y_frame))
+    structured = np.empty(len(X), dtype=[("material", object), ("pos", "f8", (2,))])
+    structured["material"], structured["pos"] = y["material"], block
+    est2 = _est().fit(X, structured)
+    assert est2.predict(X).dtype == structured.dtype
+    path = os.path.join(tempfile.mkdtemp(), "block.skmtl")
+    est2.save(path)
+    np.testing.assert_array_equal(load(path).predict(X)["pos"], est2.predict(X)["pos"])
