@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 # Tiny network settings that train in well under a second per fit.
 TINY = {"filters": (4, 8), "kernel_size": 3, "dense_units": 8, "batch_size": 16}

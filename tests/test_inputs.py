@@ -622,7 +622,7 @@ def test_object_array_of_numbers_is_accepted_and_other_objects_refused():
     X = np.random.rand(4, 8).astype(object)
     assert infer_schema(X)["signal"].n_steps == 8
     X[0, 0] = {"foo": "bar"}
-    with pytest.raises(TypeError, match="argument must be a string.* number"):
+    with pytest.raises(TypeError, match=r"argument must be a string.* number"):
         infer_schema(X)
 
 

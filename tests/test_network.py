@@ -123,7 +123,7 @@ def test_dense1_softmax_head_is_refused_with_the_fix():
     with pytest.raises(ValueError, match=r"Dense\(1, activation='softmax'\).*Dense\(5"):
         check_heads(model, _one_task(5), {"s": np.random.rand(4, 16, 1)})
     binary = with_task_outputs(_user_model(1), _one_task(2))
-    with pytest.raises(ValueError, match="always outputs 1.0"):
+    with pytest.raises(ValueError, match=r"always outputs 1\.0"):
         check_heads(binary, _one_task(2), {"s": np.random.rand(4, 16, 1)})
     assert schema.names == ["s"]
 

@@ -4,7 +4,6 @@ A multi-task estimator is neither a classifier nor a regressor; declaring exactl
 one task with ``tasks=`` makes it one, and then scikit-learn's checks apply.
 """
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmtl import MultiTaskConvEstimator
