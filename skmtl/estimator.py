@@ -436,6 +436,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         if getattr(self, "_trainer", None) is None:
             self._trainer = self._make_trainer()
         self._fit_keras_model(inputs, targets, weights, epochs=epochs)
+        self._warn_if_collapsed(inputs, targets, weights)
         final = self._trainer.current_weights().numpy()
         self.task_weights_ = dict(zip(self._trainer.names, final.tolist(), strict=True))
         return self
@@ -447,6 +448,38 @@ class MultiTaskConvEstimator(BaseWrapper):
         for transient in ("_trainer", "_predict_fn", "_predict_model"):
             state.pop(transient, None)
         return state
+
+    def _warn_if_collapsed(self, inputs, targets, weights) -> None:
+        """Warn when a classification head predicts one class for every sample.
+
+        Checked on up to 2,048 training samples that hold several classes: a head
+        stuck on one class (the classic Dense(1, softmax) failure, a learning rate
+        far off, extreme imbalance) would otherwise pass silently.
+        """
+        rows = np.arange(min(len(next(iter(inputs.values()))), 2048))
+        decoded = None
+        for task in self.tasks_:
+            if task.kind != CLASSIFICATION:
+                continue
+            labelled = weights[task.name][rows] > 0
+            codes = np.asarray(targets[task.name])[rows].reshape(len(rows))[labelled]
+            if len(np.unique(codes)) < 2:
+                continue
+            if decoded is None:
+                batch = {k: v[rows] for k, v in inputs.items()}
+                decoded = self.target_encoder_.decode(self._forward(batch, len(rows)))
+            predicted = np.unique(decoded[task.name][labelled])
+            if len(predicted) == 1:
+                warnings.warn(
+                    f"Task {task.name!r} predicts the single class "
+                    f"{predicted[0]!r} for all {labelled.sum()} labelled training "
+                    f"samples checked, although they hold {len(np.unique(codes))} "
+                    "classes: the head may have collapsed. Check the learning rate, "
+                    "class balance (class_weight='balanced') and, for a custom "
+                    "model, the head's width and activation.",
+                    UserWarning,
+                    stacklevel=4,
+                )
 
     def _warn_column_vector(self, y) -> None:
         kinds = self._declared_kinds()

@@ -296,14 +296,32 @@ class MultiTaskTrainer(keras.Model):
 
 
 class EpochEnd(keras.callbacks.Callback):
-    """Hands each epoch's logs to the trainer (DWA's weight update)."""
+    """Hands each epoch's logs to the trainer (DWA) and stops on divergence.
+
+    A non-finite task loss raises ``FloatingPointError`` naming the task, rather
+    than letting training go on and return a model that predicts NaN.
+    """
 
     def __init__(self, trainer: MultiTaskTrainer):
         super().__init__()
         self.trainer = trainer
 
     def on_epoch_end(self, epoch, logs=None):
-        self.trainer.end_epoch(logs or {})
+        logs = logs or {}
+        diverged = [
+            name
+            for name in self.trainer.names
+            if not math.isfinite(float(logs.get(f"{name}_loss", 0.0)))
+        ]
+        if diverged:
+            raise FloatingPointError(
+                f"Training diverged: the loss of task(s) {diverged} became NaN or "
+                f"infinite in epoch {epoch + 1}. Usual causes: a learning rate too "
+                "high (try a tenth of it), extreme input or target values (check "
+                "for values like 1e30 or unit mix-ups), or a custom model without "
+                "normalisation."
+            )
+        self.trainer.end_epoch(logs)
 
 
 def check_strategy(strategy: str, tasks: Sequence[TaskSpec]) -> None:

@@ -232,3 +232,36 @@ def test_multi_output_regression_block(sensor_data):
     path = os.path.join(tempfile.mkdtemp(), "block.skmtl")
     est2.save(path)
     np.testing.assert_array_equal(load(path).predict(X)["pos"], est2.predict(X)["pos"])
+
+
+def test_diverging_training_names_the_task(sensor_data):
+    X, y = sensor_data
+    est = _est(optimizer="sgd", learning_rate=1e6, epochs=3)
+    with pytest.raises(
+        FloatingPointError, match=r"loss of task\(s\) \[.*\] became NaN"
+    ):
+        est.fit(X, y)
+
+
+def test_collapsed_head_is_reported_with_a_warning(sensor_data):
+    X, y = sensor_data
+    # A zero learning rate and a constant-output head: one class for everyone.
+    import keras
+
+    def constant(schema, tasks):
+        inputs = {"temp": keras.Input((1,), name="temp")}
+        zero = keras.layers.Dense(1, kernel_initializer="zeros", trainable=False)
+        x = zero(inputs["temp"])
+        outputs = {
+            t.name: keras.layers.Dense(
+                t.units,
+                activation="softmax" if t.kind == "classification" else None,
+                kernel_initializer="zeros",
+                bias_initializer="zeros",
+            )(x)
+            for t in tasks
+        }
+        return keras.Model(inputs, outputs)
+
+    with pytest.warns(UserWarning, match="'material' predicts the single class"):
+        MultiTaskConvEstimator(model=constant, epochs=1, learning_rate=1e-12).fit(X, y)
