@@ -41,6 +41,7 @@ from .network import (
     build_network,
     check_filters,
     check_heads,
+    dtype_policy,
     model_input_names,
     with_task_outputs,
 )
@@ -148,6 +149,14 @@ class MultiTaskConvEstimator(BaseWrapper):
     n_iter_no_change : int, default=5
     score_weights : dict or None, default=None
         ``{task: weight}`` of each task's score in :meth:`score` (default 1).
+    distribute : "mirrored", tf.distribute.Strategy or None, default=None
+        Train data-parallel: ``"mirrored"`` is ``tf.distribute.MirroredStrategy()``
+        over all visible GPUs (the CPU if there is none). Each batch of
+        ``batch_size`` is split across the replicas.
+    mixed_precision : "mixed_bfloat16", "mixed_float16" or None, default=None
+        Compute the default network in half precision with float32 weights;
+        normalisation and heads stay float32. ``"mixed_float16"`` (GPUs) adds
+        loss scaling; ``"mixed_bfloat16"`` suits recent CPUs and TPUs.
     verbose : int, default=0
         0 silent, 1 progress bar, 2 one line per epoch.
     **kwargs
@@ -225,6 +234,8 @@ class MultiTaskConvEstimator(BaseWrapper):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "score_weights": [dict, None],
+        "distribute": [StrOptions({"mirrored"}), tf.distribute.Strategy, None],
+        "mixed_precision": [StrOptions({"mixed_float16", "mixed_bfloat16"}), None],
         "verbose": [Interval(Integral, 0, 2, closed="both"), StrOptions({"auto"})],
     }
 
@@ -256,6 +267,8 @@ class MultiTaskConvEstimator(BaseWrapper):
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 5,
         score_weights: Mapping[str, float] | None = None,
+        distribute: str | tf.distribute.Strategy | None = None,
+        mixed_precision: str | None = None,
         verbose: int = 0,
         **kwargs,
     ):
@@ -284,6 +297,8 @@ class MultiTaskConvEstimator(BaseWrapper):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.score_weights = score_weights
+        self.distribute = distribute
+        self.mixed_precision = mixed_precision
         self.verbose = verbose
         # Routed names are checked in fit (scikit-learn wants __init__ to store,
         # not validate).
@@ -429,12 +444,15 @@ class MultiTaskConvEstimator(BaseWrapper):
         )
         if not continuing:
             self._set_task_attributes()
-            self.model_ = self._checked_model(self._build_model(filters), inputs)
+            self._strategy = self._distribution_strategy()
+            with self._strategy.scope(), dtype_policy(self.mixed_precision):
+                self.model_ = self._checked_model(self._build_model(filters), inputs)
             self.history_ = {}
             self._trainer = None
         inputs = {name: inputs[name] for name in self.input_names_}
         if getattr(self, "_trainer", None) is None:
-            self._trainer = self._make_trainer()
+            with self._strategy.scope():
+                self._trainer = self._make_trainer()
         self._fit_keras_model(inputs, targets, weights, epochs=epochs)
         self._warn_if_collapsed(inputs, targets, weights)
         final = self._trainer.current_weights().numpy()
@@ -445,7 +463,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         # The trainer only lives between warm-started fits; the network it wraps
         # is model_, which is what gets pickled.
         state = super().__getstate__()
-        for transient in ("_trainer", "_predict_fn", "_predict_model"):
+        for transient in ("_trainer", "_strategy", "_predict_fn", "_predict_model"):
             state.pop(transient, None)
         return state
 
@@ -601,8 +619,33 @@ class MultiTaskConvEstimator(BaseWrapper):
             gradnorm_alpha=self.gradnorm_alpha,
         )
         compile_params = self._routed("compile", strict=True)
-        trainer.compile(optimizer=self._optimizer(), **compile_params)
+        optimizer = self._optimizer()
+        if self.mixed_precision == "mixed_float16":
+            # float16 gradients underflow without loss scaling (bfloat16 don't).
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        trainer.compile(optimizer=optimizer, **compile_params)
         return trainer
+
+    def _distribution_strategy(self) -> tf.distribute.Strategy:
+        """The ``distribute`` parameter as a strategy (the default one if None)."""
+        if self.distribute is None:
+            return tf.distribute.get_strategy()
+        if self.distribute == "mirrored":
+            strategy = tf.distribute.MirroredStrategy()
+        elif isinstance(self.distribute, tf.distribute.Strategy):
+            strategy = self.distribute
+        else:
+            raise ValueError(
+                f"distribute={self.distribute!r}; expected None, 'mirrored' or a "
+                "tf.distribute.Strategy."
+            )
+        if self.loss_weighting == "gradnorm" and strategy.num_replicas_in_sync > 1:
+            raise ValueError(
+                "loss_weighting='gradnorm' updates its weights inside each step "
+                "and does not support several replicas; use another strategy or "
+                "distribute=None."
+            )
+        return strategy
 
     def _checked_loss_weights(self, tasks: Sequence[TaskSpec]) -> dict[str, float]:
         """``loss_weights`` overridden by routed ``loss_weights__<task>`` scalars."""

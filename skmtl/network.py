@@ -22,6 +22,7 @@ fit is reproducible without touching TensorFlow's global seed.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from numbers import Integral
 
 import keras
@@ -36,6 +37,7 @@ __all__ = [
     "task_heads",
     "build_network",
     "check_filters",
+    "dtype_policy",
     "TRUNK_FILTERS",
     "with_task_outputs",
     "model_input_names",
@@ -54,6 +56,24 @@ def check_filters(filters) -> tuple[int, ...] | None:
             f"ints (one per conv stage); got {filters!r}."
         )
     return tuple(int(f) for f in values)
+
+
+@contextmanager
+def dtype_policy(name: str | None):
+    """Build layers under a Keras dtype policy (e.g. ``"mixed_bfloat16"``).
+
+    Keras reads its global policy when a layer is created; it is restored on
+    exit, so nothing outside the build sees the change.
+    """
+    if name is None:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def layer_seeds(random_state: int | None) -> Iterator[int | None]:
@@ -75,8 +95,14 @@ def build_inputs(schema: InputSchema) -> dict[str, keras.KerasTensor]:
 
 
 def _normalization(mean, std, name: str) -> keras.layers.Normalization:
+    # float32 even under a mixed-precision policy: raw values of ~100 lose
+    # digits in half precision before they are scaled.
     return keras.layers.Normalization(
-        axis=-1, mean=np.asarray(mean), variance=np.square(std), name=name
+        axis=-1,
+        mean=np.asarray(mean),
+        variance=np.square(std),
+        name=name,
+        dtype="float32",
     )
 
 
@@ -249,6 +275,8 @@ def task_heads(
             activation=activation,
             kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
             name=f"head_{task.name}",
+            # Probabilities and losses in float32 under mixed precision.
+            dtype="float32",
         )(x)
     return outputs
 

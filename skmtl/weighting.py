@@ -237,7 +237,11 @@ class MultiTaskTrainer(keras.Model):
             task_losses = self._task_losses(y, y_pred, sample_weight)
             losses = tf.stack(task_losses)
             total = self._combine(losses)
-        grads = tape.gradient(total, variables)
+            # Keras sums gradients over replicas: scale to the global-batch mean;
+            # and for float16 (a no-op unless the optimizer does loss scaling).
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled = self.optimizer.scale_loss(total / replicas)
+        grads = tape.gradient(scaled, variables)
         norms = self._gradnorm_step(tape, task_losses) if self._shared else None
         self.optimizer.apply(grads, variables)
         self._update_metrics(total, losses, y, y_pred, sample_weight)

@@ -1,0 +1,937 @@
+"""Bad-input catalogue: every way a user can hand skmtl wrong data or parameters.
+
+``CATALOGUE`` is one table. Each row names a situation, a callable that makes
+the bad call, the exception expected and a regex its message must match: the
+message has to name the offending field, task or parameter and say what was
+expected. Rows marked with :func:`_bug` are known library defects (a raw
+TensorFlow/NumPy error, a message that does not name the field, a check that
+comes too late): strict xfails, so fixing the library makes them fail until
+the mark is removed.
+
+While a row runs, Keras training is replaced by a guard that raises
+:class:`TrainingStarted`: every error in the catalogue must come *before* any
+training. ``docs/troubleshooting.md`` carries one table row per catalogue id
+(checked below); regenerate its table with ``python -m tests.test_bad_inputs``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import NamedTuple
+
+import joblib
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skmtl import MultiTaskConvEstimator, load, to_structured
+from skmtl.datasets import make_sensor_tasks
+from skmtl.persistence import SkmtlFileError
+
+from .conftest import TINY
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "troubleshooting.md"
+N, STEPS = 60, 32
+
+
+class TrainingStarted(AssertionError):
+    """Raised by the guard that replaces ``keras.Model.fit`` during a row."""
+
+
+class Row(NamedTuple):
+    id: str
+    call: Callable[[SimpleNamespace], object]
+    exc: type[BaseException]
+    match: str
+    situation: str
+    fix: str
+
+
+def _bug(row: Row, reason: str):
+    """A catalogue row that fails today because of a library defect."""
+    return pytest.param(
+        row, id=row.id, marks=pytest.mark.xfail(reason=reason, strict=True)
+    )
+
+
+# ------------------------------------------------------------------ helpers
+def _est(**params) -> MultiTaskConvEstimator:
+    return MultiTaskConvEstimator(**{**TINY, "epochs": 1, "random_state": 0, **params})
+
+
+def _fit(**params) -> Callable[[SimpleNamespace], object]:
+    """A row callable: fit an estimator with ``params`` on the catalogue data."""
+    return lambda c: _est(**params).fit(c.X, c.y)
+
+
+def _fields(X) -> dict[str, np.ndarray]:
+    """The structured X as a dict of (copied) arrays."""
+    return {name: X[name].copy() for name in X.dtype.names}
+
+
+def _with(c, **fields) -> dict[str, np.ndarray]:
+    """X as a dict with some fields replaced (``None`` drops a field)."""
+    out = {**_fields(c.X), **fields}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _renamed(c, old: str, new: str) -> dict[str, np.ndarray]:
+    return {(new if k == old else k): v for k, v in _fields(c.X).items()}
+
+
+def _frame(X) -> pd.DataFrame:
+    """X as a DataFrame: signals as columns of per-sample arrays."""
+    return pd.DataFrame(
+        {n: list(X[n]) if X[n].ndim > 1 else X[n] for n in X.dtype.names}
+    )
+
+
+def _one_bad(a: np.ndarray, row: int, value: float) -> np.ndarray:
+    a = a.astype(np.float64)
+    a[row, ...] = value
+    return a
+
+
+def _ragged_frame(c) -> pd.DataFrame:
+    frame = _frame(c.X)
+    cells = list(frame["ampl"])
+    cells[7] = cells[7][:20]
+    frame["ampl"] = cells
+    return frame
+
+
+def _frame_with_none(c) -> pd.DataFrame:
+    frame = _frame(c.X)
+    frame["temp"] = frame["temp"].astype(object)
+    frame.loc[3, "temp"] = None
+    return frame
+
+
+def _two_classifiers(c) -> pd.DataFrame:
+    return c.y.assign(size=np.where(np.arange(N) % 2, "small", "large"))
+
+
+def _scored_with(c, **params):
+    """The fitted estimator, copied, with changed scoring parameters."""
+    est = copy.copy(c.fitted)
+    est.set_params(**params)
+    return est.score(c.X, c.y)
+
+
+# ----------------------------------------------------------------- catalogue
+CATALOGUE = [
+    # --- the form of X -----------------------------------------------------
+    Row(
+        "x-unsupported-type",
+        lambda c: _est().fit("ampl.csv", c.y),
+        TypeError,
+        r"X of type str is not supported\. Pass a dict of arrays",
+        "X is a string (or another unsupported type).",
+        "Pass a dict of arrays, a structured array, a DataFrame, or a 2-D/3-D array.",
+    ),
+    Row(
+        "x-empty",
+        lambda c: _est().fit(c.X[:0], c.y[:0]),
+        ValueError,
+        r"X has 0 samples; at least 1 is required",
+        "X has no samples.",
+        "Check the filter or split that produced X.",
+    ),
+    Row(
+        "x-one-sample",
+        lambda c: _est().fit(c.X[:1], c.y[:1]),
+        ValueError,
+        r"Classification task 'material' has only 1 class, \['\w+'\]; a classifier "
+        r"needs at least 2",
+        "A single sample: every classification task then has a single class, "
+        "which is refused (a regression-only y would train on it).",
+        "Fit on more samples, with at least two classes per classification task.",
+    ),
+    Row(
+        "x-1d-array",
+        lambda c: _est().fit(c.X["temp"], c.y),
+        ValueError,
+        r"X as a plain array must be 2-D .* or 3-D .*; got 1-D",
+        "X is a 1-D array (one covariate on its own).",
+        "Pass {'temp': x} for a covariate, or x.reshape(1, -1) for one signal.",
+    ),
+    Row(
+        "x-4d-array",
+        lambda c: _est().fit(np.zeros((N, 4, 2, 2)), c.y),
+        ValueError,
+        r"X as a plain array must be 2-D .* or 3-D .*; got 4-D",
+        "X is a 4-D array.",
+        "Reshape to (n_samples, n_steps, n_channels) or split into named fields.",
+    ),
+    _bug(
+        Row(
+            "x-ragged-list",
+            lambda c: _est().fit([[1.0, 2.0], [1.0]] * (N // 2), c.y),
+            ValueError,
+            r"\bX\b.*(ragged|same (length|number))",
+            "X is a list of lists of different lengths.",
+            "Pad or crop the recordings to one length first.",
+        ),
+        "NumPy's own 'inhomogeneous shape' error escapes; it does not say X is "
+        "ragged nor which sample differs",
+    ),
+    Row(
+        "x-sparse",
+        lambda c: _est().fit(sp.csr_matrix(c.X["ampl"]), c.y),
+        TypeError,
+        r"X is a sparse matrix.*not supported.*X\.toarray\(\)",
+        "X is a SciPy sparse matrix.",
+        "X.toarray(): signals are dense.",
+    ),
+    Row(
+        "x-complex",
+        lambda c: _est().fit(c.X["ampl"].astype(np.complex128), c.y),
+        ValueError,
+        r"Complex data not supported: field 'signal' has dtype complex128",
+        "X (or a field) is complex.",
+        "Split it into two real fields (real/imaginary or magnitude/phase).",
+    ),
+    Row(
+        "x-y-length-mismatch",
+        lambda c: _est().fit(c.X, c.y[:50]),
+        ValueError,
+        r"X has 60 samples but y has 50",
+        "X and y have different numbers of samples.",
+        "Select the same rows of X and y.",
+    ),
+    Row(
+        "x-fields-differ-in-length",
+        lambda c: _est().fit(_with(c, ampl=c.X["ampl"][:50]), c.y),
+        ValueError,
+        r"X fields have different numbers of samples \('ampl': 50, 'phase': 60",
+        "The fields of a dict X have different numbers of samples.",
+        "Give every field one entry per sample.",
+    ),
+    Row(
+        "x-field-name-not-str",
+        lambda c: _est().fit({0: c.X["ampl"]}, c.y),
+        TypeError,
+        r"X field names must be strings; got 0",
+        "A dict X has a non-string key.",
+        "Use string field names.",
+    ),
+    Row(
+        "x-field-name-slash",
+        lambda c: _est().fit({"ampl/raw": c.X["ampl"]}, c.y),
+        ValueError,
+        r"Field name 'ampl/raw' contains '/'",
+        "A field name contains '/' (Keras refuses it in input names).",
+        "Rename the field.",
+    ),
+    Row(
+        "x-frame-mixed-column-names",
+        lambda c: _est().fit(pd.DataFrame({"temp": c.X["temp"], 1: c.X["moist"]}), c.y),
+        TypeError,
+        r"DataFrame column names must all be strings.*\['temp', 1\]",
+        "A DataFrame X mixes string and non-string column names.",
+        "X.columns = X.columns.astype(str).",
+    ),
+    # --- X at predict against the schema learned at fit ----------------------
+    Row(
+        "predict-missing-field",
+        lambda c: c.fitted.predict(_with(c, phase=None)),
+        ValueError,
+        r"X is missing signal 'phase' of 32 steps x 1 channel\(s\) seen at fit"
+        r".*expected exactly \['ampl', 'phase'",
+        "A field seen at fit is missing at predict.",
+        "Pass every field the estimator was fitted on (est.schema_.names).",
+    ),
+    Row(
+        "predict-extra-field",
+        lambda c: c.fitted.predict(_with(c, pressure=np.zeros(N))),
+        ValueError,
+        r"X has field\(s\) \['pressure'\] not seen at fit.*matched by name",
+        "X has a field that was not there at fit.",
+        "Drop it, or refit with it.",
+    ),
+    Row(
+        "predict-renamed-field",
+        lambda c: c.fitted.predict(_renamed(c, "ampl", "amplitude")),
+        ValueError,
+        r"X is missing signal 'ampl'.*; X has field\(s\) \['amplitude'\] not seen",
+        "A field was renamed between fit and predict.",
+        "Rename it back: fields are matched by name.",
+    ),
+    Row(
+        "predict-signal-length",
+        lambda c: c.fitted.predict(_with(c, ampl=c.X["ampl"][:, :16])),
+        ValueError,
+        r"Field 'ampl' has 16 steps x 1 channel\(s\) per sample, but the signal "
+        r"'ampl' of 32 steps",
+        "A signal has another length at predict than at fit.",
+        "Resample or crop the recordings to the fitted length.",
+    ),
+    Row(
+        "predict-channel-count",
+        lambda c: c.fitted.predict(_with(c, ampl=np.zeros((N, STEPS, 2)))),
+        ValueError,
+        r"Field 'ampl' has 32 steps x 2 channel\(s\) per sample, but the signal "
+        r"'ampl' of 32 steps x 1 channel",
+        "A signal has another number of channels at predict than at fit.",
+        "Pass the channels seen at fit (est.schema_['ampl'].n_channels).",
+    ),
+    Row(
+        "predict-covariate-became-array",
+        lambda c: c.fitted.predict(_with(c, temp=np.zeros((N, STEPS)))),
+        ValueError,
+        r"Field 'temp' was a covariate 'temp' \(one value per sample\) at fit, but "
+        r"now holds a signal",
+        "A covariate (one number per sample) became an array.",
+        "Pass one number per sample, or refit with it as a signal.",
+    ),
+    Row(
+        "predict-plain-array-for-named-fields",
+        lambda c: c.fitted.predict(c.X["ampl"]),
+        ValueError,
+        r"X is missing signal 'ampl'.*X has field\(s\) \['signal'\] not seen at fit",
+        "A bare array is passed to an estimator fitted on named fields.",
+        "Pass the same named fields as at fit.",
+    ),
+    # --- values in X -------------------------------------------------------
+    Row(
+        "frame-ragged-signal",
+        lambda c: _est().fit(_ragged_frame(c), c.y),
+        ValueError,
+        r"Field 'ampl' is ragged: sample 0 has shape \(32,\) but sample 7 has "
+        r"shape \(20,\)",
+        "A DataFrame column holds arrays of different lengths (ragged object column).",
+        "Pad or crop every sample to one length.",
+    ),
+    Row(
+        "frame-missing-covariate",
+        lambda c: _est().fit(_frame_with_none(c), c.y),
+        ValueError,
+        r"Field 'temp': sample 3 is missing \(None\); a covariate needs a number",
+        "A DataFrame covariate column holds None.",
+        "Fill or drop those samples: skmtl does not impute inputs.",
+    ),
+    Row(
+        "signal-strings",
+        lambda c: _est().fit(_with(c, ampl=np.full((N, STEPS), "high")), c.y),
+        ValueError,
+        r"Field 'ampl' has dtype <U4, but signals and covariates must be numeric",
+        "A signal holds strings.",
+        "Encode the values as numbers first.",
+    ),
+    Row(
+        "covariate-object-strings",
+        lambda c: _est().fit(
+            _with(c, temp=np.array(["20.5"] * (N - 1) + ["warm"], dtype=object)), c.y
+        ),
+        ValueError,
+        r"Field 'temp' has dtype object with non-numeric values .*'warm'",
+        "An object column of numbers also holds a string.",
+        "Clean the column (pd.to_numeric(..., errors='coerce') then drop NaN rows).",
+    ),
+    Row(
+        "signal-nan",
+        lambda c: _est().fit(_with(c, ampl=_one_bad(c.X["ampl"], 4, np.nan)), c.y),
+        ValueError,
+        r"Field 'ampl' contains NaN or infinity \(first in sample 4\)",
+        "A signal contains NaN.",
+        "Interpolate or drop those samples: skmtl does not impute inputs.",
+    ),
+    Row(
+        "signal-inf-at-predict",
+        lambda c: c.fitted.predict(_with(c, phase=_one_bad(c.X["phase"], 9, np.inf))),
+        ValueError,
+        r"Field 'phase' contains NaN or infinity \(first in sample 9\)",
+        "A signal contains +inf (here at predict).",
+        "Clip or drop those samples.",
+    ),
+    Row(
+        "covariate-nan",
+        lambda c: _est().fit(_with(c, temp=_one_bad(c.X["temp"], 5, np.nan)), c.y),
+        ValueError,
+        r"Field 'temp' contains NaN or infinity \(first in sample 5\)",
+        "A covariate contains NaN.",
+        "Fill or drop those samples.",
+    ),
+    # --- y and its tasks -----------------------------------------------------
+    Row(
+        "y-none",
+        lambda c: _est().fit(c.X, None),
+        ValueError,
+        r"requires y to be passed, but the target y is None",
+        "fit is called without y.",
+        "Pass y: one column per task.",
+    ),
+    Row(
+        "y-3d",
+        lambda c: _est().fit(c.X, np.zeros((N, 2, 2))),
+        ValueError,
+        r"y must be 1-D \(one task\) or 2-D \(one column per task\); got 3-D",
+        "y is a 3-D array.",
+        "One column per task (a DataFrame or structured array names them).",
+    ),
+    _bug(
+        Row(
+            "y-no-columns",
+            lambda c: _est().fit(c.X, np.zeros((N, 0))),
+            ValueError,
+            r"\by\b.*(no|0) (columns|tasks)",
+            "y is 2-D with zero columns.",
+            "Give y at least one task column.",
+        ),
+        "a bare StopIteration escapes from TargetEncoder.n_samples_of / "
+        "_columns instead of a ValueError naming y",
+    ),
+    Row(
+        "y-dict",
+        lambda c: _est().fit(c.X, {"density": c.y["density"]}),
+        TypeError,
+        r"y as a dict is not supported.*DataFrame or a NumPy structured array",
+        "y is a dict.",
+        "Pass a DataFrame or structured array (scikit-learn cannot split a dict).",
+    ),
+    Row(
+        "y-nonstring-columns",
+        lambda c: _est().fit(c.X, c.y.set_axis([0, 1], axis=1)),
+        TypeError,
+        r"y column names must be strings \(they name the tasks\); got 0",
+        "A DataFrame y has non-string column names.",
+        "y.columns = y.columns.astype(str).",
+    ),
+    Row(
+        "regression-target-strings",
+        lambda c: _est(tasks={"density": "regression"}).fit(
+            c.X, c.y.assign(density="dense")
+        ),
+        ValueError,
+        r"Regression task 'density' must hold numbers; got dtype object",
+        "A regression task's column holds strings.",
+        "Convert it to numbers, or declare it 'classification' in tasks.",
+    ),
+    Row(
+        "regression-target-inf",
+        lambda c: _est().fit(c.X, c.y.assign(density=np.inf)),
+        ValueError,
+        r"Regression task 'density' contains infinite values",
+        "A regression target is infinite.",
+        "Drop those samples or mark them missing (NaN).",
+    ),
+    Row(
+        "classification-continuous-labels",
+        _fit(tasks={"density": "classification"}),
+        ValueError,
+        r"Classification task 'density' has non-integer float labels",
+        "A float column declared (or inferred) as classification holds "
+        "non-integer values.",
+        "Declare it 'regression', or map the labels to ints or strings.",
+    ),
+    Row(
+        "task-single-class",
+        lambda c: _est().fit(c.X, c.y.assign(material="steel")),
+        ValueError,
+        r"Classification task 'material' has only 1 class, \['steel'\]",
+        "A classification task has one class.",
+        "Drop the task, or declare it 'regression'.",
+    ),
+    Row(
+        "task-all-labels-missing",
+        lambda c: _est().fit(c.X, c.y.assign(material=None)),
+        ValueError,
+        r"Task 'material' has no labels: all 60 values are missing",
+        "Every label of a task is missing (None/NaN).",
+        "Drop the task from y.",
+    ),
+    Row(
+        "score-unseen-class",
+        lambda c: c.fitted.score(c.X, c.y.assign(material="gold")),
+        ValueError,
+        r"Task 'material' has label\(s\) \['gold'\] not seen at fit; known classes "
+        r"are \['aluminium'",
+        "score gets a label the estimator never saw.",
+        "Score only on known classes, or refit with partial_fit(classes=...).",
+    ),
+    # --- task names in parameters ------------------------------------------
+    Row(
+        "tasks-unknown-name",
+        _fit(tasks={"colour": "classification"}),
+        ValueError,
+        r"tasks names \['colour'\] that are not columns of y; the tasks are "
+        r"\['material', 'density'\]",
+        "tasks= names a task that is not a column of y.",
+        "Use y's column names (est.tasks_ after fit).",
+    ),
+    Row(
+        "tasks-bad-kind",
+        _fit(tasks={"density": "regresion"}),
+        ValueError,
+        r"tasks\['density'\] is 'regresion'; expected 'classification' or "
+        r"'regression'",
+        "tasks= gives a kind other than 'classification'/'regression'.",
+        "Fix the spelling.",
+    ),
+    Row(
+        "tasks-wrong-length",
+        _fit(tasks=["regression"]),
+        ValueError,
+        r"tasks lists 1 kind\(s\) by position, but y has 2 column\(s\)",
+        "tasks= as a list has the wrong length.",
+        "One kind per column, or a dict by name.",
+    ),
+    Row(
+        "loss-weights-unknown-task",
+        _fit(loss_weights={"colour": 1.0}),
+        ValueError,
+        r"loss_weights names \['colour'\], which are not tasks; the tasks are",
+        "loss_weights names an unknown task.",
+        "Use task names (y's columns).",
+    ),
+    Row(
+        "loss-weights-routed-unknown-task",
+        _fit(loss_weights__colour=2.0),
+        ValueError,
+        r"loss_weights names \['colour'\], which are not tasks",
+        "A routed loss_weights__<task> names an unknown task.",
+        "Use loss_weights__<existing task>.",
+    ),
+    Row(
+        "loss-weight-negative",
+        _fit(loss_weights={"density": -1.0}),
+        ValueError,
+        r"loss_weights\['density'\] must be a finite number >= 0; got -1\.0",
+        "A loss weight is negative.",
+        "Use a weight >= 0.",
+    ),
+    Row(
+        "loss-weight-nan",
+        _fit(loss_weights={"density": float("nan")}),
+        ValueError,
+        r"loss_weights\['density'\] must be a finite number >= 0; got nan",
+        "A loss weight is NaN.",
+        "Use a finite weight.",
+    ),
+    Row(
+        "loss-weight-not-a-number",
+        _fit(loss_weights={"density": "high"}),
+        ValueError,
+        r"loss_weights\['density'\] must be a finite number >= 0; got 'high'",
+        "A loss weight is a string.",
+        "Use a number.",
+    ),
+    Row(
+        "class-weight-unknown-task",
+        lambda c: _est(class_weight={"colour": "balanced"}).fit(
+            c.X, _two_classifiers(c)
+        ),
+        ValueError,
+        r"class_weight names \['colour'\], which are not tasks; the tasks are",
+        "class_weight names an unknown task (y with two classification tasks).",
+        "Use the names of classification tasks.",
+    ),
+    _bug(
+        Row(
+            "class-weight-unknown-task-one-classifier",
+            _fit(class_weight={"colour": "balanced"}),
+            ValueError,
+            r"class_weight.*'colour'.*not (a )?tasks?",
+            "class_weight={'colour': 'balanced'} when y has one classification "
+            "task: the key is taken for a label of that task.",
+            "Use the task name: class_weight={'material': 'balanced'}.",
+        ),
+        "with a single classification task a {task: 'balanced'} dict whose key "
+        "is not a task is read as {label: weight}; the message says label "
+        "'colour' is not a class and never says it is not a task",
+    ),
+    Row(
+        "class-weight-unknown-label",
+        _fit(class_weight={"material": {"gold": 2.0}}),
+        ValueError,
+        r"class_weight\['material'\] names label\(s\) \['gold'\] not in the "
+        r"task's classes",
+        "class_weight gives a weight to a label that is not a class.",
+        "Use labels from est.classes_[task].",
+    ),
+    Row(
+        "class-weight-regression-task",
+        _fit(class_weight={"density": "balanced"}),
+        ValueError,
+        r"class_weight names regression task\(s\) \['density'\]",
+        "class_weight names a regression task.",
+        "Class weights apply to classification tasks only.",
+    ),
+    Row(
+        "score-weights-unknown-task",
+        lambda c: _scored_with(c, score_weights={"colour": 1.0}),
+        ValueError,
+        r"score_weights names \['colour'\], which are not tasks",
+        "score_weights names an unknown task (raised by score).",
+        "Use task names.",
+    ),
+    _bug(
+        Row(
+            "score-weights-unknown-task-at-fit",
+            _fit(score_weights={"colour": 1.0}),
+            ValueError,
+            r"score_weights names \['colour'\], which are not tasks",
+            "score_weights names an unknown task: fit accepts it and trains.",
+            "Use task names.",
+        ),
+        "score_weights is only checked in score(), after a full fit (in a "
+        "GridSearchCV, after every fold's training)",
+    ),
+    Row(
+        "sample-weight-unknown-task",
+        lambda c: _est().fit(c.X, c.y, sample_weight={"colour": np.ones(N)}),
+        ValueError,
+        r"sample_weight names \['colour'\], which are not tasks",
+        "A per-task sample_weight dict names an unknown task.",
+        "Use task names.",
+    ),
+    Row(
+        "sample-weight-wrong-length",
+        lambda c: _est().fit(c.X, c.y, sample_weight=np.ones(N - 1)),
+        ValueError,
+        r"sample_weight must have shape \(60,\), one weight per sample; got \(59,\)",
+        "sample_weight has the wrong length.",
+        "One weight per sample.",
+    ),
+    Row(
+        "sample-weight-negative",
+        lambda c: _est().fit(c.X, c.y, sample_weight=-np.ones(N)),
+        ValueError,
+        r"sample_weight must be finite and non-negative",
+        "sample_weight has negative values.",
+        "Use weights >= 0.",
+    ),
+    Row(
+        "sample-weight-nan-in-task",
+        lambda c: _est().fit(c.X, c.y, sample_weight={"density": np.full(N, np.nan)}),
+        ValueError,
+        r"sample_weight\['density'\] must be finite and non-negative",
+        "A per-task sample_weight holds NaN.",
+        "Use finite weights.",
+    ),
+    Row(
+        "sample-weight-all-zero",
+        lambda c: _est().fit(c.X, c.y, sample_weight=np.zeros(N)),
+        ValueError,
+        r"sample_weight is zero for every sample",
+        "sample_weight is all zero.",
+        "Give some samples a positive weight.",
+    ),
+    # --- hyper-parameters ----------------------------------------------------
+    Row(
+        "epochs-zero",
+        _fit(epochs=0),
+        InvalidParameterError,
+        r"The 'epochs' parameter of MultiTaskConvEstimator must be an int in the "
+        r"range \[1, inf\)\. Got 0",
+        "epochs=0.",
+        "epochs >= 1.",
+    ),
+    Row(
+        "epochs-negative",
+        _fit(epochs=-3),
+        InvalidParameterError,
+        r"The 'epochs' parameter .* range \[1, inf\)\. Got -3",
+        "epochs < 0.",
+        "epochs >= 1.",
+    ),
+    Row(
+        "batch-size-zero",
+        _fit(batch_size=0),
+        InvalidParameterError,
+        r"The 'batch_size' parameter .* range \[1, inf\)\. Got 0",
+        "batch_size=0.",
+        "batch_size >= 1.",
+    ),
+    Row(
+        "batch-size-negative",
+        _fit(batch_size=-16),
+        InvalidParameterError,
+        r"The 'batch_size' parameter .* range \[1, inf\)\. Got -16",
+        "batch_size < 0.",
+        "batch_size >= 1.",
+    ),
+    Row(
+        "loss-weighting-invalid",
+        _fit(loss_weighting="adaptive"),
+        InvalidParameterError,
+        r"The 'loss_weighting' parameter .* must be a str among .*'gradnorm'.*"
+        r"Got 'adaptive'",
+        "loss_weighting is not a known strategy.",
+        "One of 'fixed', 'uncertainty', 'dwa', 'gradnorm'.",
+    ),
+    Row(
+        "gradnorm-one-task",
+        lambda c: _est(loss_weighting="gradnorm").fit(c.X, c.y[["density"]]),
+        ValueError,
+        r"loss_weighting='gradnorm' needs at least two tasks",
+        "GradNorm with a single task.",
+        "Use 'fixed' (or any other strategy) for one task.",
+    ),
+    Row(
+        "dropout-out-of-range",
+        _fit(dropout=1.5),
+        InvalidParameterError,
+        r"The 'dropout' parameter .* range \[0\.0, 1\.0\)\. Got 1\.5",
+        "dropout >= 1.",
+        "0 <= dropout < 1.",
+    ),
+    Row(
+        "filters-zero",
+        _fit(filters=(0,)),
+        ValueError,
+        r"The 'filters' parameter must be a non-empty sequence of positive ints",
+        "A conv stage with 0 filters.",
+        "Positive widths, one per stage.",
+    ),
+    Row(
+        "unknown-keyword",
+        lambda c: MultiTaskConvEstimator(epochs=1, colour=3).fit(c.X, c.y),
+        ValueError,
+        r"Unknown parameter 'colour' for MultiTaskConvEstimator\. Routed parameters "
+        r"start with one of",
+        "A keyword that is neither a parameter nor routed (typo).",
+        "Check the spelling against est.get_params().",
+    ),
+    Row(
+        "model-params-with-default-network",
+        _fit(model__depth=3),
+        ValueError,
+        r"model__ parameters \['depth'\] are only for a custom model builder",
+        "model__* parameters without a custom model builder.",
+        "Use the flat parameters (filters, kernel_size, ...).",
+    ),
+    _bug(
+        Row(
+            "fit-routed-unknown-keyword",
+            _fit(fit__validation_splt=0.2),
+            ValueError,
+            r"fit__validation_splt",
+            "A routed fit__<name> that Keras' fit does not take (typo).",
+            "Check the name against keras.Model.fit.",
+        ),
+        "Keras' raw TypeError 'TensorFlowTrainer.fit() got an unexpected keyword "
+        "argument' escapes; it never names the fit__ parameter",
+    ),
+    _bug(
+        Row(
+            "compile-routed-unknown-keyword",
+            _fit(compile__jit_compil=False),
+            ValueError,
+            r"compile__jit_compil",
+            "A routed compile__<name> that Keras' compile does not take (typo).",
+            "Check the name against keras.Model.compile.",
+        ),
+        "Keras' raw TypeError 'Trainer.compile() got an unexpected keyword "
+        "argument' escapes; it never names the compile__ parameter",
+    ),
+    Row(
+        "predict-before-fit",
+        lambda c: _est().predict(c.X),
+        NotFittedError,
+        r"This MultiTaskConvEstimator instance is not fitted yet",
+        "predict (or score, predict_proba, save) before fit.",
+        "Call fit first, or skmtl.load a saved estimator.",
+    ),
+    # --- scikit-learn utilities and files ------------------------------------
+    Row(
+        "train-test-split-dict-x",
+        lambda c: train_test_split(_fields(c.X), c.y, random_state=0),
+        ValueError,
+        r"Found input variables with inconsistent numbers of samples: \[5, 60\]",
+        "A dict X passed to train_test_split / cross_val_score / GridSearchCV "
+        "(scikit-learn's own error: it counts the dict's 5 keys as samples).",
+        "X = skmtl.to_structured(X) first: a structured array splits like any array.",
+    ),
+    Row(
+        "load-not-an-skmtl-file",
+        lambda c: load(c.files / "notes.txt"),
+        SkmtlFileError,
+        r"notes\.txt is not an skmtl model file \(not a zip archive, or truncated\)",
+        "skmtl.load of some other file.",
+        "Pass a file written by est.save / skmtl.save.",
+    ),
+    Row(
+        "load-truncated-file",
+        lambda c: load(c.files / "truncated.skmtl"),
+        SkmtlFileError,
+        r"truncated\.skmtl is not an skmtl model file \(.*truncated\)",
+        "skmtl.load of a truncated (partly copied or downloaded) file.",
+        "Copy or save the file again.",
+    ),
+    Row(
+        "load-other-zip",
+        lambda c: load(c.files / "other.zip"),
+        SkmtlFileError,
+        r"other\.zip is not an skmtl model file \(no skmtl\.json inside\)",
+        "skmtl.load of a zip archive that is not an skmtl model.",
+        "Pass a file written by est.save.",
+    ),
+    Row(
+        "load-joblib-file",
+        lambda c: load(c.files / "model.joblib"),
+        SkmtlFileError,
+        r"model\.joblib is not an skmtl model file.*joblib",
+        "skmtl.load of a joblib/pickle file.",
+        "joblib.load it, only if it comes from a trusted source; then est.save it.",
+    ),
+    Row(
+        "load-missing-file",
+        lambda c: load(c.files / "nowhere.skmtl"),
+        FileNotFoundError,
+        r"No such file or directory: .*nowhere\.skmtl",
+        "skmtl.load of a path that does not exist.",
+        "Check the path.",
+    ),
+]
+
+
+def _row(entry) -> Row:
+    return entry.values[0] if hasattr(entry, "values") else entry
+
+
+ROWS = [_row(e) for e in CATALOGUE]
+
+
+# ----------------------------------------------------------------- fixtures
+def make_context(files: Path) -> SimpleNamespace:
+    """The data, a fitted estimator and the files the rows need."""
+    X, y = make_sensor_tasks(N, n_steps=STEPS, random_state=0)
+    fitted = _est().fit(X, y)
+    fitted.save(files / "model.skmtl")
+    (files / "notes.txt").write_text("material,density\nsteel,7.85\n")
+    data = (files / "model.skmtl").read_bytes()
+    (files / "truncated.skmtl").write_bytes(data[: len(data) // 2])
+    with zipfile.ZipFile(files / "other.zip", "w") as zf:
+        zf.writestr("readme.txt", "not a model")
+    joblib.dump(fitted, files / "model.joblib")
+    return SimpleNamespace(X=X, y=y, fitted=fitted, files=files)
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory):
+    return make_context(tmp_path_factory.mktemp("catalogue"))
+
+
+@pytest.fixture
+def no_training(ctx, monkeypatch):
+    """Replace Keras training with a guard: catalogue errors come before it."""
+
+    def guard(*args, **kwargs):
+        raise TrainingStarted("training started before the error was raised")
+
+    monkeypatch.setattr(keras.Model, "fit", guard)
+    monkeypatch.setattr(keras.Model, "train_on_batch", guard)
+
+
+# -------------------------------------------------------------------- tests
+def test_catalogue_is_well_formed():
+    ids = [r.id for r in ROWS]
+    assert len(ids) >= 35
+    assert len(set(ids)) == len(ids), "duplicate catalogue ids"
+    for row in ROWS:
+        re.compile(row.match)
+        assert issubclass(row.exc, BaseException)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [e if hasattr(e, "values") else pytest.param(e, id=e.id) for e in CATALOGUE],
+)
+@pytest.mark.usefixtures("no_training")
+def test_bad_input_raises_a_clear_error(row: Row, ctx):
+    with pytest.raises(row.exc, match=row.match) as info:
+        row.call(ctx)
+    # The precise type, not an unrelated subclass of a broad one.
+    assert isinstance(info.value, row.exc)
+    assert not isinstance(info.value, TrainingStarted)
+
+
+def test_to_structured_fixes_train_test_split(ctx):
+    X_dict = _fields(ctx.X)
+    X_train, X_test, y_train, _ = train_test_split(
+        to_structured(X_dict), ctx.y, test_size=0.25, random_state=0
+    )
+    assert (len(X_train), len(X_test)) == (45, 15)
+    assert X_train.dtype.names == ("ampl", "phase", "temp", "moist", "weight")
+    assert len(y_train) == 45
+    pred = ctx.fitted.predict(X_test)
+    assert list(pred.columns) == ["material", "density"] and len(pred) == 15
+
+
+def test_inputs_that_must_just_work(ctx):
+    """float64 X after float32 at fit; DataFrame columns in another order."""
+    expected = ctx.fitted.predict(ctx.X)
+    as_float64 = {k: v.astype(np.float64) for k, v in _fields(ctx.X).items()}
+    pd.testing.assert_frame_equal(ctx.fitted.predict(as_float64), expected)
+
+    frame = _frame(ctx.X)
+    on_frame = _est().fit(frame, ctx.y)
+    reordered = frame[["weight", "temp", "phase", "moist", "ampl"]]
+    pd.testing.assert_frame_equal(on_frame.predict(reordered), on_frame.predict(frame))
+    np.testing.assert_allclose(
+        on_frame.predict_proba(reordered)["material"],
+        on_frame.predict_proba(frame)["material"],
+    )
+
+
+def test_every_catalogue_id_is_in_the_troubleshooting_guide():
+    text = DOCS.read_text()
+    lines = {}
+    for line in text.splitlines():
+        found = re.match(r"\|\s*`([\w-]+)`\s*\|", line)
+        if found:
+            lines[found.group(1)] = line
+    missing = [r.id for r in ROWS if r.id not in lines]
+    assert not missing, f"add these catalogue ids to {DOCS.name}: {missing}"
+    stale = sorted(set(lines) - {r.id for r in ROWS})
+    assert not stale, f"{DOCS.name} lists ids no longer in the catalogue: {stale}"
+    wrong = [r.id for r in ROWS if f"`{r.exc.__name__}`" not in lines[r.id]]
+    assert not wrong, f"exception type in {DOCS.name} differs for: {wrong}"
+
+
+# ------------------------------------------------------ docs table generator
+def _cell(text: str, limit: int = 150) -> str:
+    text = " ".join(str(text).split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def markdown_table(context: SimpleNamespace) -> str:
+    """The troubleshooting table, with each message as skmtl raises it today."""
+    known_bugs = {_row(e).id for e in CATALOGUE if hasattr(e, "values")}
+    lines = [
+        "| id | situation | exception | message (abridged) | fix |",
+        "|---|---|---|---|---|",
+    ]
+    for row in ROWS:
+        try:
+            row.call(context)
+            message, raised = "(no error)", None
+        except Exception as exc:
+            message, raised = str(exc).replace(str(context.files), "…"), type(exc)
+        exc_cell = f"`{row.exc.__name__}`"
+        if row.id in known_bugs:
+            got = raised.__name__ if raised else "nothing"
+            exc_cell += f" (known issue: today `{got}`)"
+        lines.append(
+            f"| `{row.id}` | {_cell(row.situation, 200)} | {exc_cell} | "
+            f"{_cell(message)} | {_cell(row.fix, 200)} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m tests.test_bad_inputs
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        print(markdown_table(make_context(Path(tmp))))
