@@ -125,6 +125,13 @@ def _read(path) -> tuple[dict, bytes]:
             f"({__version__}) reads format {FORMAT_VERSION}. Load it with the "
             f"skmtl version that saved it ({meta.get('versions', {}).get('skmtl')})."
         )
+    saved_keras = str(meta.get("versions", {}).get("keras", ""))
+    if saved_keras.split(".")[0] != keras.__version__.split(".")[0]:
+        raise SkmtlFileError(
+            f"{path} was saved with Keras {saved_keras or 'unknown'}; this is Keras "
+            f"{keras.__version__}, whose model format differs. Load it where Keras "
+            f"{saved_keras.split('.')[0] or '?'}.x is installed."
+        )
     return meta, model_bytes
 
 

@@ -168,3 +168,22 @@ def test_binary_task_needs_one_sigmoid_unit():
         ValueError, match=r"head has 2 units; use Dense\(1, activation="
     ):
         check_heads(two, _one_task(2), sample)
+
+
+@pytest.mark.parametrize(
+    ("trunk", "convs", "widths"),
+    [("fcn", 3, [128, 256, 128]), ("resnet", 12, [64, 64, 64, 64, 128])],
+)
+def test_published_trunks_have_their_published_shape(trunk, convs, widths):
+    schema = infer_schema({"s": np.random.rand(2, 64)})
+    model = build_network(schema, _tasks().tasks_, trunk=trunk, random_state=0)
+    conv_layers = [
+        layer for layer in model.layers if isinstance(layer, keras.layers.Conv1D)
+    ]
+    assert len(conv_layers) == convs  # resnet: 3 blocks x (3 convs + shortcut)
+    assert [layer.filters for layer in conv_layers][: len(widths)] == widths
+    kernels = {layer.kernel_size[0] for layer in conv_layers}
+    assert kernels <= {1, 8, 5, 3} and {8, 5, 3} <= kernels
+    assert not any("pool" in layer.name for layer in model.layers)
+    out = model.predict_on_batch({"s": np.random.rand(2, 64, 1)})
+    assert out["y0"].shape == (2, 3)

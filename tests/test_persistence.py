@@ -139,3 +139,55 @@ def test_unsaveable_parameters_come_back_as_defaults_with_a_warning(
     np.testing.assert_array_equal(
         loaded.predict(X)["density"], est.predict(X)["density"]
     )
+
+
+def _rewrite_meta(path, change):
+    import json
+
+    with zipfile.ZipFile(path) as zf:
+        meta = json.loads(zf.read("skmtl.json"))
+        model = zf.read("model.keras")
+    change(meta)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("skmtl.json", json.dumps(meta))
+        zf.writestr("model.keras", model)
+
+
+def test_file_from_another_keras_major_version_is_refused(fitted, tmp_path):
+    path = tmp_path / "m.skmtl"
+    fitted.save(path)
+    _rewrite_meta(path, lambda meta: meta["versions"].update(keras="2.15.0"))
+    with pytest.raises(SkmtlFileError, match="saved with Keras 2.15.0"):
+        load(path)
+
+
+def test_tampered_metadata_gives_a_clear_error(fitted, tmp_path):
+    path = tmp_path / "m.skmtl"
+    fitted.save(path)
+    _rewrite_meta(path, lambda meta: meta["targets"].pop("tasks"))
+    with pytest.raises(SkmtlFileError, match="could not be loaded"):
+        load(path)
+
+
+def test_a_lambda_layer_is_never_executed_on_load(sensor_data, tmp_path):
+    import keras
+
+    from skmtl import MultiTaskConvEstimator
+
+    X, y = sensor_data
+
+    def with_lambda(schema, tasks):
+        inputs = {"temp": keras.Input((1,), name="temp")}
+        x = keras.layers.Lambda(lambda t: t * 2.0)(inputs["temp"])
+        outputs = {
+            t.name: keras.layers.Dense(
+                t.units, activation="softmax" if t.kind == "classification" else None
+            )(x)
+            for t in tasks
+        }
+        return keras.Model(inputs, outputs)
+
+    est = MultiTaskConvEstimator(model=with_lambda, epochs=1).fit(X, y)
+    est.save(tmp_path / "lambda.skmtl")
+    with pytest.raises(SkmtlFileError, match="refuses to execute code"):
+        load(tmp_path / "lambda.skmtl")
