@@ -10,6 +10,7 @@ PITFALLS). It also predates scikit-learn's tag API, so tags are declared here.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -70,6 +71,43 @@ _ROUTING_PREFIXES = {
     "callbacks",
     "loss_weights",
 }
+
+
+# Arguments of Model.fit and compile that skmtl sets from its own parameters.
+_OWN_ARGUMENTS = {
+    "fit": {
+        "x",
+        "y",
+        "batch_size",
+        "epochs",
+        "initial_epoch",
+        "callbacks",
+        "verbose",
+        "shuffle",
+        "sample_weight",
+        "validation_data",
+        "class_weight",
+    },
+    "compile": {"optimizer", "loss", "loss_weights", "metrics", "weighted_metrics"},
+}
+
+
+def _keras_arguments(prefix: str, routed: dict, method) -> dict:
+    """Routed ``<prefix>__<name>`` parameters, checked against the Keras method.
+
+    An unknown name would otherwise surface as Keras' own TypeError, which never
+    mentions the routed parameter.
+    """
+    known = set(inspect.signature(method).parameters) - {"self", "kwargs"}
+    known -= _OWN_ARGUMENTS[prefix]
+    unknown = sorted(set(routed) - known)
+    if unknown:
+        raise ValueError(
+            f"Unknown routed parameter(s) {[f'{prefix}__{n}' for n in unknown]}: "
+            f"keras.Model.{prefix} takes {sorted(known)} through {prefix}__ "
+            "(skmtl sets the others from its own parameters)."
+        )
+    return routed
 
 
 class MultiTaskConvEstimator(BaseWrapper):
@@ -618,7 +656,9 @@ class MultiTaskConvEstimator(BaseWrapper):
             dwa_temperature=self.dwa_temperature,
             gradnorm_alpha=self.gradnorm_alpha,
         )
-        compile_params = self._routed("compile", strict=True)
+        compile_params = _keras_arguments(
+            "compile", self._routed("compile", strict=True), keras.Model.compile
+        )
         optimizer = self._optimizer()
         if self.mixed_precision == "mixed_float16":
             # float16 gradients underflow without loss scaling (bfloat16 don't).
@@ -685,7 +725,9 @@ class MultiTaskConvEstimator(BaseWrapper):
         return list(callbacks)
 
     def _fit_keras_model(self, inputs, targets, weights, *, epochs: int) -> None:
-        fit_params = self._routed("fit", strict=True)
+        fit_params = _keras_arguments(
+            "fit", self._routed("fit", strict=True), keras.Model.fit
+        )
         n_samples = len(next(iter(inputs.values())))
         train_rows, val_rows = validation_rows(
             targets,
