@@ -492,6 +492,10 @@ class MultiTaskConvEstimator(BaseWrapper):
             with self._strategy.scope():
                 self._trainer = self._make_trainer()
         self._fit_keras_model(inputs, targets, weights, epochs=epochs)
+        # Traced here, for the network just trained, so that predict does not
+        # change the estimator's state (scikit-learn's check_dict_unchanged).
+        self._predict_fn = None
+        self._predict_function()
         self._warn_if_collapsed(inputs, targets, weights)
         final = self._trainer.current_weights().numpy()
         self.task_weights_ = dict(zip(self._trainer.names, final.tolist(), strict=True))
@@ -501,7 +505,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         # The trainer only lives between warm-started fits; the network it wraps
         # is model_, which is what gets pickled.
         state = super().__getstate__()
-        for transient in ("_trainer", "_strategy", "_predict_fn", "_predict_model"):
+        for transient in ("_trainer", "_strategy", "_predict_fn"):
             state.pop(transient, None)
         return state
 
@@ -543,7 +547,7 @@ class MultiTaskConvEstimator(BaseWrapper):
             warnings.warn(
                 "A column-vector y was passed when a 1d array was expected. Please "
                 "change the shape of y to (n_samples, ), for example using ravel(). "
-                "(With one declared task, predictions keep y's 2-D shape.)",
+                "(With one declared task, predictions keep the 2-D shape of y.)",
                 DataConversionWarning,
                 stacklevel=4,
             )
@@ -813,18 +817,17 @@ class MultiTaskConvEstimator(BaseWrapper):
         ``predict_on_batch`` retraces for each new batch size. One
         ``tf.function`` with an unknown batch dimension avoids both.
         """
-        if getattr(self, "_predict_fn", None) is None or self._predict_model is not (
-            self.model_
-        ):
+        if getattr(self, "_predict_fn", None) is None:
             model = self.model_
             signature = {
                 name: tf.TensorSpec((None, *self.schema_[name].shape), tf.float32)
                 for name in self.input_names_
             }
+            # A concrete function: calling it never traces again, so no retracing
+            # warnings however many estimators a search fits.
             self._predict_fn = tf.function(
-                lambda x: model(x, training=False), input_signature=[signature]
-            )
-            self._predict_model = model
+                lambda x: model(x, training=False)
+            ).get_concrete_function(signature)
         return self._predict_fn
 
     def predict(self, X):
@@ -886,6 +889,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         self.model_ = model
         self.input_names_ = list(input_names)
         self.history_ = history
+        self._predict_function()
 
     def save(self, path) -> None:
         """Write the fitted estimator to one file: Keras model + JSON, no pickle."""
