@@ -11,7 +11,12 @@ from skmtl import MultiTaskConvEstimator
 from .conftest import TINY
 
 # Enough training for scikit-learn's small blob and regression data sets.
-_CHECK_PARAMS = {**TINY, "epochs": 10, "learning_rate": 0.03, "random_state": 0}
+_CHECK_PARAMS = {
+    **TINY,
+    "epochs": 10,
+    "learning_rate": 0.03,
+    "random_state": 0,
+}
 
 _NOT_AN_ARRAY = (
     "By design a 2-D array is one univariate signal (conv trunk) while the "
