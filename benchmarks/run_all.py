@@ -9,9 +9,20 @@ What it runs
 2. ``fit_throughput.py``: samples/s of ``est.fit`` against raw
    ``keras.Model.fit`` of the identical network on NumPy dicts, with set-up,
    first epoch and peak RSS reported on their own.
+3. ``memory.py``: peak RSS of a one-epoch fit on 20,000 in-memory samples
+   against the size of the data plus the model, and of fits streamed from
+   memory-mapped ``.npy`` files bigger than the memory the process is allowed.
+4. ``scaling.py``: seconds per epoch for 1k / 4k / 16k samples and 500 / 3,750
+   / 15,000 steps, with the fitted log-log exponents.
+5. ``flops.py``: FLOPs per sample of the default network, achieved GFLOP/s
+   against the CPU's peak, and throughput and held-out scores for batch size,
+   ``jit_compile`` and ``filters`` choices.
+6. ``parallel_search.py``: ``GridSearchCV`` with ``n_jobs=1`` and ``n_jobs=2``
+   under three thread settings for the workers.
 
-Each with its defaults; ``--quick`` shrinks both for a smoke run (the numbers
-are then dominated by noise). See each script's docstring for what is measured.
+Each with its defaults; ``--quick`` shrinks them all for a smoke run (the
+numbers are then dominated by noise and fixed costs). ``--only`` runs a subset.
+See each script's docstring for what is measured.
 
 Run it
 ------
@@ -19,9 +30,11 @@ Run it
 
     python benchmarks/run_all.py
     python benchmarks/run_all.py --quick
+    python benchmarks/run_all.py --only memory scaling
 
-About 2 to 3 minutes on 2 CPU cores with the defaults (longer if other jobs
-share the machine). Numbers are printed, never asserted.
+About 12 to 15 minutes on 2 CPU cores with the defaults (longer if other jobs
+share the machine), about 4 with ``--quick``. Numbers are printed, never
+asserted.
 """
 
 from __future__ import annotations
@@ -31,13 +44,46 @@ import os
 import time
 
 import fit_throughput
+import flops
+import memory
+import parallel_search
 import predict_latency
+import scaling
 from _common import load_average
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-_QUICK_PREDICT = ["--rows", "1", "32", "--budget", "2", "--fit-samples", "64"]
-_QUICK_FIT = ["--samples", "256", "--epochs", "2", "--rounds", "1"]
+# name: (module, arguments with --quick)
+BENCHMARKS = {
+    "predict_latency": (
+        predict_latency,
+        ["--rows", "1", "32", "--budget", "2", "--fit-samples", "64"],
+    ),
+    "fit_throughput": (
+        fit_throughput,
+        ["--samples", "256", "--epochs", "2", "--rounds", "1"],
+    ),
+    "memory": (
+        memory,
+        ["--samples", "2000", "--stream-samples", "4000", "--f64-samples", "1000"],
+    ),
+    "scaling": (scaling, ["--quick"]),
+    "flops": (flops, ["--train", "400", "--test", "200", "--epochs", "2"]),
+    "parallel_search": (
+        parallel_search,
+        [
+            "--samples",
+            "300",
+            "--n-steps",
+            "500",
+            "--epochs",
+            "2",
+            "--settings",
+            "n_jobs=1",
+            "n_jobs=2, TF_NUM_*_THREADS=1",
+        ],
+    ),
+}
 
 
 def main(argv=None) -> dict:
@@ -45,14 +91,28 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes: a smoke run, not numbers"
     )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=list(BENCHMARKS),
+        default=list(BENCHMARKS),
+        help="run these benchmarks only (in the order above)",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    results = {}
-    results.update(predict_latency.main(_QUICK_PREDICT if args.quick else []))
-    print("\n")
-    results.update(fit_throughput.main(_QUICK_FIT if args.quick else []))
+    results, durations = {}, {}
+    for name in (n for n in BENCHMARKS if n in args.only):
+        module, quick = BENCHMARKS[name]
+        t0 = time.perf_counter()
+        results.update(module.main(quick if args.quick else []) or {})
+        durations[name] = time.perf_counter() - t0
+        print("\n")
     print(
-        f"\nall benchmarks done in {time.perf_counter() - start:.0f} s; "
+        "durations: "
+        + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in durations.items())
+    )
+    print(
+        f"all benchmarks done in {time.perf_counter() - start:.0f} s; "
         f"load average now {load_average()}"
     )
     return results

@@ -100,6 +100,7 @@ def validation_rows(
     tasks: Sequence[TaskSpec],
     n_samples: int,
     *,
+    weights: Mapping[str, np.ndarray] | None = None,
     fraction: float = 0.0,
     keras_split: float = 0.0,
     seed: int | None = None,
@@ -107,11 +108,17 @@ def validation_rows(
     """Split row indices into ``(train, validation)``, or ``(None, None)``.
 
     ``fraction`` (early stopping) holds out that share at random, stratified on
-    the first classification task when every class has two samples;
+    the first classification task (its unlabelled rows as a stratum of their
+    own) when every stratum has two samples;
     ``keras_split`` (``fit__validation_split``) takes the last rows, as Keras
     does.
     """
     rows = np.arange(n_samples)
+    if fraction and keras_split:
+        raise ValueError(
+            "early_stopping holds out validation_fraction itself; do not also set "
+            "fit__validation_split."
+        )
     if fraction:
         n_val = max(1, round(n_samples * fraction))
         if n_val >= n_samples:
@@ -119,14 +126,12 @@ def validation_rows(
                 f"validation_fraction={fraction} leaves no training samples out of "
                 f"{n_samples}."
             )
-        strata = next(
-            (
-                np.asarray(targets[t.name]).reshape(n_samples).astype(int)
-                for t in tasks
-                if t.kind == CLASSIFICATION
-            ),
-            None,
-        )
+        first = next((t for t in tasks if t.kind == CLASSIFICATION), None)
+        strata = None
+        if first is not None:
+            strata = np.asarray(targets[first.name]).reshape(n_samples).astype(int)
+            if weights is not None:
+                strata = np.where(weights[first.name] > 0, strata, -1)
         if strata is not None:
             counts = np.unique(strata, return_counts=True)[1]
             if counts.min() < 2 or n_val < len(counts):

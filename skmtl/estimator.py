@@ -11,6 +11,7 @@ PITFALLS). It also predates scikit-learn's tag API, so tags are declared here.
 from __future__ import annotations
 
 import inspect
+import secrets
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -36,7 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._batching import TaskBatches, validation_rows
 from .inputs import encode, infer_schema
-from .metrics import combined_score
+from .metrics import check_score_weights, combined_score
 from .network import (
     TRUNK_FILTERS,
     build_network,
@@ -459,6 +460,7 @@ class MultiTaskConvEstimator(BaseWrapper):
             )
         self._validate_params()
         self._check_routed_params()
+        self._fit_seed = self._draw_seed()
         filters = check_filters(self.filters)
         continuing = warm and self.__sklearn_is_fitted__()
         if continuing:
@@ -482,6 +484,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         )
         if not continuing:
             self._set_task_attributes()
+            check_score_weights(self.score_weights, list(self.task_kinds_))
             self._strategy = self._distribution_strategy()
             with self._strategy.scope(), dtype_policy(self.mixed_precision):
                 self.model_ = self._checked_model(self._build_model(filters), inputs)
@@ -505,7 +508,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         # The trainer only lives between warm-started fits; the network it wraps
         # is model_, which is what gets pickled.
         state = super().__getstate__()
-        for transient in ("_trainer", "_strategy", "_predict_fn"):
+        for transient in ("_trainer", "_strategy", "_predict_fn", "_fit_seed"):
             state.pop(transient, None)
         return state
 
@@ -575,14 +578,21 @@ class MultiTaskConvEstimator(BaseWrapper):
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
 
-    @property
-    def _seed(self) -> int | None:
-        """An int seed from ``random_state`` (drawn once per fit from a RandomState)."""
+    def _draw_seed(self) -> int:
+        """The fit's one int seed: ``random_state``, or fresh OS entropy if None.
+
+        Unseeded fits are seeded too, from the OS: Keras would otherwise draw its
+        seeds from Python's global ``random`` module and change its state.
+        """
         if self.random_state is None:
-            return None
+            return secrets.randbits(31)
         if isinstance(self.random_state, Integral):
             return int(self.random_state)
         return int(check_random_state(self.random_state).randint(2**31 - 1))
+
+    @property
+    def _seed(self) -> int:
+        return self._fit_seed
 
     def _build_model(self, filters: tuple[int, ...] | None) -> keras.Model:
         model_params = self._routed("model", strict=False)
@@ -740,6 +750,7 @@ class MultiTaskConvEstimator(BaseWrapper):
             n_samples,
             fraction=self.validation_fraction if self.early_stopping else 0.0,
             keras_split=float(fit_params.pop("validation_split", 0.0)),
+            weights=weights,
             seed=self._seed,
         )
         validation_data = None
@@ -765,6 +776,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         stopper = None
         if self.early_stopping:
             stopper = keras.callbacks.EarlyStopping(
+                mode="min",
                 # Learned weights move the weighted loss; judge on a fixed one.
                 monitor="val_loss"
                 if self.loss_weighting == "fixed"

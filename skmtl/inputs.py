@@ -153,7 +153,14 @@ def _form_of(X) -> str:
         return "structured"
     if isinstance(X, np.ndarray | list | tuple) or hasattr(X, "__array__"):
         # np.asarray, not np.ndim: an array-like may define __array__ alone.
-        ndim = X.ndim if isinstance(X, np.ndarray) else np.asarray(X).ndim
+        try:
+            ndim = X.ndim if isinstance(X, np.ndarray) else np.asarray(X).ndim
+        except ValueError:
+            raise ValueError(
+                "X is a ragged nested sequence: its samples have different "
+                "lengths. Pad or crop them to one length, or pass named fields "
+                "(a dict of arrays, a structured array or a DataFrame)."
+            ) from None
         if ndim == 2:
             return "array2d"
         if ndim == 3:

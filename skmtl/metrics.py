@@ -17,7 +17,7 @@ from sklearn import metrics as skm
 
 from .targets import CLASSIFICATION, _columns, _values, missing_mask
 
-__all__ = ["task_scorer", "combined_score", "task_column"]
+__all__ = ["task_scorer", "combined_score", "check_score_weights", "task_column"]
 
 # name -> (metric function on labels/values, sign so that higher is better)
 _METRICS: dict[str, tuple[Callable, float]] = {
@@ -69,6 +69,21 @@ def score_task(y_true, y_pred, metric: str | Callable, sample_weight=None) -> fl
     return sign * float(func(true, pred, sample_weight=weight))
 
 
+def check_score_weights(score_weights, tasks: list[str]) -> None:
+    """Refuse ``score_weights`` naming unknown tasks or holding bad weights."""
+    unknown = [t for t in (score_weights or {}) if t not in tasks]
+    if unknown:
+        raise ValueError(
+            f"score_weights names {unknown}, which are not tasks; the tasks are "
+            f"{tasks}."
+        )
+    for task, weight in (score_weights or {}).items():
+        if not np.isfinite(weight) or weight < 0:
+            raise ValueError(
+                f"score_weights[{task!r}] must be a finite number >= 0; got {weight!r}."
+            )
+
+
 def combined_score(
     task_kinds: dict[str, str],
     y_true,
@@ -82,12 +97,7 @@ def combined_score(
     labelled sample in ``y_true`` is left out.
     """
     score_weights = dict(score_weights or {})
-    unknown = [t for t in score_weights if t not in task_kinds]
-    if unknown:
-        raise ValueError(
-            f"score_weights names {unknown}, which are not tasks; the tasks are "
-            f"{list(task_kinds)}."
-        )
+    check_score_weights(score_weights, list(task_kinds))
     scores, weights = [], []
     for task, kind in task_kinds.items():
         value = score_task(

@@ -91,6 +91,13 @@ def _class_weight_by_task(class_weight, tasks: Sequence[TaskSpec]) -> dict:
             )
         return dict(class_weight)
     if len(classifiers) == 1:
+        task = next(t for t in tasks if t.name == classifiers[0])
+        strangers = [k for k in class_weight if k not in set(task.classes.tolist())]
+        if strangers:
+            raise ValueError(
+                f"class_weight key(s) {strangers} are not tasks {names} and not "
+                f"labels of the task {task.name!r} {task.classes.tolist()}."
+            )
         return {classifiers[0]: dict(class_weight)}
     unknown = [k for k in class_weight if k not in names]
     raise ValueError(

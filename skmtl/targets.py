@@ -125,6 +125,8 @@ def _columns(y) -> tuple[str, dict[str, object]]:
     arr = np.asarray(y)
     if arr.ndim == 1:
         return "1d", {"y": arr}
+    if arr.ndim == 2 and arr.shape[1] == 0:
+        raise ValueError("y has no columns: it needs at least one task.")
     if arr.ndim == 2:
         return "2d", {f"y{j}": arr[:, j] for j in range(arr.shape[1])}
     raise ValueError(
@@ -233,6 +235,11 @@ def _observed(column, values: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 
 def _classification_spec(name: str, column, values, missing) -> TaskSpec:
+    if np.ndim(values) == 2:
+        raise ValueError(
+            f"Task {name!r} holds {values.shape[1]} values per sample (a target "
+            "block); a block can only be a regression task."
+        )
     observed = _observed(column, values, missing)
     try:
         classes = np.unique(observed)

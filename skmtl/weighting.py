@@ -171,7 +171,9 @@ class MultiTaskTrainer(keras.Model):
         # The loss under the initial (fixed) weights: what early stopping judges
         # when the weights are learned.
         self.base_tracker = keras.metrics.Mean(name="base_loss")
-        self._base_weights = tf.constant(initial, tf.float32)
+        # Uncertainty weighting ignores loss_weights: its base is the plain sum.
+        base = np.ones(n) if strategy == "uncertainty" else initial
+        self._base_weights = tf.constant(base, tf.float32)
         self.loss_trackers = [keras.metrics.Mean(name=f"{t}_loss") for t in self.names]
         self.task_metric_objects = {t.name: task_metrics(t) for t in self.tasks}
         self._shared = (

@@ -265,3 +265,20 @@ def test_collapsed_head_is_reported_with_a_warning(sensor_data):
 
     with pytest.warns(UserWarning, match="'material' predicts the single class"):
         MultiTaskConvEstimator(model=constant, epochs=1, learning_rate=1e-12).fit(X, y)
+
+
+@pytest.mark.parametrize("strategy", ["uncertainty", "dwa", "gradnorm"])
+def test_early_stopping_with_learned_weights(sensor_data, strategy):
+    X, y = sensor_data
+    est = _est(
+        epochs=6, early_stopping=True, n_iter_no_change=2, loss_weighting=strategy
+    )
+    est.fit(X, y)
+    assert "val_base_loss" in est.history_
+    assert 1 <= est.best_epoch_ <= est.n_epochs_
+
+
+def test_early_stopping_and_validation_split_exclude_each_other(sensor_data):
+    X, y = sensor_data
+    with pytest.raises(ValueError, match="do not also set fit__validation_split"):
+        _est(early_stopping=True, fit__validation_split=0.2).fit(X, y)

@@ -157,7 +157,7 @@ def test_file_from_another_keras_major_version_is_refused(fitted, tmp_path):
     path = tmp_path / "m.skmtl"
     fitted.save(path)
     _rewrite_meta(path, lambda meta: meta["versions"].update(keras="2.15.0"))
-    with pytest.raises(SkmtlFileError, match="saved with Keras 2.15.0"):
+    with pytest.raises(SkmtlFileError, match=r"saved with Keras 2\.15\.0"):
         load(path)
 
 

@@ -1,0 +1,313 @@
+"""``GridSearchCV(n_jobs=2)`` against ``n_jobs=1``, and TensorFlow threads per worker.
+
+What it measures
+----------------
+One small grid search: a ``MultiTaskConvEstimator(epochs=E, random_state=0)``
+over ``learning_rate`` in {1e-3, 3e-3} x ``dropout`` in {0.0, 0.2}, with
+``KFold(2, shuffle=True, random_state=0)`` (8 fits, ``refit=False``), on
+``make_sensor_tasks(--samples, n_steps=--n-steps)`` (the structured array;
+scored by ``est.score``, the mean of ``material`` accuracy and ``density``
+R²). It runs once per setting, each in a fresh Python process so that no
+setting inherits another's threads or environment:
+
+* ``n_jobs=1``: fits one after another in the process, TensorFlow's default
+  thread pools (one intra-op thread per core);
+* ``n_jobs=2``: joblib's ``loky`` worker processes with their defaults
+  (joblib caps OpenMP / BLAS threads at ``cores // n_jobs`` in the workers;
+  TensorFlow does not read those variables);
+* ``n_jobs=2, inner_max_num_threads=1``:
+  ``joblib.parallel_config(backend="loky", inner_max_num_threads=1)``;
+* ``n_jobs=2, TF_NUM_*_THREADS=1``: ``TF_NUM_INTRAOP_THREADS=1`` and
+  ``TF_NUM_INTEROP_THREADS=1`` in the environment the workers inherit.
+
+The clock runs over ``GridSearchCV.fit`` alone, worker start-up (each loky
+worker imports TensorFlow when it unpickles its first estimator) included, as
+a user pays it. CPU time is the process's own plus its workers' (live ones
+through ``psutil``, exited ones through ``RUSAGE_CHILDREN`` once the executor
+is shut down). A thread counts the worker processes: loky restarts a worker
+whose resident memory has grown by more than 300 MB since the end of its
+first task ("memory leak" protection), and a restarted worker imports
+TensorFlow again. After the search each setting reports the threads a worker
+holds and the thread variables it sees, and whether
+``cv_results_["mean_test_score"]`` is identical to the first setting's
+(largest absolute difference otherwise). ``--rounds 2`` runs the settings
+twice in A B B A order and reports the median wall time.
+
+Run it
+------
+::
+
+    python benchmarks/parallel_search.py
+    python benchmarks/parallel_search.py --samples 300 --n-steps 500 --epochs 2
+
+About 2.5 minutes on 2 CPU cores with the defaults (1,200 samples of 3,750
+steps, 3 epochs per fit, 4 settings, 1 round). Numbers are printed, never
+asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from _common import environment, load_average, table
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+_RESULT_TAG = "PARALLEL_SEARCH_RESULT "
+SETTINGS = {
+    "n_jobs=1": {"n_jobs": 1, "env": {}, "config": {}},
+    "n_jobs=2": {"n_jobs": 2, "env": {}, "config": {}},
+    "n_jobs=2, inner_max_num_threads=1": {
+        "n_jobs": 2,
+        "env": {},
+        "config": {"inner_max_num_threads": 1},
+    },
+    "n_jobs=2, TF_NUM_*_THREADS=1": {
+        "n_jobs": 2,
+        "env": {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"},
+        "config": {},
+    },
+}
+GRID = {"learning_rate": [1e-3, 3e-3], "dropout": [0.0, 0.2]}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--samples", type=int, default=1200)
+    parser.add_argument("--n-steps", type=int, default=3750, help="signal length")
+    parser.add_argument("--epochs", type=int, default=3, help="per fit")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--settings",
+        nargs="+",
+        choices=list(SETTINGS),
+        default=list(SETTINGS),
+        help="which settings to run (the first is the reference for scores)",
+    )
+    parser.add_argument("--child", choices=list(SETTINGS), help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def _worker_info() -> dict:
+    """Threads of this process and the thread variables it sees."""
+    import psutil
+
+    time.sleep(0.5)  # keep this worker busy so that the next task goes to another
+    return {
+        "pid": os.getpid(),
+        "threads": psutil.Process().num_threads(),
+        "omp": os.environ.get("OMP_NUM_THREADS"),
+        "tf_intra": os.environ.get("TF_NUM_INTRAOP_THREADS"),
+    }
+
+
+class _WorkerWatch:
+    """Polls this process's children: their PIDs and latest CPU seconds."""
+
+    def __init__(self, interval: float = 0.25):
+        import threading
+
+        import psutil
+
+        self.me = psutil.Process()
+        self.interval = interval
+        self.cpu: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def poll(self) -> None:
+        import psutil
+
+        for child in self.me.children(recursive=True):
+            try:
+                # Only processes that imported TensorFlow, not loky's helpers.
+                if child.memory_info().rss > 300 * 2**20:
+                    self.cpu[child.pid] = sum(child.cpu_times()[:2])
+            except psutil.Error:
+                pass
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            self.poll()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.poll()
+
+
+def measure(name: str, args: argparse.Namespace) -> dict:
+    """Run the search under one setting, in this (fresh) process."""
+    setting = SETTINGS[name]
+    os.environ.update(setting["env"])
+    import resource
+
+    import joblib
+    import psutil
+    from joblib.externals.loky import get_reusable_executor
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    from skmtl import MultiTaskConvEstimator
+    from skmtl.datasets import make_sensor_tasks
+
+    X, y = make_sensor_tasks(args.samples, n_steps=args.n_steps, random_state=args.seed)
+    n_jobs = setting["n_jobs"]
+    est = MultiTaskConvEstimator(epochs=args.epochs, random_state=args.seed)
+    search = GridSearchCV(
+        est,
+        GRID,
+        cv=KFold(2, shuffle=True, random_state=args.seed),
+        n_jobs=n_jobs,
+        refit=False,
+    )
+    me = psutil.Process()
+    own0 = sum(me.cpu_times()[:2])
+    with joblib.parallel_config(backend="loky", **setting["config"]):
+        with _WorkerWatch() as watch:
+            t0 = time.perf_counter()
+            search.fit(X, y)
+            wall_s = time.perf_counter() - t0
+        own_cpu = sum(me.cpu_times()[:2]) - own0
+        if n_jobs > 1:
+            workers = joblib.Parallel(n_jobs=n_jobs)(
+                joblib.delayed(_worker_info)() for _ in range(2 * n_jobs)
+            )
+        else:
+            workers = [_worker_info()]
+    live = {w["pid"] for w in workers}
+    # Exited workers' CPU is only known once they are reaped: shut the
+    # executor down (waiting for it), then read RUSAGE_CHILDREN.
+    if n_jobs > 1:
+        get_reusable_executor().shutdown(wait=True)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    reaped = usage.ru_utime + usage.ru_stime
+    worker_cpu = max(reaped, sum(watch.cpu.values()))
+    by_pid = {w["pid"]: w for w in workers}
+    return {
+        "setting": name,
+        "n_jobs": n_jobs,
+        "wall_s": wall_s,
+        # Worker CPU includes the small _worker_info tasks (0.5 s of sleep).
+        "cpu_s": own_cpu + worker_cpu,
+        "worker_processes": len(set(watch.cpu) | (live if n_jobs > 1 else set())),
+        "workers": list(by_pid.values()),
+        "mean_test_score": [float(s) for s in search.cv_results_["mean_test_score"]],
+        "mean_fit_time": [float(s) for s in search.cv_results_["mean_fit_time"]],
+        "params": [str(p) for p in search.cv_results_["params"]],
+    }
+
+
+def _measure_in_child(name: str, args: argparse.Namespace) -> dict:
+    argv = [sys.executable, os.path.abspath(__file__), "--child", name]
+    for option in ("samples", "n_steps", "epochs", "seed"):
+        argv += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    for line in proc.stdout.splitlines():
+        if line.startswith(_RESULT_TAG):
+            return json.loads(line[len(_RESULT_TAG) :])
+    sys.stderr.write(proc.stdout + proc.stderr)
+    raise RuntimeError(f"the {name!r} search failed (rc {proc.returncode})")
+
+
+def print_tables(results: list[dict]) -> dict:
+    ref = results[0]
+    rows = []
+    for r in results:
+        diff = max(
+            abs(a - b)
+            for a, b in zip(r["mean_test_score"], ref["mean_test_score"], strict=True)
+        )
+        threads = sorted({w["threads"] for w in r["workers"]})
+        w = r["workers"][0]
+        env = f"OMP={w['omp'] or '-'} TF={w['tf_intra'] or '-'}"
+        rows.append(
+            [
+                r["setting"],
+                len(r["workers"]),
+                "/".join(str(t) for t in threads),
+                env,
+                f"{r['startup_s']:.1f}" if r["n_jobs"] > 1 else "-",
+                f"{r['wall_s']:.1f}",
+                f"{ref['wall_s'] / r['wall_s']:.2f}x",
+                f"{r['cpu_s']:.1f}",
+                f"{r['cpu_s'] / r['wall_s']:.2f}",
+                f"{sum(r['mean_fit_time']) / len(r['mean_fit_time']):.1f}",
+                "yes" if diff == 0 else f"no ({diff:.2g})",
+            ]
+        )
+    print(
+        table(
+            [
+                "setting",
+                "workers",
+                "threads/worker",
+                "worker env",
+                "worker start s",
+                "search wall s",
+                "speed-up",
+                "CPU s",
+                "CPU/wall",
+                "mean fit s",
+                f"scores == {ref['setting']}",
+            ],
+            rows,
+        )
+    )
+    print(
+        "speed-up: wall time of the first setting / this one. CPU s: this "
+        "process and its workers during the search (2 cores: CPU/wall at most "
+        "2). threads/worker: OS threads of a worker process after importing "
+        "skmtl and one TF matmul (for n_jobs=1, of the process itself); worker "
+        "env: OMP_NUM_THREADS and TF_NUM_INTRAOP_THREADS seen there. mean "
+        "fit s: GridSearchCV's mean_fit_time, per fit, averaged over the grid "
+        "(longer when two fits share the cores)."
+    )
+    print()
+    score_rows = [
+        [p, *(f"{r['mean_test_score'][i]:.6f}" for r in results)]
+        for i, p in enumerate(ref["params"])
+    ]
+    print(table(["params", *(r["setting"] for r in results)], score_rows))
+    print("cv_results_['mean_test_score'] of each setting.")
+    fastest = min(results, key=lambda r: r["wall_s"])
+    print(f"\nfastest: {fastest['setting']} ({fastest['wall_s']:.1f} s)")
+    return {"fastest": fastest["setting"]}
+
+
+def run(args: argparse.Namespace) -> dict:
+    print("== parallel search: GridSearchCV n_jobs and TensorFlow threads ==")
+    print(environment())
+    print(
+        f"grid {GRID} x KFold(2): 8 fits of {args.samples // 2} samples x "
+        f"{args.n_steps} steps x {args.epochs} epochs, refit=False; each setting "
+        f"in a fresh process; load average at start: {load_average()}\n"
+    )
+    results = [_measure_in_child(name, args) for name in args.settings]
+    summary = print_tables(results)
+    print(f"load average at end: {load_average()}")
+    return {"parallel_search": results, "parallel_search_summary": summary}
+
+
+def main(argv=None) -> dict | None:
+    args = parse_args(argv)
+    if args.child:
+        print(_RESULT_TAG + json.dumps(measure(args.child, args)))
+        return None
+    return run(args)
+
+
+if __name__ == "__main__":
+    main()
