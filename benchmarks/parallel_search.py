@@ -93,6 +93,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=list(SETTINGS),
         help="which settings to run (the first is the reference for scores)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="runs per setting, in A B B A order (the median wall time is shown)",
+    )
     parser.add_argument("--child", choices=list(SETTINGS), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -222,6 +228,23 @@ def _measure_in_child(name: str, args: argparse.Namespace) -> dict:
     raise RuntimeError(f"the {name!r} search failed (rc {proc.returncode})")
 
 
+def _summary(runs: list[dict]) -> dict:
+    """One setting's runs: the first run's details, median wall and CPU time."""
+    return {
+        **runs[0],
+        "wall_s": statistics.median(r["wall_s"] for r in runs),
+        "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+        "all_wall_s": [r["wall_s"] for r in runs],
+        "worker_processes": max(r["worker_processes"] for r in runs),
+        "mean_fit_s": statistics.median(
+            statistics.mean(r["mean_fit_time"]) for r in runs
+        ),
+        "identical_runs": all(
+            r["mean_test_score"] == runs[0]["mean_test_score"] for r in runs
+        ),
+    }
+
+
 def print_tables(results: list[dict]) -> dict:
     ref = results[0]
     rows = []
@@ -236,15 +259,15 @@ def print_tables(results: list[dict]) -> dict:
         rows.append(
             [
                 r["setting"],
-                len(r["workers"]),
+                r["worker_processes"] if r["n_jobs"] > 1 else "-",
                 "/".join(str(t) for t in threads),
                 env,
-                f"{r['startup_s']:.1f}" if r["n_jobs"] > 1 else "-",
+                " ".join(f"{t:.1f}" for t in r["all_wall_s"]),
                 f"{r['wall_s']:.1f}",
                 f"{ref['wall_s'] / r['wall_s']:.2f}x",
                 f"{r['cpu_s']:.1f}",
                 f"{r['cpu_s'] / r['wall_s']:.2f}",
-                f"{sum(r['mean_fit_time']) / len(r['mean_fit_time']):.1f}",
+                f"{r['mean_fit_s']:.1f}",
                 "yes" if diff == 0 else f"no ({diff:.2g})",
             ]
         )
@@ -252,11 +275,11 @@ def print_tables(results: list[dict]) -> dict:
         table(
             [
                 "setting",
-                "workers",
-                "threads/worker",
-                "worker env",
-                "worker start s",
-                "search wall s",
+                "worker processes",
+                "threads",
+                "thread env",
+                "wall s, each run",
+                "median wall s",
                 "speed-up",
                 "CPU s",
                 "CPU/wall",
@@ -267,12 +290,13 @@ def print_tables(results: list[dict]) -> dict:
         )
     )
     print(
-        "speed-up: wall time of the first setting / this one. CPU s: this "
-        "process and its workers during the search (2 cores: CPU/wall at most "
-        "2). threads/worker: OS threads of a worker process after importing "
-        "skmtl and one TF matmul (for n_jobs=1, of the process itself); worker "
-        "env: OMP_NUM_THREADS and TF_NUM_INTRAOP_THREADS seen there. mean "
-        "fit s: GridSearchCV's mean_fit_time, per fit, averaged over the grid "
+        "wall s: GridSearchCV.fit, worker start-up included. speed-up: median "
+        "wall time of the first setting / this one. CPU s: this process and its "
+        "workers (2 cores: CPU/wall at most 2). worker processes: loky workers "
+        "seen during the search (more than n_jobs: some were restarted). "
+        "threads: OS threads of a worker (n_jobs=1: of the process) after the "
+        "search; thread env: OMP_NUM_THREADS and TF_NUM_INTRAOP_THREADS there. "
+        "mean fit s: GridSearchCV's mean_fit_time averaged over the grid "
         "(longer when two fits share the cores)."
     )
     print()
@@ -281,9 +305,13 @@ def print_tables(results: list[dict]) -> dict:
         for i, p in enumerate(ref["params"])
     ]
     print(table(["params", *(r["setting"] for r in results)], score_rows))
-    print("cv_results_['mean_test_score'] of each setting.")
+    same = all(r["identical_runs"] for r in results)
+    print(
+        "cv_results_['mean_test_score'] of each setting (first run); repeated "
+        f"runs of a setting {'gave identical scores' if same else 'DIFFERED'}."
+    )
     fastest = min(results, key=lambda r: r["wall_s"])
-    print(f"\nfastest: {fastest['setting']} ({fastest['wall_s']:.1f} s)")
+    print(f"\nfastest: {fastest['setting']} ({fastest['wall_s']:.1f} s median)")
     return {"fastest": fastest["setting"]}
 
 
@@ -292,10 +320,16 @@ def run(args: argparse.Namespace) -> dict:
     print(environment())
     print(
         f"grid {GRID} x KFold(2): 8 fits of {args.samples // 2} samples x "
-        f"{args.n_steps} steps x {args.epochs} epochs, refit=False; each setting "
-        f"in a fresh process; load average at start: {load_average()}\n"
+        f"{args.n_steps} steps x {args.epochs} epochs, refit=False; each run in a "
+        f"fresh process, {args.rounds} round(s); load average at start: "
+        f"{load_average()}\n"
     )
-    results = [_measure_in_child(name, args) for name in args.settings]
+    runs: dict[str, list] = {name: [] for name in args.settings}
+    for r in range(args.rounds):
+        order = args.settings if r % 2 == 0 else args.settings[::-1]
+        for name in order:
+            runs[name].append(_measure_in_child(name, args))
+    results = [_summary(runs[name]) for name in args.settings]
     summary = print_tables(results)
     print(f"load average at end: {load_average()}")
     return {"parallel_search": results, "parallel_search_summary": summary}
