@@ -159,6 +159,7 @@ def test_loss_weight_zero_leaves_that_head_untrained(sensor_data):
     initial = _est(loss_weights={"density": 0.0}, epochs=2)
     initial.schema_ = trained.schema_  # build the same initial network, untrained
     initial.tasks_ = trained.tasks_
+    initial._fit_seed = trained._fit_seed
     start = initial._build_model((4, 8)).get_layer("head_density").get_weights()
     end = trained.model_.get_layer("head_density").get_weights()
     for a, b in zip(start, end, strict=True):

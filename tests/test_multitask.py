@@ -114,7 +114,7 @@ def test_class_weight_on_the_estimator(sensor_data):
     assert np.isfinite(est.history_["loss"]).all()
     with pytest.raises(ValueError, match="regression task"):
         _est(class_weight={"density": "balanced"}).fit(X, y)
-    with pytest.raises(ValueError, match=r"label\(s\) \['colour'\] not in"):
+    with pytest.raises(ValueError, match=r"\['colour'\] are not tasks"):
         _est(class_weight={"colour": {"x": 1}}).fit(X, y)
 
 
