@@ -106,6 +106,26 @@ def _normalization(mean, std, name: str) -> keras.layers.Normalization:
     )
 
 
+def _conv_bn_relu(
+    x, width: int, kernel: int, name: str, seeds, relu: bool = True, index=""
+):
+    """``Conv1D(same, no bias) -> BatchNorm -> ReLU``: the unit of every trunk."""
+    x = keras.layers.Conv1D(
+        width,
+        kernel,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=keras.initializers.HeNormal(seed=next(seeds)),
+        name=f"{name}_conv{index}",
+    )(x)
+    # Momentum 0.9, not 0.99: a small data set gives few steps, and the moving
+    # statistics used at predict must converge within them.
+    x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn{index}")(x)
+    if not relu:
+        return x
+    return keras.layers.Activation("relu", name=f"{name}_relu{index}")(x)
+
+
 def _conv_branch(
     x,
     n_steps: int,
@@ -116,37 +136,14 @@ def _conv_branch(
     pool_size: int,
     seeds: Iterator[int | None],
 ):
+    """skmtl's trunk: conv stages, each pooled while the branch is long enough."""
     length = n_steps
     for i, width in enumerate(filters):
-        x = keras.layers.Conv1D(
-            width,
-            kernel_size,
-            padding="same",
-            use_bias=False,
-            kernel_initializer=keras.initializers.HeNormal(seed=next(seeds)),
-            name=f"{name}_conv{i}",
-        )(x)
-        # Momentum 0.9, not 0.99: a small data set gives few steps, and the
-        # moving statistics used at predict must converge within them.
-        x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn{i}")(x)
-        x = keras.layers.Activation("relu", name=f"{name}_relu{i}")(x)
+        x = _conv_bn_relu(x, width, kernel_size, name, seeds, index=i)
         if pool_size > 1 and length >= pool_size:
             x = keras.layers.MaxPooling1D(pool_size, name=f"{name}_pool{i}")(x)
             length //= pool_size
     return keras.layers.GlobalAveragePooling1D(name=f"{name}_gap")(x)
-
-
-def _conv_bn_relu(x, width: int, kernel: int, name: str, seeds, relu: bool = True):
-    x = keras.layers.Conv1D(
-        width,
-        kernel,
-        padding="same",
-        use_bias=False,
-        kernel_initializer=keras.initializers.HeNormal(seed=next(seeds)),
-        name=f"{name}_conv",
-    )(x)
-    x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
-    return keras.layers.Activation("relu", name=f"{name}_relu")(x) if relu else x
 
 
 def _fcn_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds):

@@ -7,6 +7,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 
+
+def run_python(code: str) -> str:
+    """Run ``code`` in a fresh interpreter (TensorFlow quiet); return its stdout."""
+    import subprocess
+    import sys
+    import textwrap
+
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
 # Tiny network settings that train in well under a second per fit.
 TINY = {"filters": (4, 8), "kernel_size": 3, "dense_units": 8, "batch_size": 16}
 

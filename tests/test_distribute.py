@@ -1,16 +1,12 @@
 """GPU readiness, exercised on the CPU: data-parallel training and mixed precision."""
 
-import subprocess
-import sys
-import textwrap
-
 import keras
 import numpy as np
 import pytest
 
 from skmtl import MultiTaskConvEstimator
 
-from .conftest import TINY
+from .conftest import TINY, run_python
 
 _TWO_DEVICES = """
     import numpy as np
@@ -38,15 +34,7 @@ _TWO_DEVICES = """
 
 
 def test_mirrored_strategy_over_two_logical_devices():
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_TWO_DEVICES)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    replicas, learned, finite, score = result.stdout.split()
+    replicas, learned, finite, score = run_python(_TWO_DEVICES).split()
     assert (replicas, learned, finite) == ("2", "True", "True")
     assert float(score) > 0.2
 

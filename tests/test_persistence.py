@@ -1,8 +1,5 @@
 """save/load (no pickle) and joblib round-trips, in this and in a fresh process."""
 
-import subprocess
-import sys
-import textwrap
 import zipfile
 
 import joblib
@@ -13,17 +10,7 @@ import pytest
 from skmtl import load
 from skmtl.persistence import SkmtlFileError
 
-
-def _run(code: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
+from .conftest import run_python
 
 
 def test_save_load_round_trip_in_a_fresh_process(fitted, sensor_data, tmp_path):
@@ -35,7 +22,7 @@ def test_save_load_round_trip_in_a_fresh_process(fitted, sensor_data, tmp_path):
     np.save(tmp_path / "ampl.npy", X["ampl"])
     expected = fitted.predict(X)
     expected.to_csv(tmp_path / "expected.csv", index=False)
-    out = _run(f"""
+    out = run_python(f"""
         import numpy as np, pandas as pd
         from skmtl import load
         from skmtl.datasets import make_sensor_tasks
@@ -74,7 +61,7 @@ def test_joblib_round_trip_in_a_fresh_process(fitted, sensor_data, tmp_path):
     path = tmp_path / "model.joblib"
     joblib.dump(fitted, path)
     expected = fitted.predict(X)["density"].to_numpy()
-    out = _run(f"""
+    out = run_python(f"""
         import joblib, numpy as np
         from skmtl.datasets import make_sensor_tasks
         X, _ = make_sensor_tasks(120, n_steps=64, random_state=0)

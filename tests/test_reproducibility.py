@@ -1,16 +1,13 @@
 """Seeds give identical fits, and skmtl leaves global random state alone."""
 
 import random
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 from tensorflow.python.framework import config as tf_config
 
 from skmtl import MultiTaskConvEstimator
 
-from .conftest import TINY
+from .conftest import TINY, run_python
 
 _SCRIPT = """
     import numpy as np
@@ -35,13 +32,7 @@ def test_same_seed_same_predictions_in_one_process_and_across_processes():
     first = _fit_predict(X, y, 7)
     np.testing.assert_array_equal(first, _fit_predict(X, y, 7))
     assert not np.array_equal(first, _fit_predict(X, y, 8))
-    out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_SCRIPT)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""},
-    ).stdout
+    out = run_python(_SCRIPT)
     np.testing.assert_array_equal(np.array(eval(out)), first)
 
 
