@@ -27,10 +27,11 @@ for one epoch (batch 32, shuffled, ``random_state=0``):
   is private memory.
 * **streamed, pages reclaimed**: the same, with a thread that drops the
   mapped pages every 5 ms (``madvise(MADV_DONTNEED)``: clean file pages, read
-  back from the page cache on the next access), which is what the kernel does
-  when the process runs under a memory limit. Its ``VmHWM`` is the memory the
-  process actually needs; it is compared with ``--bound-mib`` (default 1,024
-  MiB), which the data set exceeds.
+  back from the page cache on the next access; the interpreter's switch
+  interval is set to 1 ms so that the thread gets its turn), which is what the
+  kernel does when the process runs under a memory limit. Its ``VmHWM`` is the
+  memory the process actually needs; it is compared with ``--bound-mib``
+  (default 1,024 MiB), which the data set exceeds.
 * **streamed float64** (``--f64-samples``, default 4,000; 0 skips it): the
   signals saved as float64 memory maps. ``skmtl.inputs.encode`` converts a
   field to float32 as a whole, so this shows what a non-float32 memory map
@@ -52,7 +53,7 @@ Run it
     python benchmarks/memory.py
     python benchmarks/memory.py --samples 4000 --stream-samples 8000 --f64-samples 0
 
-About 3 minutes on 2 CPU cores with the defaults; it writes about 2 GB of
+About 2.5 minutes on 2 CPU cores with the defaults; it writes about 2 GB of
 ``.npy`` files under ``--workdir`` (default: a temporary folder, removed at the
 end). Numbers are printed, never asserted.
 """

@@ -40,7 +40,7 @@ Run it
     python benchmarks/parallel_search.py
     python benchmarks/parallel_search.py --samples 300 --n-steps 500 --epochs 2
 
-About 2.5 minutes on 2 CPU cores with the defaults (1,200 samples of 3,750
+About 2 to 3 minutes on 2 CPU cores with the defaults (1,200 samples of 3,750
 steps, 3 epochs per fit, 4 settings, 1 round). Numbers are printed, never
 asserted.
 """

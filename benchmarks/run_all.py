@@ -32,7 +32,7 @@ Run it
     python benchmarks/run_all.py --quick
     python benchmarks/run_all.py --only memory scaling
 
-About 12 to 15 minutes on 2 CPU cores with the defaults (longer if other jobs
+About 8 to 11 minutes on 2 CPU cores with the defaults (longer if other jobs
 share the machine), about 4 with ``--quick``. Numbers are printed, never
 asserted.
 """

@@ -32,7 +32,7 @@ Run it
     python benchmarks/scaling.py --samples 1000 4000 16000 --lengths 500 3750 15000 \\
         --max-sample-steps 0
 
-About 2.5 minutes on 2 CPU cores with the defaults, 30 s with ``--quick``.
+About 2 minutes on 2 CPU cores with the defaults, 30 s with ``--quick``.
 Numbers are printed, never asserted.
 """
 
