@@ -22,9 +22,9 @@ setting inherits another's threads or environment:
 
 The clock runs over ``GridSearchCV.fit`` alone, worker start-up (each loky
 worker imports TensorFlow when it unpickles its first estimator) included, as
-a user pays it. CPU time is the process's own plus its workers' (live ones
-through ``psutil``, exited ones through ``RUSAGE_CHILDREN`` once the executor
-is shut down). A thread counts the worker processes: loky restarts a worker
+a user pays it. CPU time is the process's own plus its workers', which a
+thread polls (``psutil``) every 0.25 s and once more when the search returns.
+The same thread counts the worker processes: loky restarts a worker
 whose resident memory has grown by more than 300 MB since the end of its
 first task ("memory leak" protection), and a restarted worker imports
 TensorFlow again. After the search each setting reports the threads a worker
@@ -194,20 +194,21 @@ def measure(name: str, args: argparse.Namespace) -> dict:
         else:
             workers = [_worker_info()]
     live = {w["pid"] for w in workers}
-    # Exited workers' CPU is only known once they are reaped: shut the
-    # executor down (waiting for it), then read RUSAGE_CHILDREN.
+    # Workers' CPU as polled up to the end of the search (a worker that exited
+    # during it, at most 0.25 s before its end). For comparison, the lifetime
+    # total of every worker once the executor is shut down and they are
+    # reaped (RUSAGE_CHILDREN): that adds their exit and the _worker_info task.
+    worker_cpu = sum(watch.cpu.values())
     if n_jobs > 1:
         get_reusable_executor().shutdown(wait=True)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    reaped = usage.ru_utime + usage.ru_stime
-    worker_cpu = max(reaped, sum(watch.cpu.values()))
     by_pid = {w["pid"]: w for w in workers}
     return {
         "setting": name,
         "n_jobs": n_jobs,
         "wall_s": wall_s,
-        # Worker CPU includes the small _worker_info tasks (0.5 s of sleep).
         "cpu_s": own_cpu + worker_cpu,
+        "cpu_lifetime_s": own_cpu + usage.ru_utime + usage.ru_stime,
         "worker_processes": len(set(watch.cpu) | (live if n_jobs > 1 else set())),
         "workers": list(by_pid.values()),
         "mean_test_score": [float(s) for s in search.cv_results_["mean_test_score"]],

@@ -13,7 +13,7 @@ and is left out, the median of the ``k`` later ones is the time per epoch.
 samples (default 4,000: 4 timed epochs at n = 1,000, 1 at n = 16,000).
 
 Cells with ``n * L`` above ``--max-sample-steps`` (default 6e7) are skipped to
-keep the default run near 2.5 minutes on 2 CPU cores: with the default grid
+keep the default run near 2 minutes on 2 CPU cores: with the default grid
 that is only n = 16,000 at L = 15,000 (about 70 s of training on its own);
 ``--max-sample-steps 0`` runs every cell.
 
