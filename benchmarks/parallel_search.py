@@ -135,8 +135,8 @@ class _WorkerWatch:
 
         for child in self.me.children(recursive=True):
             try:
-                # Only processes that imported TensorFlow, not loky's helpers.
-                if child.memory_info().rss > 300 * 2**20:
+                # loky's workers, not its resource tracker.
+                if "LokyProcess" in " ".join(child.cmdline()):
                     self.cpu[child.pid] = sum(child.cpu_times()[:2])
             except psutil.Error:
                 pass

@@ -33,7 +33,7 @@ Run it
     python benchmarks/run_all.py --only memory scaling
 
 About 8 to 11 minutes on 2 CPU cores with the defaults (longer if other jobs
-share the machine), about 4 with ``--quick``. Numbers are printed, never
+share the machine), about 2.5 with ``--quick``. Numbers are printed, never
 asserted.
 """
 

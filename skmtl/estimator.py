@@ -769,7 +769,9 @@ class MultiTaskConvEstimator(BaseWrapper):
             weights,
             batch_size=self.batch_size,
             shuffle=self.shuffle,
-            seed=self._seed,
+            # Offset by the epochs already run, so partial_fit and warm starts
+            # do not replay the same batch order.
+            seed=self._seed + len(self.history_.get("loss", [])),
             rows=train_rows,
         )
         callbacks = [EpochEnd(self._trainer), *self._callback_list()]
@@ -836,10 +838,14 @@ class MultiTaskConvEstimator(BaseWrapper):
                 name: tf.TensorSpec((None, *self.schema_[name].shape), tf.float32)
                 for name in self.input_names_
             }
+
             # A concrete function: calling it never traces again, so no retracing
             # warnings however many estimators a search fits.
+            def forward(x):
+                return model(x, training=False)
+
             self._predict_fn = tf.function(
-                lambda x: model(x, training=False)
+                forward, autograph=False
             ).get_concrete_function(signature)
         return self._predict_fn
 
