@@ -48,7 +48,7 @@ import os
 import statistics
 import time
 
-from _common import environment, load_average, table
+from _common import environment, epoch_timer, load_average, table
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -206,24 +206,6 @@ def configurations() -> list[tuple[str, dict]]:
     return configs
 
 
-def _epoch_timer():
-    import keras
-
-    class EpochTimer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.wall, self.cpu = [], []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start = (time.perf_counter(), time.process_time())
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.wall.append(time.perf_counter() - self._start[0])
-            self.cpu.append(time.process_time() - self._start[1])
-
-    return EpochTimer()
-
-
 def compare_configs(args: argparse.Namespace) -> list[dict]:
     import numpy as np
     from sklearn.metrics import accuracy_score, r2_score
@@ -238,7 +220,7 @@ def compare_configs(args: argparse.Namespace) -> list[dict]:
     configs = configurations()
     runs = []
     for name, params in configs:
-        timer = _epoch_timer()
+        timer = epoch_timer()
         est = MultiTaskConvEstimator(
             epochs=1, random_state=args.seed, callbacks=[timer], **params
         )

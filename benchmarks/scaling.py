@@ -45,7 +45,7 @@ import os
 import statistics
 import time
 
-from _common import environment, load_average, table
+from _common import environment, epoch_timer, load_average, table
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -83,24 +83,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def _epoch_timer():
-    import keras
-
-    class EpochTimer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.wall, self.cpu = [], []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start = (time.perf_counter(), time.process_time())
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.wall.append(time.perf_counter() - self._start[0])
-            self.cpu.append(time.process_time() - self._start[1])
-
-    return EpochTimer()
-
-
 def measure_cell(n: int, n_steps: int, args: argparse.Namespace) -> dict:
     import keras
 
@@ -109,7 +91,7 @@ def measure_cell(n: int, n_steps: int, args: argparse.Namespace) -> dict:
 
     X, y = make_sensor_tasks(n, n_steps=n_steps, random_state=args.seed)
     timed = max(1, math.ceil(args.min_timed_samples / n))
-    timer = _epoch_timer()
+    timer = epoch_timer()
     est = MultiTaskConvEstimator(
         epochs=1 + timed,
         batch_size=args.batch_size,
