@@ -915,3 +915,46 @@ class MultiTaskConvEstimator(BaseWrapper):
         from .persistence import save
 
         save(self, path)
+
+    def export(self, path, *, overwrite: bool = False) -> None:
+        """Write a TensorFlow SavedModel for serving, without skmtl or Keras.
+
+        Its ``serving_default`` signature takes the raw fields of X (float32,
+        one input per field) and returns decoded predictions: ``<task>`` (labels
+        or values in original units) and ``<task>_proba`` for each
+        classification task. See :func:`skmtl.export.export` and
+        ``docs/serving.md``; use :meth:`save` to reload the estimator itself.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Directory to create (it may exist if empty).
+        overwrite : bool, default=False
+            Replace an earlier export at ``path``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        FileExistsError
+            If ``path`` is a file or a non-empty directory (unless
+            ``overwrite`` and it holds a SavedModel).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import tensorflow as tf
+        >>> from skmtl import MultiTaskConvEstimator
+        >>> from skmtl.datasets import make_sensor_tasks
+        >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     est.fit(X, y).export(os.path.join(tmp, "model"))
+        ...     serve = tf.saved_model.load(os.path.join(tmp, "model"))
+        ...     fn = serve.signatures["serving_default"]
+        ...     sorted(fn.structured_input_signature[1])
+        ['ampl', 'moist', 'phase', 'temp', 'weight']
+        """
+        from .export import export
+
+        export(self, path, overwrite=overwrite)

@@ -1,0 +1,300 @@
+"""Export a fitted estimator as a TensorFlow SavedModel for serving.
+
+The exported graph takes the **raw** named inputs and returns **decoded**
+outputs, so a server (TF Serving, ``tf.saved_model.load`` in a process without
+skmtl) needs nothing else:
+
+- one float32 input per field of X seen at fit, named as the field: a
+  covariate is ``(batch,)``; a one-channel signal ``(batch, n_steps)``; a
+  multi-channel signal ``(batch, n_steps, n_channels)`` (and so is the single
+  ``"signal"`` field of a 3-D array X, even with one channel);
+- the input normalisation learned at fit (the network's ``Normalization``
+  layers), the network in inference mode, and the decoding of its outputs;
+- per classification task ``<task>``: the predicted labels as the original
+  classes (``tf.string`` for text labels, ``tf.int64`` for integers,
+  ``tf.bool`` for booleans, ``tf.float64`` for float-valued classes) and
+  ``<task>_proba``, the class probabilities ``(batch, n_classes)`` in float32,
+  columns in the order of ``classes_``;
+- per regression task ``<task>``: the values in the target's original units,
+  float64, ``(batch,)`` (or ``(batch, k)`` for a block of ``k`` outputs).
+
+Input validation that :meth:`~skmtl.MultiTaskConvEstimator.predict` does in
+Python (NaN and infinity checks, matching fields by name in any form of X) is
+*not* in the graph; the signature itself enforces names, dtype and shapes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from sklearn.utils.validation import check_is_fitted
+
+from .inputs import SIGNAL
+from .targets import CLASSIFICATION
+
+__all__ = ["export", "serving_specs", "PROBA_SUFFIX", "SIGNATURE_KEY"]
+
+#: Key of the exported signature (TensorFlow's and TF Serving's default).
+SIGNATURE_KEY = "serving_default"
+#: Suffix of each classification task's probability output.
+PROBA_SUFFIX = "_proba"
+# tf.function renames (silently) any argument name outside this pattern, so the
+# signature's input names would no longer be the field names.
+_VALID_INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _label_dtype(classes: np.ndarray) -> tuple[tf.DType, np.ndarray]:
+    """The TensorFlow dtype of a task's labels, and the classes converted to it."""
+    kind = classes.dtype.kind
+    if kind == "b":
+        return tf.bool, classes.astype(bool)
+    if kind in "iu":
+        return tf.int64, classes.astype(np.int64)
+    if kind == "f":
+        return tf.float64, classes.astype(np.float64)
+    if kind == "U":
+        return tf.string, classes
+    if kind == "S":
+        return tf.string, classes.astype(str)
+    warnings.warn(
+        f"Classes of dtype {classes.dtype} ({classes[:3].tolist()}...) have no "
+        "TensorFlow dtype; they are exported as strings (str of each label).",
+        UserWarning,
+        stacklevel=4,
+    )
+    return tf.string, np.asarray([str(c) for c in classes])
+
+
+def _input_shape(spec, form: str) -> tuple:
+    if spec.kind != SIGNAL:
+        return (None,)
+    if spec.n_channels == 1 and form != "array3d":
+        return (None, spec.n_steps)
+    return (None, spec.n_steps, spec.n_channels)
+
+
+def serving_specs(estimator) -> tuple[dict, dict]:
+    """The exported signature's inputs and outputs, as ``tf.TensorSpec`` dicts.
+
+    Parameters
+    ----------
+    estimator : MultiTaskConvEstimator
+        A fitted estimator.
+
+    Returns
+    -------
+    inputs : dict of str to tf.TensorSpec
+        One float32 spec per field of X, in the order seen at fit.
+    outputs : dict of str to tf.TensorSpec
+        ``<task>`` (labels or values) and ``<task>_proba`` (classification
+        only), in task order.
+
+    Examples
+    --------
+    >>> from skmtl import MultiTaskConvEstimator
+    >>> from skmtl.datasets import make_sensor_tasks
+    >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> inputs, outputs = serving_specs(est.fit(X, y))
+    >>> {name: (tuple(s.shape), s.dtype.name) for name, s in inputs.items()}
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'ampl': ((None, 32), 'float32'), 'phase': ((None, 32), 'float32'),
+     'temp': ((None,), 'float32'), 'moist': ((None,), 'float32'),
+     'weight': ((None,), 'float32')}
+    >>> {name: (tuple(s.shape), s.dtype.name) for name, s in outputs.items()}
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'material': ((None,), 'string'), 'material_proba': ((None, 5), 'float32'),
+     'density': ((None,), 'float64')}
+    """
+    check_is_fitted(estimator)
+    schema = estimator.schema_
+    bad = [n for n in schema.names if not _VALID_INPUT_NAME.match(n)]
+    if bad:
+        raise ValueError(
+            f"Field name(s) {bad} cannot name a SavedModel signature input "
+            "(TensorFlow would rename them): use letters, digits and '_', starting "
+            "with a letter. Rename the fields of X and fit again."
+        )
+    inputs = {
+        spec.name: tf.TensorSpec(_input_shape(spec, schema.form), tf.float32, spec.name)
+        for spec in schema.fields
+    }
+    outputs = {}
+    for task in estimator.tasks_:
+        if task.kind == CLASSIFICATION:
+            dtype, _ = _label_dtype(task.classes)
+            outputs[task.name] = tf.TensorSpec((None,), dtype, task.name)
+            proba = task.name + PROBA_SUFFIX
+            outputs[proba] = tf.TensorSpec((None, task.n_classes), tf.float32, proba)
+        else:
+            shape = (None,) if task.n_outputs == 1 else (None, task.n_outputs)
+            outputs[task.name] = tf.TensorSpec(shape, tf.float64, task.name)
+    names = [t.name for t in estimator.tasks_] + [
+        t.name + PROBA_SUFFIX for t in estimator.tasks_ if t.kind == CLASSIFICATION
+    ]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        raise ValueError(
+            f"Output name(s) {clashes} would be used twice (a task named like "
+            f"another task's probabilities, '<task>{PROBA_SUFFIX}'); rename the "
+            "task in y and fit again."
+        )
+    return inputs, outputs
+
+
+class _Serving(tf.Module):
+    """The fitted network (tracked, so its weights are saved) and its signature."""
+
+    def __init__(self, model):
+        super().__init__(name="skmtl_serving")
+        self.model = model
+
+
+def _serving_function(estimator, input_specs: dict):
+    """A tf.function from raw named inputs to decoded outputs (no Python at call)."""
+    model = estimator.model_
+    schema = estimator.schema_
+    # Constants are made inside the trace; numpy copies are what the closure holds.
+    decoders = []
+    for task in estimator.tasks_:
+        if task.kind == CLASSIFICATION:
+            dtype, classes = _label_dtype(task.classes)
+            decoders.append((task, dtype, classes))
+        else:
+            decoders.append((task, None, None))
+
+    def serve(inputs):
+        features = {}
+        for name in estimator.input_names_:
+            x = inputs[name]
+            want = len(schema[name].shape) + 1  # the network's rank, batch included
+            features[name] = x[..., tf.newaxis] if x.shape.rank < want else x
+        raw = model(features, training=False)
+        out = {}
+        for task, dtype, classes in decoders:
+            y = tf.cast(raw[task.name], tf.float32)
+            if task.kind == CLASSIFICATION:
+                if task.is_binary:
+                    proba = tf.concat([1.0 - y, y], axis=1)
+                    idx = tf.cast(y[:, 0] > 0.5, tf.int32)
+                else:
+                    proba = y
+                    idx = tf.argmax(y, axis=1, output_type=tf.int32)
+                table = tf.constant(classes.tolist(), dtype=dtype)
+                out[task.name] = tf.gather(table, idx, name=f"{task.name}_labels")
+                out[task.name + PROBA_SUFFIX] = tf.identity(proba)
+            else:
+                std = tf.constant(np.asarray(task.std, dtype=np.float64))
+                mean = tf.constant(np.asarray(task.mean, dtype=np.float64))
+                values = tf.cast(y, tf.float64) * std + mean
+                out[task.name] = values[:, 0] if task.n_outputs == 1 else values
+        return out
+
+    return tf.function(serve, input_signature=[input_specs], autograph=False)
+
+
+def _is_saved_model(path: Path) -> bool:
+    return (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()
+
+
+def _check_target(path: Path, overwrite: bool) -> None:
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise FileExistsError(
+            f"{path} exists and is a file; export writes a SavedModel directory. "
+            "Choose another path."
+        )
+    if not any(path.iterdir()):
+        return
+    if not overwrite:
+        raise FileExistsError(
+            f"{path} exists and is not empty. Choose another path, or pass "
+            "overwrite=True to replace an earlier export."
+        )
+    if not _is_saved_model(path):
+        raise FileExistsError(
+            f"{path} is not empty and holds no SavedModel (no saved_model.pb); "
+            "overwrite=True only replaces an earlier export, never other files."
+        )
+
+
+def export(estimator, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+    """Write a fitted estimator as a TensorFlow SavedModel for serving.
+
+    The ``serving_default`` signature takes the raw fields of X and returns
+    decoded predictions (see the module docstring and ``docs/serving.md``);
+    the file needs neither skmtl nor Keras to load. The directory is written
+    next to ``path`` first and moved into place, so a failed export leaves no
+    half-written model behind.
+
+    Parameters
+    ----------
+    estimator : MultiTaskConvEstimator
+        A fitted estimator.
+    path : str or path-like
+        Directory to create. It may exist if it is empty.
+    overwrite : bool, default=False
+        Replace an earlier export at ``path``. A non-empty directory that holds
+        no SavedModel is never deleted.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    FileExistsError
+        If ``path`` is a file, or a non-empty directory (unless ``overwrite``
+        and it holds a SavedModel).
+    ValueError
+        If a field name cannot name a signature input, or two outputs would
+        share a name.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np, tensorflow as tf
+    >>> from skmtl import MultiTaskConvEstimator
+    >>> from skmtl.datasets import make_sensor_tasks
+    >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> est = est.fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     export(est, os.path.join(tmp, "model"))
+    ...     serve = tf.saved_model.load(os.path.join(tmp, "model"))
+    ...     out = serve.signatures["serving_default"](
+    ...         **{name: tf.constant(X[name]) for name in X.dtype.names}
+    ...     )
+    >>> sorted(out)
+    ['density', 'material', 'material_proba']
+    >>> labels = out["material"].numpy().astype(str)  # tf.string comes as bytes
+    >>> bool((labels == est.predict(X)["material"].to_numpy()).all())
+    True
+    >>> bool(np.allclose(out["density"], est.predict(X)["density"], atol=1e-5))
+    True
+    """
+    check_is_fitted(estimator)
+    input_specs, _ = serving_specs(estimator)
+    path = Path(path)
+    _check_target(path, overwrite)
+    module = _Serving(estimator.model_)
+    module.serve = _serving_function(estimator, input_specs)
+    signature = module.serve.get_concrete_function()
+    parent = path.parent if str(path.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=parent))
+    try:
+        tf.saved_model.save(module, str(staging), signatures={SIGNATURE_KEY: signature})
+        if path.exists():
+            # Checked above: empty, or an earlier export that overwrite replaces.
+            shutil.rmtree(path)
+        staging.rename(path)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
