@@ -346,8 +346,9 @@ def plot_task_diagnostics(
     >>> fig, displays = plot_task_diagnostics(est, X, y)
     >>> {task: type(d).__name__ for task, d in displays.items()}
     {'material': 'ConfusionMatrixDisplay', 'density': 'PredictionErrorDisplay'}
-    >>> int(displays["material"].confusion_matrix.sum()) == y["material"].notna().sum()
-    True
+    >>> # 8 of the 40 material labels are missing: the matrix counts the other 32.
+    >>> print(displays["material"].confusion_matrix.sum(), y["material"].notna().sum())
+    32 32
     >>> import matplotlib.pyplot as plt
     >>> plt.close(fig)
     """
