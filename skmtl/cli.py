@@ -1,0 +1,749 @@
+"""The ``skmtl`` command: ``fit``, ``predict``, ``info`` and ``demo``.
+
+Data files are ``.npz`` (one array per field) or Parquet (one column per field,
+signals as list-valued columns; needs pyarrow, the ``skmtl[parquet]`` extra).
+Every expected failure (a missing or corrupt file, a bad option, an estimator
+error) is reported as ``skmtl: error: ...`` on stderr with exit status 2, the
+argparse convention; progress and notes go to stderr too, so that stdout holds
+only what was asked for (``info``, or predictions written to ``-o -``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import json
+import os
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main", "build_parser", "parse_target", "parse_param", "read_data"]
+
+KINDS = ("classification", "regression")
+DATA_EXTENSIONS = (".npz", ".parquet", ".pq")
+# Rows per call to predict: the unit of the progress indication.
+PREDICT_CHUNK = 4096
+# Estimator parameters that have their own option and cannot come via --param.
+_OWN_OPTIONS = {"tasks": "--target", "verbose": "--verbose/-q"}
+
+
+class CliError(Exception):
+    """An expected failure, reported as ``skmtl: error: <message>`` (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors in skmtl's one error format."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        raise CliError(message)
+
+
+# ----------------------------------------------------------------- arguments
+def parse_target(text: str) -> tuple[str, str | None]:
+    """Parse ``--target name:kind`` (kind optional: inferred from the dtype).
+
+    Examples
+    --------
+    >>> parse_target("material:classification")
+    ('material', 'classification')
+    >>> parse_target("density")
+    ('density', None)
+    >>> parse_target("density:regresion")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: malformed --target 'density:regresion': ...
+    """
+    name, sep, kind = text.rpartition(":")
+    if not sep:
+        name, kind = text, None
+    if not name or (sep and kind not in KINDS):
+        raise argparse.ArgumentTypeError(
+            f"malformed --target {text!r}: expected NAME:KIND with KIND "
+            f"'classification' or 'regression' (or NAME alone to infer the kind "
+            "from the column's dtype)"
+        )
+    return name, kind
+
+
+def _literal(text: str):
+    """A Python literal, ``true``/``false``/``none``, or else the text itself."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false", "none", "null"):
+        return {"true": True, "false": False}.get(lowered)
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+
+
+def parse_param(text: str) -> tuple[str, object]:
+    """Parse ``--param name=value``; the value is read as a Python literal.
+
+    Text that is not a literal stays a string, so ``trunk=fcn`` needs no quotes.
+
+    Examples
+    --------
+    >>> parse_param("filters=(4, 8)")
+    ('filters', (4, 8))
+    >>> parse_param("loss_weights={'material': 2}")
+    ('loss_weights', {'material': 2})
+    >>> parse_param("trunk=fcn"), parse_param("early_stopping=true")
+    (('trunk', 'fcn'), ('early_stopping', True))
+    """
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(
+            f"malformed --param {text!r}: expected NAME=VALUE, e.g. "
+            "--param 'filters=(16, 32)' or --param trunk=fcn"
+        )
+    return name, _literal(value)
+
+
+def _add_verbosity(parser: argparse.ArgumentParser, what: str) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=1,
+        help=f"0 silent, 1 {what} (default), 2 one line per epoch",
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        dest="verbose",
+        action="store_const",
+        const=0,
+        help="no progress and no notes (same as --verbose 0)",
+    )
+
+
+def _add_fit(commands) -> None:
+    from .weighting import STRATEGIES
+
+    fit = commands.add_parser(
+        "fit",
+        help="train an estimator on a data file and save it",
+        description="Train MultiTaskConvEstimator on DATA and save it to -o.",
+    )
+    fit.add_argument("data", metavar="DATA", help="training data (.npz or .parquet)")
+    fit.add_argument(
+        "--target",
+        dest="targets",
+        metavar="NAME:KIND",
+        type=parse_target,
+        action="append",
+        required=True,
+        help="a target field and its kind, classification or regression "
+        "(repeat for each task)",
+    )
+    fit.add_argument(
+        "-o", "--output", required=True, help="model file to write (.skmtl)"
+    )
+    fit.add_argument("--epochs", type=int, help="training epochs (default 20)")
+    fit.add_argument("--batch-size", type=int, help="samples per batch (default 32)")
+    fit.add_argument("--random-state", type=int, help="seed, for repeatable fits")
+    fit.add_argument(
+        "--loss-weighting",
+        choices=STRATEGIES,
+        help="how task losses are combined (default fixed)",
+    )
+    fit.add_argument(
+        "--param",
+        dest="params",
+        metavar="NAME=VALUE",
+        type=parse_param,
+        action="append",
+        default=[],
+        help="any other estimator parameter, value as a Python literal "
+        "(repeatable), e.g. --param 'filters=(16, 32)'",
+    )
+    _add_verbosity(fit, "Keras' progress bar")
+
+
+def _add_predict(commands) -> None:
+    predict = commands.add_parser(
+        "predict",
+        help="predict every task of a saved model on a data file",
+        description="Predict every task of MODEL on DATA, one column per task.",
+    )
+    predict.add_argument("model", metavar="MODEL", help="a model file from skmtl fit")
+    predict.add_argument("data", metavar="DATA", help="input data (.npz or .parquet)")
+    predict.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        help="predictions file: .csv, .npz or .parquet (default: CSV on stdout)",
+    )
+    predict.add_argument(
+        "--proba",
+        action="store_true",
+        help="add columns <task>_proba_<class> for each classification task",
+    )
+    _add_verbosity(predict, "progress")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``skmtl`` argument parser with its four subcommands."""
+    from ._version import __version__
+
+    parser = _Parser(
+        prog="skmtl", description="Multi-task 1-D conv networks for sensor signals."
+    )
+    parser.add_argument("--version", action="version", version=f"skmtl {__version__}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser
+    )
+    _add_fit(commands)
+    _add_predict(commands)
+    info = commands.add_parser(
+        "info", help="describe a saved model: inputs, tasks, training, size"
+    )
+    info.add_argument("model", metavar="MODEL", help="a model file from skmtl fit")
+    info.add_argument("--json", action="store_true", help="print JSON instead")
+    demo = commands.add_parser(
+        "demo", help="train the default estimator on the built-in synthetic data"
+    )
+    demo.add_argument("--n-samples", type=int, default=2000)
+    demo.add_argument("--n-steps", type=int, default=3750)
+    demo.add_argument("--epochs", type=int, default=15)
+    demo.add_argument("--random-state", type=int, default=0)
+    demo.add_argument("--output", default="demo_model.skmtl")
+    demo.add_argument(
+        "--verbose", type=int, default=1, help="0 silent, 1 progress bar (default)"
+    )
+    return parser
+
+
+# ---------------------------------------------------------------------- files
+def _existing_file(path: str, what: str) -> Path:
+    file = Path(path)
+    if not file.exists():
+        raise CliError(f"{what} {path} does not exist")
+    if not file.is_file():
+        raise CliError(f"{what} {path} is not a file")
+    return file
+
+
+def _extension(path: str, allowed: Sequence[str], what: str) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in allowed:
+        raise CliError(
+            f"{what} {path} has extension {suffix or '(none)'!r}; skmtl reads and "
+            f"writes {', '.join(allowed)}: rename or convert the file"
+        )
+    return suffix
+
+
+def check_output(path: str, allowed: Sequence[str] | None = None) -> None:
+    """Fail before any work if ``path`` cannot be written: bad extension, no folder."""
+    if allowed is not None:
+        _extension(path, allowed, "output file")
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise CliError(
+            f"cannot write {path}: folder {folder} does not exist; create it first "
+            f"(mkdir -p {folder})"
+        )
+
+
+def read_data(path: str) -> dict[str, np.ndarray]:
+    """Read a data file into ``{field: array with samples on axis 0}``.
+
+    ``.npz``: one array per field. Parquet: one column per field; a list-valued
+    column (lists of numbers, or lists of lists for several channels) becomes a
+    2-D or 3-D signal array.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "data.npz")
+    >>> np.savez(path, ampl=np.zeros((3, 8)), temp=np.ones(3))
+    >>> {k: v.shape for k, v in read_data(path).items()}
+    {'ampl': (3, 8), 'temp': (3,)}
+    """
+    _existing_file(path, "data file")
+    suffix = _extension(path, DATA_EXTENSIONS, "data file")
+    data = _read_npz(path) if suffix == ".npz" else _read_parquet(path)
+    if not data:
+        raise CliError(f"data file {path} holds no fields")
+    return data
+
+
+def _read_npz(path: str) -> dict[str, np.ndarray]:
+    import zipfile
+
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise CliError(f"cannot read {path} as an .npz file: {exc}") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise CliError(
+            f"{path} holds a single array (.npy), not named fields; save them with "
+            "np.savez(path, name=array, ...)"
+        )
+    data = {}
+    with archive:
+        for name in archive.files:
+            try:
+                data[name] = archive[name]
+            except ValueError as exc:
+                if "allow_pickle" in str(exc):
+                    raise CliError(
+                        f"field {name!r} of {path} holds Python objects, which skmtl "
+                        "does not unpickle; save labels as a string or number array "
+                        "(e.g. np.asarray(labels, dtype=str))"
+                    ) from None
+                raise CliError(f"cannot read field {name!r} of {path}: {exc}") from None
+            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise CliError(f"cannot read field {name!r} of {path}: {exc}") from None
+    return data
+
+
+def _need_pyarrow(action: str) -> None:
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise CliError(
+            f"{action} Parquet files needs pyarrow; install it with "
+            "pip install 'skmtl[parquet]'"
+        ) from None
+
+
+def _read_parquet(path: str) -> dict[str, np.ndarray]:
+    _need_pyarrow("reading")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise CliError(f"cannot read {path} as a Parquet file: {exc}") from None
+    return {
+        name: _arrow_column(name, table.column(name)) for name in table.schema.names
+    }
+
+
+def _arrow_column(name: str, column) -> np.ndarray:
+    """One Arrow column as an array: nested lists of equal length stack."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = column.combine_chunks()
+    shape = [len(values)]
+    while (
+        pa.types.is_list(values.type)
+        or pa.types.is_large_list(values.type)
+        or pa.types.is_fixed_size_list(values.type)
+    ):
+        if values.null_count:
+            row = values.is_null().to_numpy(zero_copy_only=False).argmax()
+            raise CliError(
+                f"field {name!r}: sample {row} is missing (null); skmtl does not "
+                "impute signals, fill or drop those samples first"
+            )
+        lengths = pc.list_value_length(values).to_numpy(zero_copy_only=False)
+        if len(lengths) and (lengths != lengths[0]).any():
+            row = int(np.flatnonzero(lengths != lengths[0])[0])
+            raise CliError(
+                f"field {name!r} is ragged: its first list has {lengths[0]} values "
+                f"but sample {row} has {lengths[row]}; pad or crop the signals to "
+                "one length"
+            )
+        shape.append(int(lengths[0]) if len(lengths) else 0)
+        values = values.flatten()
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    return values.to_numpy(zero_copy_only=False).reshape(shape)
+
+
+def split_targets(
+    data: dict[str, np.ndarray], targets: Sequence[tuple[str, str | None]]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Take the target fields out of ``data``: ``(X fields, target columns)``.
+
+    Examples
+    --------
+    >>> data = {"ampl": np.zeros((2, 4)), "material": np.array(["a", "b"])}
+    >>> X, y = split_targets(data, [("material", "classification")])
+    >>> list(X), list(y)
+    (['ampl'], ['material'])
+    """
+    names = [name for name, _ in targets]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise CliError(f"--target {duplicated[0]!r} is given more than once")
+    missing = [n for n in names if n not in data]
+    if missing:
+        raise CliError(
+            f"target {missing[0]!r} is not a field of the data file; its fields "
+            f"are {sorted(data)}"
+        )
+    X = {k: v for k, v in data.items() if k not in names}
+    if not X:
+        raise CliError("every field of the data file is a target; X has no fields")
+    for name in names:
+        if data[name].ndim != 1:
+            raise CliError(
+                f"target {name!r} has shape {data[name].shape}; a target holds one "
+                "value per sample (a 1-D array or a scalar column)"
+            )
+    return X, {n: data[n] for n in names}
+
+
+def _targets_table(columns: dict[str, np.ndarray]):
+    """y for the estimator: a DataFrame, or a structured array without pandas."""
+    try:
+        import pandas as pd
+    except ImportError:
+        dtype = np.dtype([(n, c.dtype) for n, c in columns.items()])
+        y = np.empty(len(next(iter(columns.values()))), dtype=dtype)
+        for name, column in columns.items():
+            y[name] = column
+        return y
+    return pd.DataFrame(columns)
+
+
+# ------------------------------------------------------------------------ fit
+def estimator_params(args: argparse.Namespace) -> dict:
+    """Estimator parameters from the options; --param may not repeat one."""
+    from .estimator import MultiTaskConvEstimator
+
+    params = {
+        name: value
+        for name in ("epochs", "batch_size", "random_state", "loss_weighting")
+        if (value := getattr(args, name)) is not None
+    }
+    known = set(MultiTaskConvEstimator().get_params())
+    for name, value in args.params:
+        if name in _OWN_OPTIONS:
+            raise CliError(f"set {name!r} with {_OWN_OPTIONS[name]}, not --param")
+        if name in params:
+            raise CliError(f"parameter {name!r} is given twice")
+        if name not in known and "__" not in name:
+            raise CliError(
+                f"unknown parameter {name!r} in --param; the estimator's "
+                f"parameters are {sorted(known - set(_OWN_OPTIONS))}"
+            )
+        params[name] = value
+    params["tasks"] = {name: kind for name, kind in args.targets if kind is not None}
+    params["verbose"] = args.verbose
+    return params
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """``skmtl fit``: read DATA, fit, save to ``-o``."""
+    from .estimator import MultiTaskConvEstimator
+
+    check_output(args.output)
+    est = MultiTaskConvEstimator(**estimator_params(args))
+    X, targets = split_targets(read_data(args.data), args.targets)
+    y = _targets_table(targets)
+    start = time.perf_counter()
+    # Keras draws its progress bar on stdout; stdout is for requested output.
+    with contextlib.redirect_stdout(sys.stderr):
+        est.fit(X, y)
+    est.save(args.output)
+    _note(
+        args,
+        f"trained {est.n_epochs_} epoch(s) on {len(y)} samples in "
+        f"{time.perf_counter() - start:.1f} s; model saved to {args.output}",
+    )
+    return 0
+
+
+def _note(args: argparse.Namespace, message: str) -> None:
+    if args.verbose:
+        print(f"skmtl: {message}", file=sys.stderr)
+
+
+# -------------------------------------------------------------------- predict
+def _load_model(path: str):
+    from .persistence import SkmtlFileError, load
+
+    _existing_file(path, "model file")
+    try:
+        return load(path)
+    except SkmtlFileError as exc:
+        raise CliError(f"{exc} (make one with skmtl fit)") from None
+
+
+def _input_fields(args, est, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``data`` without the model's target columns (a training file predicts)."""
+    targets = [
+        t.name for t in est.tasks_ if t.name in data and t.name not in est.schema_
+    ]
+    if targets:
+        _note(args, f"ignoring column(s) {targets} of {args.data}: the model's targets")
+    return {k: v for k, v in data.items() if k not in targets}
+
+
+def _columns_of(est, pred) -> dict[str, np.ndarray]:
+    """Predictions in any form y had at fit, as ``{task: array}``."""
+    names = [t.name for t in est.tasks_]
+    if isinstance(pred, np.ndarray) and pred.dtype.names is None:
+        pred = pred.reshape(len(pred), -1)
+        return {name: pred[:, j] for j, name in enumerate(names)}
+    return {name: np.asarray(pred[name]) for name in names}
+
+
+def _chunk_columns(est, X: dict, proba: bool) -> dict[str, np.ndarray]:
+    columns = {}
+    classify = any(t.kind == "classification" for t in est.tasks_)
+    probas = est.predict_proba(X) if proba and classify else {}
+    if not isinstance(probas, dict):
+        probas = {est.tasks_[0].name: probas}
+    for name, values in _columns_of(est, est.predict(X)).items():
+        if values.ndim == 2 or (values.dtype == object and np.ndim(values[0]) > 0):
+            block = np.stack(list(values)).astype(float)
+            columns.update({f"{name}_{j}": block[:, j] for j in range(block.shape[1])})
+        else:
+            columns[name] = values
+        if name in probas:
+            task = next(t for t in est.tasks_ if t.name == name)
+            for j, label in enumerate(task.classes.tolist()):
+                columns[f"{name}_proba_{label}"] = probas[name][:, j]
+    return columns
+
+
+def predict_columns(args, est, X: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``{column: values}`` for every task, predicted in chunks with progress."""
+    n = len(next(iter(X.values())))
+    parts = []
+    show = args.verbose and sys.stderr.isatty()
+    for start in range(0, max(n, 1), PREDICT_CHUNK):
+        chunk = {k: v[start : start + PREDICT_CHUNK] for k, v in X.items()}
+        parts.append(_chunk_columns(est, chunk, args.proba))
+        if show:
+            done = min(start + PREDICT_CHUNK, n)
+            print(f"\rpredicting: {done}/{n} samples", end="", file=sys.stderr)
+    if show:
+        print(file=sys.stderr)
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+
+def _write_csv(columns: dict[str, np.ndarray], stream) -> None:
+    import csv
+
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(zip(*(c.tolist() for c in columns.values()), strict=True))
+
+
+def _plain(name: str, values: np.ndarray) -> np.ndarray:
+    """An object column as a string or number array: .npz holds no pickles."""
+    if values.dtype != object:
+        return values
+    plain = np.asarray(values.tolist())
+    if plain.dtype == object:
+        raise CliError(f"column {name!r} mixes types and cannot be written to .npz")
+    return plain
+
+
+def write_table(columns: dict[str, np.ndarray], path: str) -> None:
+    """Write ``columns`` to ``path`` (.csv, .npz, .parquet) or as CSV to stdout."""
+    if path == "-":
+        _write_csv(columns, sys.stdout)
+        return
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        with open(path, "w", newline="", encoding="utf-8") as stream:
+            _write_csv(columns, stream)
+    elif suffix == ".npz":
+        np.savez(path, **{k: _plain(k, v) for k, v in columns.items()})
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({k: pa.array(v) for k, v in columns.items()}), path)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """``skmtl predict``: load MODEL, predict DATA, write one column per task."""
+    if args.output != "-":
+        check_output(args.output, (".csv", ".npz", ".parquet"))
+        if args.output.lower().endswith(".parquet"):
+            _need_pyarrow("writing")
+    est = _load_model(args.model)
+    X = _input_fields(args, est, read_data(args.data))
+    columns = predict_columns(args, est, X)
+    write_table(columns, args.output)
+    if args.output != "-":
+        n = len(next(iter(columns.values())))
+        _note(args, f"wrote {n} predictions of {list(columns)} to {args.output}")
+    return 0
+
+
+# ----------------------------------------------------------------------- info
+def model_summary(path: str) -> dict:
+    """What ``skmtl info`` shows, as a JSON-ready dict."""
+    from .persistence import _read
+
+    est = _load_model(path)
+    meta, _ = _read(path)
+    history = est.history_ or {}
+    return {
+        "file": str(path),
+        "versions": meta.get("versions", {}),
+        "inputs": [
+            {"name": f.name, "kind": f.kind, "shape": list(f.shape)}
+            for f in est.schema_.fields
+        ],
+        "tasks": [
+            {
+                "name": t.name,
+                "kind": t.kind,
+                "classes": None if t.classes is None else t.classes.tolist(),
+            }
+            for t in est.tasks_
+        ],
+        "epochs": len(history.get("loss", [])),
+        "final_losses": {
+            key: history[key][-1]
+            for key in sorted(history, key=lambda k: (k != "loss", k))
+            if key.endswith("loss") and history[key]
+        },
+        "n_params": int(est.model_.count_params()),
+        "params": meta.get("params", {}),
+    }
+
+
+def format_summary(summary: dict) -> str:
+    """``model_summary`` as the text ``skmtl info`` prints."""
+    versions = summary["versions"]
+    lines = [
+        summary["file"],
+        f"  saved with skmtl {versions.get('skmtl', '?')}, "
+        f"Keras {versions.get('keras', '?')}",
+        "inputs:",
+    ]
+    for field in summary["inputs"]:
+        shape = " x ".join(map(str, field["shape"]))
+        detail = f"({shape})" if field["kind"] == "signal" else "(one value)"
+        lines.append(f"  {field['name']:<16} {field['kind']:<10} {detail}")
+    lines.append("tasks:")
+    for task in summary["tasks"]:
+        detail = ""
+        if task["classes"] is not None:
+            shown = ", ".join(map(str, task["classes"][:10]))
+            more = ", ..." if len(task["classes"]) > 10 else ""
+            detail = f"{len(task['classes'])} classes: {shown}{more}"
+        lines.append(f"  {task['name']:<16} {task['kind']:<15} {detail}".rstrip())
+    losses = ", ".join(f"{k} {v:.4g}" for k, v in summary["final_losses"].items())
+    lines.append(f"training: {summary['epochs']} epoch(s); final {losses or '-'}")
+    lines.append(f"network: {summary['n_params']:,} parameters")
+    return "\n".join(lines)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """``skmtl info``: describe a saved model on stdout."""
+    summary = model_summary(args.model)
+    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    return 0
+
+
+# ----------------------------------------------------------------------- demo
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``skmtl demo``: the default estimator on the synthetic sensor data."""
+    from sklearn.metrics import (
+        accuracy_score,
+        f1_score,
+        mean_absolute_error,
+        r2_score,
+    )
+    from sklearn.model_selection import train_test_split
+
+    from . import MultiTaskConvEstimator
+    from .datasets import make_sensor_tasks
+
+    print(
+        f"Synthetic sensor data: {args.n_samples} samples, 2 signals x "
+        f"{args.n_steps} steps + 3 covariates; tasks 'material' (5 classes) and "
+        "'density' (regression)."
+    )
+    X, y = make_sensor_tasks(
+        args.n_samples, n_steps=args.n_steps, random_state=args.random_state
+    )
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, random_state=args.random_state, stratify=y["material"]
+    )
+    est = MultiTaskConvEstimator(
+        epochs=args.epochs, random_state=args.random_state, verbose=args.verbose
+    )
+    start = time.perf_counter()
+    est.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - start
+    pred = est.predict(X_test)
+    metrics = {
+        "material accuracy": accuracy_score(y_test["material"], pred["material"]),
+        "material macro-F1": f1_score(
+            y_test["material"], pred["material"], average="macro"
+        ),
+        "density R^2": r2_score(y_test["density"], pred["density"]),
+        "density MAE": mean_absolute_error(y_test["density"], pred["density"]),
+    }
+    print(
+        f"\nTrained on {len(X_train)} samples in {fit_seconds:.1f} s; "
+        f"held-out metrics on {len(X_test)} samples:"
+    )
+    for name, value in metrics.items():
+        print(f"  {name:<18} {value:.4f}")
+    est.save(args.output)
+    print(f"\nModel saved to {os.path.abspath(args.output)}")
+    print("Load it with: skmtl.load(path).predict(X)")
+    return 0
+
+
+# ----------------------------------------------------------------------- main
+_COMMANDS = {"fit": cmd_fit, "predict": cmd_predict, "info": cmd_info, "demo": cmd_demo}
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"skmtl: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``skmtl`` command line; return the exit status.
+
+    0 on success, 2 on any reported error (``skmtl: error: ...`` on stderr).
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except CliError as exc:
+        print(f"skmtl: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else 0
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return _COMMANDS[args.command](args)
+        except BrokenPipeError:  # e.g. `skmtl predict ... | head`
+            _silence_stdout()
+            return 1
+        except (CliError, ValueError, TypeError, OSError) as exc:
+            print(f"skmtl: error: {_message(exc)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("skmtl: interrupted", file=sys.stderr)
+            return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull, so that flushing it at exit cannot fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc).strip() or type(exc).__name__

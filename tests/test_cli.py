@@ -1,0 +1,298 @@
+"""The ``skmtl`` command line: fit, predict, info, errors (in-process, tiny data)."""
+
+import contextlib
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from skmtl import __version__, load
+from skmtl.cli import main
+
+from .conftest import TINY
+
+TARGETS = ["--target", "material:classification", "--target", "density:regression"]
+TINY_OPTIONS = [
+    "--epochs",
+    "1",
+    "--batch-size",
+    str(TINY["batch_size"]),
+    "--random-state",
+    "0",
+    "--param",
+    f"filters={TINY['filters']}",
+    "--param",
+    f"kernel_size={TINY['kernel_size']}",
+    "--param",
+    f"dense_units={TINY['dense_units']}",
+]
+
+
+def run(capsys, *argv):
+    """``main(argv)`` in-process: (exit status, stdout, stderr)."""
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def fails(capsys, message, *argv):
+    """Assert that ``skmtl argv`` exits with 2 and ``message`` on stderr."""
+    status, out, err = run(capsys, *argv)
+    assert status == 2, err
+    assert "skmtl: error: " in err and message in err, err
+    assert "Traceback" not in err and out == ""
+    return err
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """The same 40 recordings as .npz and as Parquet (targets included)."""
+    from skmtl.datasets import make_sensor_tasks
+
+    X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
+    fields = {name: X[name] for name in X.dtype.names}
+    fields["material"] = y["material"].to_numpy().astype(str)
+    fields["density"] = y["density"].to_numpy()
+    folder = tmp_path_factory.mktemp("data")
+    np.savez(folder / "data.npz", **fields)
+    # Parquet: the two signals as one 2-channel list<list<float>> column.
+    both = np.stack([X["ampl"], X["phase"]], axis=-1)
+    columns = {"both": pa.array(both.tolist(), pa.list_(pa.list_(pa.float32())))}
+    columns.update({k: pa.array(v) for k, v in fields.items() if v.ndim == 1})
+    pq.write_table(pa.table(columns), folder / "data.parquet")
+    return {"npz": folder / "data.npz", "parquet": folder / "data.parquet"}
+
+
+@pytest.fixture(scope="module")
+def model(data, tmp_path_factory):
+    """(model path, stdout, stderr) of one ``skmtl fit`` on the .npz file."""
+    path = tmp_path_factory.mktemp("model") / "model.skmtl"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(
+            ["fit", str(data["npz"]), *TARGETS, "-o", str(path), *TINY_OPTIONS]
+        )
+    assert status == 0, err.getvalue()
+    return path, out.getvalue(), err.getvalue()
+
+
+def npz_inputs(path):
+    with np.load(path) as archive:
+        return {
+            k: archive[k] for k in archive.files if k not in ("material", "density")
+        }
+
+
+def test_fit_shows_progress_on_stderr_only(model):
+    path, out, err = model
+    assert path.is_file()
+    assert out == ""
+    assert "3/3" in err and "step" in err  # Keras' progress bar, 3 batches
+    assert f"model saved to {path}" in err
+
+
+def test_info_describes_the_model(model, capsys):
+    path = model[0]
+    status, out, err = run(capsys, "info", path)
+    assert status == 0, err
+    assert f"saved with skmtl {__version__}, Keras" in out
+    assert "ampl             signal     (32 x 1)" in out
+    assert "temp             covariate  (one value)" in out
+    assert "material         classification  5 classes: aluminium, copper" in out
+    assert "density          regression" in out
+    assert "training: 1 epoch(s); final loss " in out
+    status, out, _ = run(capsys, "info", "--json", path)
+    summary = json.loads(out)
+    assert summary["n_params"] == load(path).model_.count_params()
+    assert [t["kind"] for t in summary["tasks"]] == ["classification", "regression"]
+    assert summary["epochs"] == 1 and set(summary["final_losses"]) >= {"loss"}
+
+
+def test_predict_csv_matches_load_predict(model, data, capsys, tmp_path):
+    path, output = model[0], tmp_path / "predictions.csv"
+    status, out, err = run(capsys, "predict", path, data["npz"], "-o", output)
+    assert status == 0, err
+    assert out == ""
+    assert "ignoring column(s) ['material', 'density']" in err
+    expected = load(path).predict(npz_inputs(data["npz"]))
+    lines = output.read_text().splitlines()
+    assert lines[0] == "material,density"
+    rows = [line.split(",") for line in lines[1:]]
+    assert [r[0] for r in rows] == expected["material"].tolist()
+    np.testing.assert_allclose([float(r[1]) for r in rows], expected["density"])
+
+
+def test_predict_proba_npz(model, data, capsys, tmp_path):
+    path, output = model[0], tmp_path / "predictions.npz"
+    status, _, err = run(capsys, "predict", path, data["npz"], "--proba", "-o", output)
+    assert status == 0, err
+    est, X = load(path), npz_inputs(data["npz"])
+    classes = est.classes_["material"].tolist()
+    with np.load(output) as saved:
+        assert saved.files == [
+            "material",
+            *(f"material_proba_{c}" for c in classes),
+            "density",
+        ]
+        np.testing.assert_array_equal(saved["material"], est.predict(X)["material"])
+        proba = np.column_stack([saved[f"material_proba_{c}"] for c in classes])
+    np.testing.assert_allclose(proba, est.predict_proba(X)["material"])
+
+
+def test_predict_csv_to_stdout_and_parquet_input(model, data, capsys):
+    # The .npz-trained model reads the same recordings from Parquet, except that
+    # Parquet holds the signals as one 2-channel field: it names the mismatch.
+    status, out, err = run(capsys, "predict", "-q", model[0], data["npz"])
+    assert status == 0 and err == ""
+    assert out.splitlines()[0] == "material,density" and len(out.splitlines()) == 41
+    fails(capsys, "X is missing signal 'ampl'", "predict", model[0], data["parquet"])
+
+
+def test_parquet_round_trip(data, capsys, tmp_path):
+    path, output = tmp_path / "model.skmtl", tmp_path / "predictions.parquet"
+    status, out, err = run(
+        capsys, "fit", data["parquet"], *TARGETS, "-o", path, "-q", *TINY_OPTIONS
+    )
+    assert (status, out, err) == (0, "", "")
+    status, _, err = run(capsys, "predict", path, data["parquet"], "-o", output)
+    assert status == 0, err
+    table = pq.read_table(output)
+    assert table.column_names == ["material", "density"]
+    fields = pq.read_table(data["parquet"]).to_pydict()
+    X = {k: np.asarray(fields[k]) for k in ("both", "temp", "moist", "weight")}
+    assert load(path).schema_["both"].shape == (32, 2)
+    expected = load(path).predict(X)
+    assert table.column("material").to_pylist() == expected["material"].tolist()
+    np.testing.assert_allclose(table.column("density").to_numpy(), expected["density"])
+
+
+def test_version(capsys):
+    status, out, _ = run(capsys, "--version")
+    assert (status, out) == (0, f"skmtl {__version__}\n")
+
+
+def test_console_script_version():
+    script = shutil.which("skmtl", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("the skmtl console script is not installed")
+    result = subprocess.run(
+        [script, "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == f"skmtl {__version__}\n"
+
+
+# -------------------------------------------------------------------- errors
+@pytest.fixture
+def bad_files(tmp_path):
+    (tmp_path / "garbage.npz").write_bytes(b"not a zip archive")
+    (tmp_path / "garbage.parquet").write_bytes(b"not parquet either")
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "model.txt").write_text("hello")
+    np.savez(
+        tmp_path / "objects.npz", x=np.zeros((3, 4)), y=np.array(["a", 1], dtype=object)
+    )
+    ragged = pa.array([[1.0, 2.0], [1.0], [3.0, 4.0]])
+    pq.write_table(pa.table({"s": ragged, "y": [1.0, 2.0, 3.0]}), tmp_path / "r.pq")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("missing.npz", "data file {dir}/missing.npz does not exist"),
+        ("data.csv", "has extension '.csv'; skmtl reads and writes .npz, .parquet"),
+        ("garbage.npz", "cannot read {dir}/garbage.npz as an .npz file"),
+        ("garbage.parquet", "cannot read {dir}/garbage.parquet as a Parquet file"),
+        ("objects.npz", "field 'y' of {dir}/objects.npz holds Python objects"),
+        ("r.pq", "field 's' is ragged: its first list has 2 values but sample 1"),
+    ],
+)
+def test_bad_data_file(bad_files, capsys, name, message):
+    message = message.format(dir=bad_files)
+    argv = ["fit", bad_files / name, "--target", "y", "-o", bad_files / "m.skmtl"]
+    fails(capsys, message, *argv)
+
+
+def test_target_not_in_data(data, capsys, tmp_path):
+    argv = ["fit", data["npz"], "--target", "colour:classification"]
+    fails(capsys, "target 'colour' is not a field", *argv, "-o", tmp_path / "m")
+    argv = ["fit", data["npz"], "--target", "ampl:regression"]
+    fails(capsys, "target 'ampl' has shape (40, 32)", *argv, "-o", tmp_path / "m")
+
+
+@pytest.mark.parametrize("target", ["material:classifier", ":regression", "a:"])
+def test_malformed_target(data, capsys, tmp_path, target):
+    argv = ["fit", data["npz"], "--target", target, "-o", tmp_path / "m.skmtl"]
+    err = fails(capsys, f"malformed --target '{target}': expected NAME:KIND", *argv)
+    assert err.startswith("usage: skmtl fit")
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("colour=1", "unknown parameter 'colour' in --param"),
+        ("tasks=None", "set 'tasks' with --target, not --param"),
+        ("epochs=3", "parameter 'epochs' is given twice"),
+        ("no_equals_sign", "malformed --param 'no_equals_sign'"),
+        # The estimator's own validation, reported the same way.
+        ("kernel_size=0", "The 'kernel_size' parameter of MultiTaskConvEstimator"),
+    ],
+)
+def test_bad_param(data, capsys, tmp_path, param, message):
+    argv = ["fit", data["npz"], *TARGETS, "--epochs", "1", "--param", param]
+    fails(capsys, message, *argv, "-o", tmp_path / "m.skmtl")
+
+
+def test_output_folder_missing(model, data, capsys, tmp_path):
+    missing = tmp_path / "no" / "such"
+    fails(
+        capsys,
+        f"folder {missing} does not exist; create it first",
+        *["fit", data["npz"], *TARGETS, "-o", missing / "m.skmtl"],
+    )
+    fails(
+        capsys,
+        f"folder {missing} does not exist",
+        *["predict", model[0], data["npz"], "-o", missing / "p.csv"],
+    )
+    fails(
+        capsys,
+        "has extension '.txt'; skmtl reads and writes .csv, .npz, .parquet",
+        *["predict", model[0], data["npz"], "-o", tmp_path / "p.txt"],
+    )
+
+
+def test_not_a_model_file(bad_files, data, capsys):
+    fails(
+        capsys,
+        "is not an skmtl model file (not a zip archive, or truncated). (make one "
+        "with skmtl fit)",
+        *["predict", bad_files / "model.txt", data["npz"]],
+    )
+    fails(capsys, "does not exist", "info", bad_files / "missing.skmtl")
+    fails(capsys, "is not a file", "info", bad_files)
+
+
+def test_pyarrow_missing(monkeypatch, data, model, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    argv = ["fit", data["parquet"], *TARGETS, "-o", tmp_path / "m.skmtl"]
+    fails(capsys, "reading Parquet files needs pyarrow; install it with pip", *argv)
+    argv = ["predict", model[0], data["npz"], "-o", tmp_path / "p.parquet"]
+    fails(capsys, "writing Parquet files needs pyarrow", *argv)
+
+
+def test_usage_errors(capsys):
+    fails(capsys, "arguments are required: --target, -o/--output", "fit", "x.npz")
+    fails(capsys, "invalid choice: 'train'", "train")
