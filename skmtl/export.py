@@ -18,9 +18,12 @@ skmtl) needs nothing else:
 - per regression task ``<task>``: the values in the target's original units,
   float64, ``(batch,)`` (or ``(batch, k)`` for a block of ``k`` outputs).
 
-Input validation that :meth:`~skmtl.MultiTaskConvEstimator.predict` does in
-Python (NaN and infinity checks, matching fields by name in any form of X) is
-*not* in the graph; the signature itself enforces names, dtype and shapes.
+The graph checks each input's shape and that all inputs have the same, non-zero
+number of rows (a failed check is an ``InvalidArgumentError`` at call time); the
+signature enforces names and dtypes. The NaN and infinity checks that
+:meth:`~skmtl.MultiTaskConvEstimator.predict` does in Python are *not* in the
+graph: a NaN input gives no error, and its row's outputs may be NaN or finite
+but meaningless.
 """
 
 from __future__ import annotations
@@ -171,11 +174,35 @@ def _serving_function(estimator, input_specs: dict):
             decoders.append((task, None, None))
 
     def serve(inputs):
+        # A loaded signature checks dtypes but not shapes (nor does TF Serving):
+        # without these ops a signal of the wrong length would be pooled into a
+        # plausible prediction.
+        checked = {
+            name: tf.ensure_shape(x, input_specs[name].shape, name=f"check_{name}")
+            for name, x in inputs.items()
+        }
+        first = next(iter(input_specs))
+        n_rows = tf.shape(checked[first])[0]
+        checks = [
+            tf.debugging.assert_positive(
+                n_rows, message="The batch is empty: at least 1 row is required"
+            )
+        ]
+        checks += [
+            tf.debugging.assert_equal(
+                tf.shape(x)[0],
+                n_rows,
+                message=f"Inputs {first} and {name} have different batch sizes",
+            )
+            for name, x in checked.items()
+            if name != first
+        ]
         features = {}
-        for name in estimator.input_names_:
-            x = inputs[name]
-            want = len(schema[name].shape) + 1  # the network's rank, batch included
-            features[name] = x[..., tf.newaxis] if x.shape.rank < want else x
+        with tf.control_dependencies(checks):
+            for name in estimator.input_names_:
+                x = tf.identity(checked[name])
+                want = len(schema[name].shape) + 1  # network rank, batch included
+                features[name] = x[..., tf.newaxis] if x.shape.rank < want else x
         raw = model(features, training=False)
         out = {}
         for task, dtype, classes in decoders:
