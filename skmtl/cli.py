@@ -247,6 +247,8 @@ def check_output(path: str, allowed: Sequence[str] | None = None) -> None:
     """Fail before any work if ``path`` cannot be written: bad extension, no folder."""
     if allowed is not None:
         _extension(path, allowed, "output file")
+    if Path(path).is_dir():
+        raise CliError(f"cannot write {path}: it is a folder; name a file in it")
     folder = Path(path).resolve().parent
     if not folder.is_dir():
         raise CliError(
@@ -434,7 +436,7 @@ def estimator_params(args: argparse.Namespace) -> dict:
                 f"parameters are {sorted(known - set(_OWN_OPTIONS))}"
             )
         params[name] = value
-    params["tasks"] = {name: kind for name, kind in args.targets if kind is not None}
+    params["tasks"] = {n: kind for n, kind in args.targets if kind is not None} or None
     params["verbose"] = args.verbose
     return params
 
@@ -515,18 +517,26 @@ def _chunk_columns(est, X: dict, proba: bool) -> dict[str, np.ndarray]:
 
 
 def predict_columns(args, est, X: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """``{column: values}`` for every task, predicted in chunks with progress."""
+    """``{column: values}`` for every task, predicted in chunks with progress.
+
+    Progress (with ``verbose``, on stderr) redraws one line on a terminal and
+    writes a line per chunk elsewhere (a log file), if there is more than one.
+    """
     n = len(next(iter(X.values())))
+    starts = range(0, max(n, 1), PREDICT_CHUNK)
+    tty = sys.stderr.isatty()
+    show = args.verbose and (tty or len(starts) > 1)
     parts = []
-    show = args.verbose and sys.stderr.isatty()
-    for start in range(0, max(n, 1), PREDICT_CHUNK):
+    for start in starts:
         chunk = {k: v[start : start + PREDICT_CHUNK] for k, v in X.items()}
         parts.append(_chunk_columns(est, chunk, args.proba))
         if show:
             done = min(start + PREDICT_CHUNK, n)
-            print(f"\rpredicting: {done}/{n} samples", end="", file=sys.stderr)
-    if show:
-        print(file=sys.stderr)
+            line = f"predicted {done}/{n} samples"
+            if tty:
+                print(f"\r{line}", end="" if done < n else "\n", file=sys.stderr)
+            else:
+                print(line, file=sys.stderr)
     return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
 

@@ -155,6 +155,21 @@ def test_predict_csv_to_stdout_and_parquet_input(model, data, capsys):
     fails(capsys, "X is missing signal 'ampl'", "predict", model[0], data["parquet"])
 
 
+def test_predict_in_chunks_shows_progress(model, data, capsys, monkeypatch):
+    monkeypatch.setattr("skmtl.cli.PREDICT_CHUNK", 16)
+    status, out, err = run(capsys, "predict", "--proba", model[0], data["npz"])
+    assert status == 0, err
+    assert [line for line in err.splitlines() if "predicted" in line] == [
+        "predicted 16/40 samples",
+        "predicted 32/40 samples",
+        "predicted 40/40 samples",
+    ]
+    X = npz_inputs(data["npz"])
+    proba = load(model[0]).predict_proba(X)["material"]
+    rows = [line.split(",") for line in out.splitlines()[1:]]
+    np.testing.assert_allclose([[float(v) for v in r[1:6]] for r in rows], proba)
+
+
 def test_parquet_round_trip(data, capsys, tmp_path):
     path, output = tmp_path / "model.skmtl", tmp_path / "predictions.parquet"
     status, out, err = run(
