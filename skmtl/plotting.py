@@ -326,8 +326,9 @@ def plot_task_diagnostics(
     sklearn.exceptions.NotFittedError
         If ``est`` is not fitted.
     ValueError
-        If ``tasks`` names a task the estimator does not have, or X and y
-        differ in length.
+        If ``tasks`` names a task the estimator does not have, y lacks a
+        fitted task or holds a class not seen at fit, or X and y differ in
+        length.
 
     See Also
     --------
@@ -358,6 +359,9 @@ def plot_task_diagnostics(
     final = _fitted(est)
     chosen = _select_tasks(final, tasks)
     specs = {t.name: t for t in final.tasks_}
+    # Refuses, as score does, a y without the fitted tasks or with an unseen
+    # class (which confusion_matrix would silently leave out).
+    final.target_encoder_.transform(y)
     y_pred = est.predict(X)
     n_true = final.target_encoder_.n_samples_of(y)
     n_pred = final.target_encoder_.n_samples_of(y_pred)

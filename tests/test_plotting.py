@@ -294,6 +294,14 @@ def test_lengths_must_match(fixed, data):
         plot_task_diagnostics(fixed, X[:10], y)
 
 
+def test_unseen_class_is_refused(fixed, data):
+    # confusion_matrix(labels=...) would silently leave such rows out.
+    X, y = data
+    y = y.assign(material=y["material"].where(y.index != 0, "glass"))
+    with pytest.raises(ValueError, match="'glass'"):
+        plot_task_diagnostics(fixed, X, y)
+
+
 def test_missing_matplotlib_says_how_to_install(fixed, data, monkeypatch):
     for name in [m for m in sys.modules if m.startswith("matplotlib")]:
         monkeypatch.setitem(sys.modules, name, None)
