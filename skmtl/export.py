@@ -53,7 +53,7 @@ PROBA_SUFFIX = "_proba"
 _VALID_INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
-def _label_dtype(classes: np.ndarray) -> tuple[tf.DType, np.ndarray]:
+def _label_dtype(classes: np.ndarray, warn: bool = False) -> tuple:
     """The TensorFlow dtype of a task's labels, and the classes converted to it."""
     kind = classes.dtype.kind
     if kind == "b":
@@ -66,12 +66,13 @@ def _label_dtype(classes: np.ndarray) -> tuple[tf.DType, np.ndarray]:
         return tf.string, classes
     if kind == "S":
         return tf.string, classes.astype(str)
-    warnings.warn(
-        f"Classes of dtype {classes.dtype} ({classes[:3].tolist()}...) have no "
-        "TensorFlow dtype; they are exported as strings (str of each label).",
-        UserWarning,
-        stacklevel=4,
-    )
+    if warn:
+        warnings.warn(
+            f"Classes of dtype {classes.dtype} ({classes[:3].tolist()}...) have no "
+            "TensorFlow dtype; they are exported as strings (str of each label).",
+            UserWarning,
+            stacklevel=4,
+        )
     return tf.string, np.asarray([str(c) for c in classes])
 
 
@@ -132,7 +133,7 @@ def serving_specs(estimator) -> tuple[dict, dict]:
     outputs = {}
     for task in estimator.tasks_:
         if task.kind == CLASSIFICATION:
-            dtype, _ = _label_dtype(task.classes)
+            dtype, _ = _label_dtype(task.classes, warn=True)
             outputs[task.name] = tf.TensorSpec((None,), dtype, task.name)
             proba = task.name + PROBA_SUFFIX
             outputs[proba] = tf.TensorSpec((None, task.n_classes), tf.float32, proba)

@@ -313,3 +313,33 @@ def test_output_name_clash_is_refused(multi, tmp_path):
     ]
     with pytest.raises(ValueError, match=r"\['material_proba'\] would be used twice"):
         est.export(tmp_path / "model")
+
+
+@pytest.mark.parametrize(
+    ("classes", "dtype", "exported"),
+    [
+        (np.array(["a", "b"]), "string", ["a", "b"]),
+        (np.array([b"a", b"b"]), "string", ["a", "b"]),
+        (np.array([-2, 7], dtype=np.int8), "int64", [-2, 7]),
+        (np.array([0, 3], dtype=np.uint16), "int64", [0, 3]),
+        (np.array([False, True]), "bool", [False, True]),
+        (np.array([1.0, 2.0]), "float64", [1.0, 2.0]),
+    ],
+)
+def test_label_dtypes(classes, dtype, exported):
+    from skmtl.export import _label_dtype
+
+    tf_dtype, values = _label_dtype(classes, warn=True)
+    assert tf_dtype.name == dtype
+    assert values.tolist() == exported
+
+
+def test_labels_without_a_tensorflow_dtype_become_strings():
+    from decimal import Decimal
+
+    from skmtl.export import _label_dtype
+
+    classes = np.array([Decimal("0.5"), Decimal("1.5")], dtype=object)
+    with pytest.warns(UserWarning, match="exported as strings"):
+        tf_dtype, values = _label_dtype(classes, warn=True)
+    assert tf_dtype.name == "string" and values.tolist() == ["0.5", "1.5"]
