@@ -10,6 +10,7 @@ PITFALLS). It also predates scikit-learn's tag API, so tags are declared here.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import secrets
 import warnings
@@ -169,6 +170,9 @@ class MultiTaskConvEstimator(BaseWrapper):
     shuffle : bool, default=True
         Reshuffle the training samples every epoch (in a seeded order).
     callbacks : list of keras callbacks or None, default=None
+        Keras callbacks (instances, or classes configured through
+        ``callbacks__<i>__<arg>``). Each fit uses deep copies, so the instances
+        given are never changed; per-epoch logs are in ``history_``.
     warm_start : bool, default=False
         Continue training the fitted network instead of building a new one.
     random_state : int, RandomState or None, default=None
@@ -734,7 +738,10 @@ class MultiTaskConvEstimator(BaseWrapper):
         if self.callbacks is None:
             return []
         routed = self._routed("callbacks")
-        callbacks = unflatten_params(items=self.callbacks, params=routed)
+        # Each fit trains with copies: a used Keras callback keeps the model it
+        # trained (and CSVLogger its file, TensorBoard a module), which would make
+        # the estimator impossible to clone or pickle; fit must not change params.
+        callbacks = unflatten_params(items=copy.deepcopy(self.callbacks), params=routed)
         if isinstance(callbacks, keras.callbacks.Callback):
             callbacks = [callbacks]
         return list(callbacks)
