@@ -1,5 +1,6 @@
 """skmtl.plotting: training curves and per-task diagnostics, rendered headless."""
 
+import copy
 import importlib
 import sys
 
@@ -168,13 +169,14 @@ def test_history_redraws_into_a_given_figure(fixed):
     assert len(fig.axes) == 5
 
 
-def test_history_grows_with_partial_fit(data):
-    X, y = data
-    est = MultiTaskConvEstimator(**TINY, random_state=0)
+def test_history_redraw_follows_a_growing_history(fixed):
+    # What warm starts and partial_fit do to history_: lists grow in place.
+    est = copy.copy(fixed)
     fig = plt.figure()
-    for n_epochs in (1, 2):
-        est.partial_fit(X, y)
+    for n_epochs in (EPOCHS, 2 * EPOCHS):
+        est.history_ = {k: (v * 2)[:n_epochs] for k, v in fixed.history_.items()}
         plot_history(est, fig=fig)
+        assert len(fig.axes) == 5
         for ax in fig.axes:
             for line in ax.get_lines():
                 assert len(line.get_xdata()) == n_epochs
