@@ -216,7 +216,7 @@ def _serving_function(estimator, input_specs: dict):
                     proba = y
                     idx = tf.argmax(y, axis=1, output_type=tf.int32)
                 table = tf.constant(classes.tolist(), dtype=dtype)
-                out[task.name] = tf.gather(table, idx, name=f"{task.name}_labels")
+                out[task.name] = tf.gather(table, idx)
                 out[task.name + PROBA_SUFFIX] = tf.identity(proba)
             else:
                 std = tf.constant(np.asarray(task.std, dtype=np.float64))
