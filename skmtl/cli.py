@@ -58,14 +58,14 @@ def parse_target(text: str) -> tuple[str, str | None]:
     >>> parse_target("density:regresion")
     Traceback (most recent call last):
     ...
-    argparse.ArgumentTypeError: malformed --target 'density:regresion': ...
+    argparse.ArgumentTypeError: malformed 'density:regresion': expected NAME:KIND ...
     """
     name, sep, kind = text.rpartition(":")
     if not sep:
         name, kind = text, None
     if not name or (sep and kind not in KINDS):
         raise argparse.ArgumentTypeError(
-            f"malformed --target {text!r}: expected NAME:KIND with KIND "
+            f"malformed {text!r}: expected NAME:KIND with KIND "
             f"'classification' or 'regression' (or NAME alone to infer the kind "
             "from the column's dtype)"
         )
@@ -101,7 +101,7 @@ def parse_param(text: str) -> tuple[str, object]:
     name = name.strip()
     if not sep or not name.isidentifier():
         raise argparse.ArgumentTypeError(
-            f"malformed --param {text!r}: expected NAME=VALUE, e.g. "
+            f"malformed {text!r}: expected NAME=VALUE, e.g. "
             "--param 'filters=(16, 32)' or --param trunk=fcn"
         )
     return name, _literal(value)
@@ -475,7 +475,9 @@ def _load_model(path: str):
     try:
         return load(path)
     except SkmtlFileError as exc:
-        raise CliError(f"{exc} (make one with skmtl fit)") from None
+        raise CliError(
+            f"{str(exc).rstrip('.')}; skmtl fit writes model files"
+        ) from None
 
 
 def _input_fields(args, est, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -512,7 +514,8 @@ def _chunk_columns(est, X: dict, proba: bool) -> dict[str, np.ndarray]:
         if name in probas:
             task = next(t for t in est.tasks_ if t.name == name)
             for j, label in enumerate(task.classes.tolist()):
-                columns[f"{name}_proba_{label}"] = probas[name][:, j]
+                # The network's float32, whose shortest repr is short in CSV.
+                columns[f"{name}_proba_{label}"] = probas[name][:, j].astype(np.float32)
     return columns
 
 
@@ -545,7 +548,8 @@ def _write_csv(columns: dict[str, np.ndarray], stream) -> None:
 
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows(zip(*(c.tolist() for c in columns.values()), strict=True))
+    cells = [c.astype(str) if c.dtype == np.float32 else c for c in columns.values()]
+    writer.writerows(zip(*(c.tolist() for c in cells), strict=True))
 
 
 def _plain(name: str, values: np.ndarray) -> np.ndarray:
@@ -588,7 +592,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     write_table(columns, args.output)
     if args.output != "-":
         n = len(next(iter(columns.values())))
-        _note(args, f"wrote {n} predictions of {list(columns)} to {args.output}")
+        _note(args, f"wrote {n} rows x {len(columns)} columns to {args.output}")
     return 0
 
 

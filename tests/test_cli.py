@@ -250,7 +250,9 @@ def test_target_not_in_data(data, capsys, tmp_path):
 @pytest.mark.parametrize("target", ["material:classifier", ":regression", "a:"])
 def test_malformed_target(data, capsys, tmp_path, target):
     argv = ["fit", data["npz"], "--target", target, "-o", tmp_path / "m.skmtl"]
-    err = fails(capsys, f"malformed --target '{target}': expected NAME:KIND", *argv)
+    err = fails(
+        capsys, f"argument --target: malformed '{target}': expected NAME:KIND", *argv
+    )
     assert err.startswith("usage: skmtl fit")
 
 
@@ -260,7 +262,7 @@ def test_malformed_target(data, capsys, tmp_path, target):
         ("colour=1", "unknown parameter 'colour' in --param"),
         ("tasks=None", "set 'tasks' with --target, not --param"),
         ("epochs=3", "parameter 'epochs' is given twice"),
-        ("no_equals_sign", "malformed --param 'no_equals_sign'"),
+        ("no_equals_sign", "argument --param: malformed 'no_equals_sign'"),
         # The estimator's own validation, reported the same way.
         ("kernel_size=0", "The 'kernel_size' parameter of MultiTaskConvEstimator"),
     ],
@@ -292,8 +294,8 @@ def test_output_folder_missing(model, data, capsys, tmp_path):
 def test_not_a_model_file(bad_files, data, capsys):
     fails(
         capsys,
-        "is not an skmtl model file (not a zip archive, or truncated). (make one "
-        "with skmtl fit)",
+        "is not an skmtl model file (not a zip archive, or truncated); skmtl fit "
+        "writes model files",
         *["predict", bad_files / "model.txt", data["npz"]],
     )
     fails(capsys, "does not exist", "info", bad_files / "missing.skmtl")
