@@ -134,8 +134,11 @@ def _best_epoch(est, n_logged: int) -> int | None:
 
 
 def plot_history(
-    est, *, tasks: str | Sequence[str] | None = None, fig: Figure | None = None
-) -> Figure:
+    est,
+    *,
+    tasks: str | Sequence[str] | None = None,
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
     """Plot the per-epoch training curves of a fitted estimator.
 
     One row per task: its loss (before task weighting) and its metrics
