@@ -107,14 +107,14 @@ def parse_param(text: str) -> tuple[str, object]:
     return name, _literal(value)
 
 
-def _add_verbosity(parser: argparse.ArgumentParser, what: str) -> None:
+def _add_verbosity(parser: argparse.ArgumentParser, levels: str) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--verbose",
         type=int,
         choices=(0, 1, 2),
         default=1,
-        help=f"0 silent, 1 {what} (default), 2 one line per epoch",
+        help=levels,
     )
     group.add_argument(
         "-q",
@@ -166,7 +166,9 @@ def _add_fit(commands) -> None:
         help="any other estimator parameter, value as a Python literal "
         "(repeatable), e.g. --param 'filters=(16, 32)'",
     )
-    _add_verbosity(fit, "Keras' progress bar")
+    _add_verbosity(
+        fit, "0 silent, 1 Keras' progress bar (default), 2 one line per epoch"
+    )
 
 
 def _add_predict(commands) -> None:
@@ -188,7 +190,7 @@ def _add_predict(commands) -> None:
         action="store_true",
         help="add columns <task>_proba_<class> for each classification task",
     )
-    _add_verbosity(predict, "progress")
+    _add_verbosity(predict, "0 silent, 1 or 2 notes and progress (default 1)")
 
 
 def build_parser() -> argparse.ArgumentParser:
