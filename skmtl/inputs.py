@@ -493,12 +493,45 @@ def to_structured(X) -> np.ndarray:
     and ``GridSearchCV`` fail on one. A structured array holds the same named
     signals and covariates and can be split like any array.
 
+    Parameters
+    ----------
+    X : dict, structured ndarray, DataFrame, 2-D or 3-D array
+        Any form of X that :class:`~skmtl.MultiTaskConvEstimator` accepts: a
+        dict of arrays (signals ``(n, n_steps)`` or ``(n, n_steps,
+        n_channels)``, covariates ``(n,)``), a structured array, a DataFrame
+        (array-valued and numeric columns), or a 2-D or 3-D array (one field
+        named ``"signal"``).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        A structured array with one field per field of X, in X's order: a
+        sub-array field per signal, a scalar field per covariate. Each keeps
+        its numeric dtype (an object array of numbers becomes float64).
+
+    Raises
+    ------
+    ValueError
+        If X is not an accepted form, its fields differ in length, or a field
+        is not numeric.
+    TypeError
+        If an object field holds a value that is not a number.
+
+    See Also
+    --------
+    MultiTaskConvEstimator : Accepts the result (and X itself) at fit and predict.
+
     Examples
     --------
     >>> import numpy as np
-    >>> X = to_structured({"ampl": np.zeros((3, 8)), "temp": np.ones(3)})
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skmtl import to_structured
+    >>> X = to_structured({"ampl": np.zeros((10, 8)), "temp": np.ones(10)})
     >>> X.shape, X.dtype.names, X["ampl"].shape
-    ((3,), ('ampl', 'temp'), (3, 8))
+    ((10,), ('ampl', 'temp'), (10, 8))
+    >>> X_train, X_test = train_test_split(X, test_size=0.3, random_state=0)
+    >>> X_train["ampl"].shape, X_test["temp"].shape
+    ((7, 8), (3,))
     """
     arrays, _ = to_named_arrays(X)
     n = _n_samples(arrays)

@@ -35,7 +35,34 @@ DEFAULT_METRIC = {CLASSIFICATION: "accuracy", "regression": "r2"}
 
 
 def task_column(y, task: str) -> np.ndarray:
-    """The values of ``task`` in y (or in predictions of the same form as y)."""
+    """The values of ``task`` in y (or in predictions of the same form as y).
+
+    Parameters
+    ----------
+    y : array-like, DataFrame or structured ndarray
+        Targets in any form the estimator accepts, or its predictions. A 1-D y
+        holds a single task, whatever ``task`` is.
+    task : str
+        Task (column) name.
+
+    Returns
+    -------
+    ndarray
+        The task's column, missing labels included.
+
+    Raises
+    ------
+    ValueError
+        If y has several tasks and none is named ``task``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skmtl.metrics import task_column
+    >>> y = pd.DataFrame({"material": ["steel", "wood"], "density": [7.9, 0.6]})
+    >>> task_column(y, "density")
+    array([7.9, 0.6])
+    """
     form, columns = _columns(y)
     if form == "1d":
         # One task: a 1-D y (named Series or not) is that task's column.
@@ -70,7 +97,30 @@ def score_task(y_true, y_pred, metric: str | Callable, sample_weight=None) -> fl
 
 
 def check_score_weights(score_weights, tasks: list[str]) -> None:
-    """Refuse ``score_weights`` naming unknown tasks or holding bad weights."""
+    """Refuse ``score_weights`` naming unknown tasks or holding bad weights.
+
+    Parameters
+    ----------
+    score_weights : dict or None
+        ``{task: weight}``, as given to ``MultiTaskConvEstimator(score_weights=)``.
+    tasks : list of str
+        The task names.
+
+    Raises
+    ------
+    ValueError
+        If a key is not a task, or a weight is negative, infinite or NaN.
+
+    Examples
+    --------
+    >>> from skmtl.metrics import check_score_weights
+    >>> check_score_weights({"density": 0.5}, ["material", "density"])
+    >>> check_score_weights({"colour": 1.0}, ["material", "density"])
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: score_weights names ['colour'], which are not tasks; ...
+    """
     unknown = [t for t in (score_weights or {}) if t not in tasks]
     if unknown:
         raise ValueError(
@@ -93,8 +143,53 @@ def combined_score(
 ) -> float:
     """Weighted mean over tasks of accuracy (classification) or R² (regression).
 
-    ``score_weights`` gives each task's weight (default 1); a task with no
-    labelled sample in ``y_true`` is left out.
+    This is what :meth:`MultiTaskConvEstimator.score` returns. Each task is
+    scored on its labelled samples only; a task with no labelled sample in
+    ``y_true`` is left out of the mean.
+
+    Parameters
+    ----------
+    task_kinds : dict
+        ``{task: "classification" | "regression"}``, e.g. a fitted estimator's
+        ``task_kinds_``.
+    y_true : array-like, DataFrame or structured ndarray
+        True targets, in the form y had at fit; NaN or None marks a missing
+        label.
+    y_pred : array-like, DataFrame or structured ndarray
+        Predictions in the same form (what ``predict`` returns).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weight of each sample in every task's score.
+    score_weights : dict or None, default=None
+        ``{task: weight}`` of each task in the mean; unnamed tasks weigh 1.
+
+    Returns
+    -------
+    float
+        The weighted mean of the task scores.
+
+    Raises
+    ------
+    ValueError
+        If no task has a labelled sample, ``score_weights`` names an unknown
+        task or holds a bad weight, or the weights sum to 0.
+
+    See Also
+    --------
+    task_scorer : One task's score with any metric, for scikit-learn searches.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skmtl.metrics import combined_score
+    >>> kinds = {"material": "classification", "density": "regression"}
+    >>> y_true = pd.DataFrame({"material": ["steel", "wood", "steel", None],
+    ...                        "density": [7.9, 0.6, 8.1, 7.7]})
+    >>> y_pred = pd.DataFrame({"material": ["steel", "steel", "steel", "wood"],
+    ...                        "density": [7.9, 0.6, 8.1, 7.7]})
+    >>> combined_score(kinds, y_true, y_pred)  # accuracy 2/3 (3 labelled), R² 1
+    0.8333333333333333
+    >>> combined_score(kinds, y_true, y_pred, score_weights={"density": 0})
+    0.6666666666666666
     """
     score_weights = dict(score_weights or {})
     check_score_weights(score_weights, list(task_kinds))

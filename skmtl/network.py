@@ -87,7 +87,32 @@ def layer_seeds(random_state: int | None) -> Iterator[int | None]:
 
 
 def build_inputs(schema: InputSchema) -> dict[str, keras.KerasTensor]:
-    """One ``keras.Input`` per field, named as the field, in schema order."""
+    """One ``keras.Input`` per field, named as the field, in schema order.
+
+    The first step of a custom ``model=`` builder: the estimator feeds X to the
+    network by these names.
+
+    Parameters
+    ----------
+    schema : InputSchema
+        The fields of X, as learned at fit (``est.schema_``, or the ``schema``
+        argument a ``model=`` builder receives).
+
+    Returns
+    -------
+    dict of str to KerasTensor
+        ``{field: keras.Input}``: float32, of shape ``(n_steps, n_channels)``
+        for a signal and ``(1,)`` for a covariate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.inputs import infer_schema
+    >>> from skmtl.network import build_inputs
+    >>> schema = infer_schema({"ampl": np.zeros((4, 64)), "temp": np.ones(4)})
+    >>> {name: tuple(t.shape) for name, t in build_inputs(schema).items()}
+    {'ampl': (None, 64, 1), 'temp': (None, 1)}
+    """
     return {
         spec.name: keras.Input(shape=spec.shape, name=spec.name, dtype="float32")
         for spec in schema.fields
@@ -190,10 +215,56 @@ def conv_trunk(
 ) -> keras.KerasTensor:
     """The shared trunk: normalised signals through conv branches, plus covariates.
 
-    ``trunk`` picks the branch: ``"conv"`` (skmtl's pooled stages), ``"fcn"`` or
-    ``"resnet"`` (Wang, Yan & Oates, 2017, with their kernel sizes 8, 5, 3).
-    ``filters=None`` uses the trunk's default (:data:`TRUNK_FILTERS`).
-    Returns the joined feature vector ``(batch, n_features)``.
+    Each signal is normalised with its statistics from the schema; signals of
+    equal length are stacked on the channel axis and share one branch, which
+    ends in global average pooling; the normalised covariates are joined to
+    the branches' features.
+
+    Parameters
+    ----------
+    inputs : dict of str to KerasTensor
+        The network's inputs by field name, from :func:`build_inputs`.
+    schema : InputSchema
+        The fields of X with their normalisation statistics.
+    trunk : {"conv", "fcn", "resnet"}, default="conv"
+        The branch: skmtl's pooled conv stages, or the FCN or ResNet of Wang,
+        Yan & Oates (2017) with their kernel sizes 8, 5, 3.
+    filters : sequence of int or None, default=None
+        Width of each stage or block; None uses the trunk's default
+        (:data:`TRUNK_FILTERS`).
+    kernel_size : int, default=7
+        Convolution kernel of every ``"conv"`` stage.
+    pool_size : int, default=4
+        Max-pooling size of every ``"conv"`` stage (pooling stops once a
+        branch is shorter than this).
+    seeds : iterator of int or None, default=None
+        Per-layer seeds (see ``layer_seeds``); None leaves the layers unseeded.
+
+    Returns
+    -------
+    KerasTensor
+        The joined feature vector, of shape ``(batch, n_features)``.
+
+    Examples
+    --------
+    A custom ``model=`` builder that keeps skmtl's inputs and trunk and adds
+    its own head:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from skmtl import MultiTaskConvEstimator
+    >>> from skmtl.datasets import make_sensor_tasks
+    >>> from skmtl.network import build_inputs, conv_trunk
+    >>> def my_model(schema, tasks):
+    ...     inputs = build_inputs(schema)
+    ...     x = conv_trunk(inputs, schema, filters=(4, 8))
+    ...     heads = {t.name: keras.layers.Dense(t.units, activation="softmax")(x)
+    ...              for t in tasks}
+    ...     return keras.Model(inputs, heads)
+    >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
+    >>> est = MultiTaskConvEstimator(model=my_model, epochs=1, random_state=0)
+    >>> est.fit(X, y["material"]).predict_proba(X).shape
+    (40, 5)
     """
     if trunk not in _BRANCHES:
         raise ValueError(f"trunk={trunk!r}; expected one of {sorted(_BRANCHES)}.")
@@ -249,7 +320,44 @@ def task_heads(
     dropout: float = 0.1,
     seeds: Iterator[int | None] | None = None,
 ) -> dict[str, keras.KerasTensor]:
-    """A shared dense block, then one correctly shaped head per task."""
+    """A shared dense block, then one correctly shaped head per task.
+
+    A classification task gets ``Dense(n_classes, softmax)`` (one sigmoid unit
+    for two classes); a regression task a linear ``Dense`` with one unit per
+    output, on the standardised target. Heads compute in float32, also under
+    a mixed-precision policy.
+
+    Parameters
+    ----------
+    features : KerasTensor
+        The trunk's feature vector, from :func:`conv_trunk`.
+    tasks : sequence of TaskSpec
+        The tasks, as learned at fit; each head is named ``head_<task>``.
+    dense_units : int, default=64
+        Width of the shared ReLU dense block (0 to skip it).
+    dropout : float, default=0.1
+        Dropout rate after the shared dense block (0 to skip it).
+    seeds : iterator of int or None, default=None
+        Per-layer seeds (see ``layer_seeds``); None leaves the layers unseeded.
+
+    Returns
+    -------
+    dict of str to KerasTensor
+        ``{task: head output}``, ready to be a ``keras.Model``'s outputs.
+
+    Examples
+    --------
+    >>> import keras
+    >>> import pandas as pd
+    >>> from skmtl.targets import TargetEncoder
+    >>> from skmtl.network import task_heads
+    >>> y = pd.DataFrame({"material": ["a", "b", "c", "a"],
+    ...                   "density": [1.0, 2.0, 3.0, 4.0]})
+    >>> tasks = TargetEncoder().fit(y).tasks_
+    >>> heads = task_heads(keras.Input((16,)), tasks, dense_units=8)
+    >>> {name: tuple(t.shape) for name, t in heads.items()}
+    {'material': (None, 3), 'density': (None, 1)}
+    """
     seeds = seeds if seeds is not None else layer_seeds(None)
     x = features
     if dense_units:
@@ -395,7 +503,45 @@ def check_heads(
     """Refuse heads that cannot fit their task, before any training.
 
     The classic failure is ``Dense(1, activation="softmax")``: a softmax over one
-    unit is always 1.0, so the model predicts one class whatever it learns.
+    unit is always 1.0, so the model predicts one class whatever it learns. The
+    estimator runs this check on every custom ``model=`` before training.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A network whose outputs are a dict keyed by task name.
+    tasks : sequence of TaskSpec
+        The tasks, as learned at fit.
+    sample : dict of str to ndarray
+        A few rows of encoded inputs by field name; the model is called on
+        them once.
+
+    Raises
+    ------
+    ValueError
+        If a head has the wrong number of units for its task, a one-unit
+        softmax head, or outputs that are not probabilities for a
+        classification task. The message names the task and the fix.
+
+    Examples
+    --------
+    >>> import keras
+    >>> import numpy as np
+    >>> from skmtl.targets import TargetEncoder
+    >>> from skmtl.network import check_heads
+    >>> tasks = TargetEncoder().fit(np.array(["a", "b", "c", "a"])).tasks_
+    >>> inputs = {"signal": keras.Input((8, 1), name="signal")}
+    >>> pooled = keras.layers.GlobalAveragePooling1D()(inputs["signal"])
+    >>> head = keras.layers.Dense(1, activation="softmax")(pooled)
+    >>> model = keras.Model(inputs, {"y": head})
+    >>> import warnings
+    >>> with warnings.catch_warnings():  # Keras warns about the softmax too
+    ...     warnings.simplefilter("ignore")
+    ...     check_heads(model, tasks, {"signal": np.zeros((2, 8, 1), "float32")})
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Classification task 'y' has 3 classes but its head has 1 unit. ...
     """
     # An eager call: tracing a predict function here would only add a retrace.
     outputs = {k: np.asarray(v) for k, v in model(sample, training=False).items()}

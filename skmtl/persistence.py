@@ -32,7 +32,32 @@ _MODEL = "model.keras"
 
 
 class SkmtlFileError(ValueError):
-    """The file is not a readable skmtl model."""
+    """The file is not a readable skmtl model.
+
+    Raised by :func:`skmtl.load` for a file that is not an skmtl model (a
+    joblib or pickle file, a truncated archive), one written in another file
+    format version or with another Keras major version, or one whose model
+    would run code when loaded (a ``Lambda`` layer). A subclass of
+    ``ValueError``, so ``except ValueError`` catches it too.
+
+    See Also
+    --------
+    skmtl.load : Reads a file written by ``MultiTaskConvEstimator.save``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skmtl import load
+    >>> from skmtl.persistence import SkmtlFileError
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("not a model")
+    >>> try:
+    ...     load(path)
+    ... except SkmtlFileError as exc:
+    ...     print("refused:", str(exc).split(" (")[0].rsplit("/", 1)[-1])
+    refused: notes.txt is not an skmtl model file
+    """
 
 
 def _json_params(params: dict) -> tuple[dict, list[str]]:
@@ -65,7 +90,42 @@ def _dtype_from_json(data):
 
 
 def save(estimator, path: str | os.PathLike) -> None:
-    """Write a fitted estimator to ``path`` (see module docstring for the format)."""
+    """Write a fitted estimator to ``path`` as one file with no pickle inside.
+
+    The file is a zip archive of ``skmtl.json`` (parameters, input schema,
+    tasks, history, library versions) and ``model.keras``; see the module
+    docstring. :meth:`MultiTaskConvEstimator.save` calls this function.
+
+    Parameters
+    ----------
+    estimator : MultiTaskConvEstimator
+        A fitted estimator.
+    path : str or path-like
+        File to write (overwritten if it exists). The ``.skmtl`` suffix is a
+        convention, not a requirement.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+
+    See Also
+    --------
+    load : Reads the file back.
+
+    Examples
+    --------
+    >>> import os, tempfile, zipfile
+    >>> from skmtl import MultiTaskConvEstimator
+    >>> from skmtl.datasets import make_sensor_tasks
+    >>> from skmtl.persistence import save
+    >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.skmtl")
+    >>> save(est.fit(X, y), path)
+    >>> sorted(zipfile.ZipFile(path).namelist())
+    ['model.keras', 'skmtl.json']
+    """
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator)
@@ -141,6 +201,36 @@ def load(path: str | os.PathLike):
     No code from the file is executed (no pickle; Keras safe mode). The result
     predicts like the saved estimator; parameters that JSON cannot hold (a custom
     ``model`` builder, callbacks) come back as their defaults, with a warning.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by ``MultiTaskConvEstimator.save`` (or
+        :func:`skmtl.persistence.save`).
+
+    Returns
+    -------
+    MultiTaskConvEstimator
+        A fitted estimator: same parameters, input schema, tasks, network
+        weights and ``history_``. It predicts, scores and refits like the
+        saved one.
+
+    Raises
+    ------
+    SkmtlFileError
+        If the file is not an skmtl model, was written in another file format
+        version or with another Keras major version, or holds a layer that
+        would run code when loaded.
+
+    Warns
+    -----
+    UserWarning
+        If some parameters could not be saved as JSON and are back to their
+        defaults.
+
+    See Also
+    --------
+    MultiTaskConvEstimator.save : Writes the file.
 
     Examples
     --------
