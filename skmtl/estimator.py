@@ -166,7 +166,10 @@ class MultiTaskConvEstimator(BaseWrapper):
     learning_rate : float, default=1e-3
         Overridden by ``optimizer__learning_rate`` if that is given.
     batch_size : int, default=32
+        Samples per gradient step (``predict__batch_size`` sets the chunk
+        size of ``predict``).
     epochs : int, default=20
+        Passes over the training data per call to ``fit``.
     shuffle : bool, default=True
         Reshuffle the training samples every epoch (in a seeded order).
     callbacks : list of keras callbacks or None, default=None
@@ -189,7 +192,9 @@ class MultiTaskConvEstimator(BaseWrapper):
         stop after ``n_iter_no_change`` epochs without a lower validation loss
         and restore the best weights (in memory; no file is written).
     validation_fraction : float, default=0.1
+        Share of the training samples held out when ``early_stopping``.
     n_iter_no_change : int, default=5
+        Epochs without a lower validation loss before ``early_stopping`` stops.
     score_weights : dict or None, default=None
         ``{task: weight}`` of each task's score in :meth:`score` (default 1).
     distribute : "mirrored", tf.distribute.Strategy or None, default=None
