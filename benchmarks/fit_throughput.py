@@ -54,7 +54,7 @@ import subprocess
 import sys
 import time
 
-from _common import environment, load_average, peak_rss_mib, table
+from _common import environment, epoch_timer, load_average, peak_rss_mib, table
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -102,27 +102,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.rounds < 1 or args.interleaved_rounds < 0:
         parser.error("--rounds must be >= 1 and --interleaved-rounds >= 0")
     return args
-
-
-def _epoch_timer():
-    import keras
-
-    class EpochTimer(keras.callbacks.Callback):
-        """Wall and CPU time (all threads) of every epoch."""
-
-        def __init__(self):
-            super().__init__()
-            self.seconds = []
-            self.cpu_seconds = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start = (time.perf_counter(), time.process_time())
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self._start[0])
-            self.cpu_seconds.append(time.process_time() - self._start[1])
-
-    return EpochTimer()
 
 
 def _estimator(args, epochs: int, timer):
@@ -175,15 +154,15 @@ def _keras_fit(model, data, args, timer, *, epochs: int, initial_epoch: int = 0)
 
 
 def _fit_skmtl(X, y, args) -> dict:
-    timer = _epoch_timer()
+    timer = epoch_timer()
     est = _estimator(args, args.epochs, timer)
     t0 = time.perf_counter()
     est.fit(X, y)
     return {
         "prepare_s": 0.0,
         "fit_s": time.perf_counter() - t0,
-        "epoch_s": timer.seconds,
-        "epoch_cpu_s": timer.cpu_seconds,
+        "epoch_s": timer.wall,
+        "epoch_cpu_s": timer.cpu,
         "final_loss": est.history_["loss"][-1],
     }
 
@@ -192,20 +171,20 @@ def _fit_keras(X, y, args) -> dict:
     t0 = time.perf_counter()
     model, *data = _keras_setup(X, y, args)
     prepare_s = time.perf_counter() - t0
-    timer = _epoch_timer()
+    timer = epoch_timer()
     t0 = time.perf_counter()
     history = _keras_fit(model, data, args, timer, epochs=args.epochs)
     return {
         "prepare_s": prepare_s,
         "fit_s": time.perf_counter() - t0,
-        "epoch_s": timer.seconds,
-        "epoch_cpu_s": timer.cpu_seconds,
+        "epoch_s": timer.wall,
+        "epoch_cpu_s": timer.cpu,
         "final_loss": float(history.history["loss"][-1]),
     }
 
 
 def _fit_interleaved(X, y, args) -> dict:
-    skmtl_timer, keras_timer = _epoch_timer(), _epoch_timer()
+    skmtl_timer, keras_timer = epoch_timer(), epoch_timer()
     est = _estimator(args, 1, skmtl_timer).fit(X, y)
     model, *data = _keras_setup(X, y, args)
     _keras_fit(model, data, args, keras_timer, epochs=1)
@@ -226,10 +205,10 @@ def _fit_interleaved(X, y, args) -> dict:
                 epoch += 1
     # The first epoch of each carried the tracing: leave it out.
     return {
-        "skmtl_epoch_s": skmtl_timer.seconds[1:],
-        "skmtl_epoch_cpu_s": skmtl_timer.cpu_seconds[1:],
-        "keras_epoch_s": keras_timer.seconds[1:],
-        "keras_epoch_cpu_s": keras_timer.cpu_seconds[1:],
+        "skmtl_epoch_s": skmtl_timer.wall[1:],
+        "skmtl_epoch_cpu_s": skmtl_timer.cpu[1:],
+        "keras_epoch_s": keras_timer.wall[1:],
+        "keras_epoch_cpu_s": keras_timer.cpu[1:],
     }
 
 

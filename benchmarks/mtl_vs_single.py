@@ -176,6 +176,9 @@ def _weight_recorder(tasks: tuple[str, ...]):
             super().__init__()
             self.weights = {task: [] for task in tasks}
 
+        def __deepcopy__(self, memo):
+            return self  # skmtl copies callbacks per fit; read this instance
+
         def on_train_batch_end(self, batch, logs=None):
             for task in tasks:
                 self.weights[task].append(float((logs or {})[f"weight_{task}"]))

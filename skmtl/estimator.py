@@ -94,6 +94,37 @@ _OWN_ARGUMENTS = {
 }
 
 
+def _skip_gradient_all_reduce(optimizer) -> None:
+    """Drop Keras' all-reduce of the gradients, an identity with one replica.
+
+    ``ReplicaContext.all_reduce`` wraps the sum in ``tf.custom_gradient``, which
+    registers a gradient function in TensorFlow's process-wide gradient registry
+    at every trace and never removes it; the function holds the traced train
+    step's graph (several MiB per fit: a long search grew without bound).
+    """
+    for opt in (optimizer, getattr(optimizer, "inner_optimizer", None)):
+        if opt is not None and hasattr(opt, "_all_reduce_sum_gradients"):
+            opt._all_reduce_sum_gradients = _unchanged
+
+
+def _copy_for_fit(callback):
+    """The callback a fit trains with: a deep copy where one can be made.
+
+    A used Keras callback keeps the model it trained (CSVLogger its file,
+    TensorBoard a module), which would make the estimator impossible to clone or
+    pickle, and scikit-learn's fit must not change parameters. A callback that
+    cannot be copied (it holds a lock, a thread, an open file) is used as given.
+    """
+    try:
+        return copy.deepcopy(callback)
+    except Exception:
+        return callback
+
+
+def _unchanged(grads_and_vars):
+    return grads_and_vars
+
+
 def _keras_arguments(prefix: str, routed: dict, method) -> dict:
     """Routed ``<prefix>__<name>`` parameters, checked against the Keras method.
 
@@ -175,7 +206,8 @@ class MultiTaskConvEstimator(BaseWrapper):
     callbacks : list of keras callbacks or None, default=None
         Keras callbacks (instances, or classes configured through
         ``callbacks__<i>__<arg>``). Each fit uses deep copies, so the instances
-        given are never changed; per-epoch logs are in ``history_``.
+        given are never changed (one that cannot be copied, e.g. holding a
+        lock, is used as given); per-epoch logs are in ``history_``.
     warm_start : bool, default=False
         Continue training the fitted network instead of building a new one.
     random_state : int, RandomState or None, default=None
@@ -688,6 +720,13 @@ class MultiTaskConvEstimator(BaseWrapper):
             # float16 gradients underflow without loss scaling (bfloat16 don't).
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         trainer.compile(optimizer=optimizer, **compile_params)
+        # Built here, eagerly: slots created inside the traced train step add
+        # tf.cond branch functions to TensorFlow's process-wide function library
+        # that are never removed (about 15 MiB per fit of the default network,
+        # for ever, in a long search).
+        trainer.optimizer.build(trainer.optimized_variables())
+        if self._strategy.num_replicas_in_sync == 1:
+            _skip_gradient_all_reduce(trainer.optimizer)
         return trainer
 
     def _distribution_strategy(self) -> tf.distribute.Strategy:
@@ -743,10 +782,12 @@ class MultiTaskConvEstimator(BaseWrapper):
         if self.callbacks is None:
             return []
         routed = self._routed("callbacks")
-        # Each fit trains with copies: a used Keras callback keeps the model it
-        # trained (and CSVLogger its file, TensorBoard a module), which would make
-        # the estimator impossible to clone or pickle; fit must not change params.
-        callbacks = unflatten_params(items=copy.deepcopy(self.callbacks), params=routed)
+        items = self.callbacks
+        if isinstance(items, list | tuple):
+            items = [_copy_for_fit(c) for c in items]
+        else:
+            items = _copy_for_fit(items)
+        callbacks = unflatten_params(items=items, params=routed)
         if isinstance(callbacks, keras.callbacks.Callback):
             callbacks = [callbacks]
         return list(callbacks)

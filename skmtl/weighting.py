@@ -229,11 +229,16 @@ class MultiTaskTrainer(keras.Model):
             logs[f"weight_{name}"] = weights[i]
         return logs
 
-    def train_step(self, data):
-        x, y, sample_weight = data
-        variables = self.network.trainable_variables + (
+    def optimized_variables(self) -> list:
+        """The variables the optimizer updates: the network's, and the learned
+        log-variances of the uncertainty strategy."""
+        return self.network.trainable_variables + (
             [self.log_vars] if self.strategy == "uncertainty" else []
         )
+
+    def train_step(self, data):
+        x, y, sample_weight = data
+        variables = self.optimized_variables()
         with tf.GradientTape(persistent=self.strategy == "gradnorm") as tape:
             y_pred = self(x, training=True)
             task_losses = self._task_losses(y, y_pred, sample_weight)
