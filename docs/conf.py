@@ -46,14 +46,30 @@ myst_enable_extensions = ["colon_fence", "deflist"]
 
 # -- autodoc, autosummary, numpydoc ------------------------------------------
 autosummary_generate = True
-autodoc_default_options = {"members": False, "inherited-members": False}
 autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types
+autodoc_member_order = "bysource"  # fit, partial_fit, predict, ... as written
 # Members are listed by the autosummary class template (own methods only): the
 # scikeras base class contributes dozens of methods that are not skmtl's API.
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
+
+
+def _skip_metadata_request_methods(app, what, name, obj, skip, options):
+    """Leave out scikit-learn's generated ``set_<method>_request`` methods.
+
+    scikit-learn documents them (metadata routing); their docstrings refer to
+    its glossary, which does not exist here.
+    """
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_request_methods)
+
 
 # -- sphinx-gallery ------------------------------------------------------------
 

@@ -86,6 +86,7 @@ lims = [min(density.min(), 0), density.max() * 1.05]
 ax_d.plot(lims, lims, "k:", lw=1)
 ax_d.set_xlabel("est.predict density")
 ax_d.set_ylabel("SavedModel density")
+ax_d.set_title("density: estimator and SavedModel")
 ax_p.imshow(out["material_proba"].numpy()[:25].T, aspect="auto", cmap="viridis")
 ax_p.set_yticks(range(len(est.classes_["material"])), est.classes_["material"])
 ax_p.set_xlabel("test recording")
