@@ -7,8 +7,27 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ._version import __version__
-from .estimator import MultiTaskConvEstimator
-from .inputs import to_structured
-from .persistence import load
 
 __all__ = ["MultiTaskConvEstimator", "load", "to_structured", "__version__"]
+
+# Where each public name lives. They are imported on first use, so that
+# ``skmtl --version`` and ``import skmtl.plotting`` do not pay for TensorFlow.
+_LAZY = {
+    "MultiTaskConvEstimator": ".estimator",
+    "load": ".persistence",
+    "to_structured": ".inputs",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -29,6 +29,9 @@ KINDS = ("classification", "regression")
 DATA_EXTENSIONS = (".npz", ".parquet", ".pq")
 # Rows per call to predict: the unit of the progress indication.
 PREDICT_CHUNK = 4096
+# skmtl.weighting.STRATEGIES, spelled out so that building the parser (and
+# ``skmtl --version``) does not import TensorFlow; a test keeps them equal.
+LOSS_WEIGHTINGS = ("fixed", "uncertainty", "dwa", "gradnorm")
 # Estimator parameters that have their own option and cannot come via --param.
 _OWN_OPTIONS = {"tasks": "--target", "verbose": "--verbose/-q"}
 
@@ -127,8 +130,6 @@ def _add_verbosity(parser: argparse.ArgumentParser, levels: str) -> None:
 
 
 def _add_fit(commands) -> None:
-    from .weighting import STRATEGIES
-
     fit = commands.add_parser(
         "fit",
         help="train an estimator on a data file and save it",
@@ -153,7 +154,7 @@ def _add_fit(commands) -> None:
     fit.add_argument("--random-state", type=int, help="seed, for repeatable fits")
     fit.add_argument(
         "--loss-weighting",
-        choices=STRATEGIES,
+        choices=LOSS_WEIGHTINGS,
         help="how task losses are combined (default fixed)",
     )
     fit.add_argument(

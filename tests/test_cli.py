@@ -313,3 +313,21 @@ def test_pyarrow_missing(monkeypatch, data, model, capsys, tmp_path):
 def test_usage_errors(capsys):
     fails(capsys, "arguments are required: --target, -o/--output", "fit", "x.npz")
     fails(capsys, "invalid choice: 'train'", "train")
+
+
+def test_loss_weighting_choices_match_the_library():
+    from skmtl.cli import LOSS_WEIGHTINGS
+    from skmtl.weighting import STRATEGIES
+
+    assert LOSS_WEIGHTINGS == STRATEGIES
+
+
+def test_version_does_not_import_tensorflow():
+    code = (
+        "import sys; from skmtl.cli import main; main(['--version']); "
+        "print('tensorflow' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["skmtl", __version__, "False"]
