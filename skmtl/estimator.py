@@ -556,11 +556,13 @@ class MultiTaskConvEstimator(BaseWrapper):
     def _warn_if_collapsed(self, inputs, targets, weights) -> None:
         """Warn when a classification head predicts one class for every sample.
 
-        Checked on up to 2,048 training samples that hold several classes: a head
-        stuck on one class (the classic Dense(1, softmax) failure, a learning rate
-        far off, extreme imbalance) would otherwise pass silently.
+        Checked on up to 512 training samples spread evenly over the data (so
+        that data sorted by class still shows several): a head stuck on one
+        class (the classic Dense(1, softmax) failure, a learning rate far off,
+        extreme imbalance) would otherwise pass silently.
         """
-        rows = np.arange(min(len(next(iter(inputs.values()))), 2048))
+        n_samples = len(next(iter(inputs.values())))
+        rows = np.unique(np.linspace(0, n_samples - 1, min(n_samples, 512), dtype=int))
         decoded = None
         for task in self.tasks_:
             if task.kind != CLASSIFICATION:
@@ -872,7 +874,10 @@ class MultiTaskConvEstimator(BaseWrapper):
         forward = self._predict_function()
         parts = []
         for start in range(0, n_samples, chunk):
-            batch = {k: v[start : start + chunk] for k, v in inputs.items()}
+            batch = {
+                k: np.asarray(v[start : start + chunk], dtype=np.float32)
+                for k, v in inputs.items()
+            }
             parts.append({k: v.numpy() for k, v in forward(batch).items()})
         return {
             name: np.concatenate([p[name] for p in parts]) for name in self.task_kinds_

@@ -11,6 +11,7 @@ a float64 array where float32 was seen at fit, just works.
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
@@ -348,9 +349,23 @@ def _per_sample_shape(name: str, a: np.ndarray) -> tuple[str, int, int]:
     )
 
 
+def is_memory_mapped(a: np.ndarray) -> bool:
+    """Whether ``a`` (or the array it is a view of) lives in a memory-mapped file."""
+    while isinstance(a, np.ndarray):
+        if isinstance(a, np.memmap):
+            return True
+        a = a.base
+    return isinstance(a, mmap.mmap)
+
+
 def _as_model_array(a: np.ndarray, kind: str) -> np.ndarray:
-    """float32 with the per-sample shape the network expects; a view when possible."""
-    a = np.asarray(a, dtype=np.float32)
+    """float32 with the per-sample shape the network expects; a view when possible.
+
+    A memory-mapped float array of another precision keeps its dtype: converting
+    it would load the whole file; batches are cast to float32 as they are read.
+    """
+    if not (a.dtype.kind == "f" and is_memory_mapped(a)):
+        a = np.asarray(a, dtype=np.float32)
     if kind == COVARIATE or a.ndim == 2:
         a = a[..., np.newaxis]
     return a
@@ -358,14 +373,16 @@ def _as_model_array(a: np.ndarray, kind: str) -> np.ndarray:
 
 def _channel_stats(a: np.ndarray, kind: str) -> tuple[tuple, tuple]:
     """Per-channel mean and standard deviation, accumulated in float64 by chunks."""
-    a = _as_model_array(a, kind)
+    a = np.asarray(a)  # float64 chunks below: no float32 copy of the whole
+    a = a[..., np.newaxis] if kind == COVARIATE or a.ndim == 2 else a
     n_channels = a.shape[-1]
     mean = np.zeros(n_channels)
     m2 = np.zeros(n_channels)  # sum of squared deviations from the mean
     count = 0
     for start in range(0, a.shape[0], _CHUNK_ROWS):
         chunk = a[start : start + _CHUNK_ROWS].reshape(-1, n_channels)
-        chunk = chunk.astype(np.float64)
+        # The statistics of what the network sees: float32 values.
+        chunk = chunk.astype(np.float32, copy=False).astype(np.float64)
         # Chan et al.'s pairwise update: sum(x**2) - n * mean**2 cancels
         # catastrophically for a signal with an offset (or a constant channel).
         n_chunk = chunk.shape[0]

@@ -347,3 +347,26 @@ def test_named_series_y_scores_and_cross_validates(sensor_data):
     assert est.predict(X).shape == (len(X),)
     assert 0.0 <= est.score(X, y["material"]) <= 1.0
     assert np.isfinite(cross_val_score(_est(), X, y["material"], cv=2)).all()
+
+
+def test_float64_memory_map_trains_in_float32_batches_without_loading(tmp_path):
+    """A float64 np.load(mmap_mode="r") file is cast per batch, not loaded whole,
+    and trains exactly as the same values given as float32 in memory."""
+    from skmtl.inputs import infer_schema, is_memory_mapped
+
+    rng = np.random.default_rng(0)
+    signal = rng.normal(size=(60, 48)).astype(np.float32)
+    np.save(tmp_path / "ampl.npy", signal.astype(np.float64))
+    mapped = np.load(tmp_path / "ampl.npy", mmap_mode="r")
+    y = np.arange(60) % 3
+
+    encoded, _ = encode({"ampl": mapped}, infer_schema({"ampl": mapped}))
+    assert is_memory_mapped(encoded["ampl"]) and encoded["ampl"].dtype == np.float64
+
+    params = dict(TINY, epochs=2, random_state=0)
+    from_file = MultiTaskConvEstimator(**params).fit({"ampl": mapped}, y)
+    in_memory = MultiTaskConvEstimator(**params).fit({"ampl": signal}, y)
+    np.testing.assert_array_equal(
+        from_file.predict_proba({"ampl": mapped}),
+        in_memory.predict_proba({"ampl": signal}),
+    )
