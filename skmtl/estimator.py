@@ -443,6 +443,18 @@ class MultiTaskConvEstimator(BaseWrapper):
         Returns
         -------
         self : MultiTaskConvEstimator
+            Fitted: ``model_``, ``history_``, ``classes_``, ``task_weights_``...
+
+        Examples
+        --------
+        >>> from skmtl import MultiTaskConvEstimator
+        >>> from skmtl.datasets import make_sensor_tasks
+        >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(4, 8), epochs=2, random_state=0)
+        >>> est.fit(X, y).n_epochs_
+        2
+        >>> [key for key in est.history_ if key.startswith("material")]
+        ['material_accuracy', 'material_loss']
         """
         return self._fit(X, y, sample_weight, epochs=self.epochs, warm=self.warm_start)
 
@@ -459,6 +471,22 @@ class MultiTaskConvEstimator(BaseWrapper):
             On the first call, every class a classification task will ever see
             (its batches may not all show every class): an array for a single
             classification task, or ``{task: classes}``. Ignored afterwards.
+
+        Returns
+        -------
+        self : MultiTaskConvEstimator
+            Trained for one more epoch.
+
+        Examples
+        --------
+        >>> from skmtl import MultiTaskConvEstimator
+        >>> from skmtl.datasets import make_sensor_tasks
+        >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(4, 8), epochs=2, random_state=0)
+        >>> for _ in range(3):
+        ...     est = est.partial_fit(X, y)
+        >>> len(est.history_["loss"])
+        3
         """
         return self._fit(X, y, sample_weight, epochs=1, warm=True, classes=classes)
 
@@ -910,12 +938,27 @@ class MultiTaskConvEstimator(BaseWrapper):
     def predict(self, X):
         """Predict every task, in the form y had at fit.
 
+        Parameters
+        ----------
+        X : dict, structured ndarray, DataFrame, 2-D or 3-D array
+            The fields seen at fit, matched by name (any float dtype).
+
         Returns
         -------
         ndarray or DataFrame
             A 1-D y gives a 1-D array, a 2-D array a 2-D array, a DataFrame a
             DataFrame with the same columns and dtypes. Labels are the original
             class values; regression values are in the original units.
+
+        Examples
+        --------
+        >>> from skmtl import MultiTaskConvEstimator
+        >>> from skmtl.datasets import make_sensor_tasks
+        >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(4, 8), epochs=2, random_state=0)
+        >>> pred = est.fit(X, y).predict(X)
+        >>> list(pred.columns), pred["material"].dtype == y["material"].dtype
+        (['material', 'density'], True)
         """
         outputs = self._outputs(X)
         return self.target_encoder_.inverse_transform(outputs)
@@ -930,12 +973,27 @@ class MultiTaskConvEstimator(BaseWrapper):
     def predict_proba(self, X):
         """Class probabilities of each classification task.
 
+        Parameters
+        ----------
+        X : dict, structured ndarray, DataFrame, 2-D or 3-D array
+            The fields seen at fit, matched by name.
+
         Returns
         -------
         dict or ndarray
             ``{task: (n_samples, n_classes)}``, columns ordered as that task's
             classes. For a 1-D y, the array itself (as any scikit-learn
             classifier returns).
+
+        Examples
+        --------
+        >>> from skmtl import MultiTaskConvEstimator
+        >>> from skmtl.datasets import make_sensor_tasks
+        >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(4, 8), epochs=2, random_state=0)
+        >>> material = est.fit(X, y).predict_proba(X)["material"]
+        >>> material.shape, bool(abs(material.sum(axis=1) - 1).max() < 1e-5)
+        ((60, 5), True)
         """
         outputs = self._outputs(X)
         probas = self.target_encoder_.probabilities(outputs)
@@ -949,6 +1007,31 @@ class MultiTaskConvEstimator(BaseWrapper):
         Weighted by ``score_weights`` when given. Each task is scored on its
         labelled samples only; see
         :mod:`skmtl.metrics` for per-task scorers.
+
+        Parameters
+        ----------
+        X : dict, structured ndarray, DataFrame, 2-D or 3-D array
+            The fields seen at fit.
+        y : array-like or DataFrame
+            True targets, in a form accepted by :meth:`fit`; missing labels
+            are skipped per task.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in every task's metric.
+
+        Returns
+        -------
+        score : float
+            At most 1.0 (R² can be negative).
+
+        Examples
+        --------
+        >>> from skmtl import MultiTaskConvEstimator
+        >>> from skmtl.datasets import make_sensor_tasks
+        >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(4, 8), epochs=2, random_state=0)
+        >>> score = est.fit(X, y).score(X, y)
+        >>> isinstance(score, float) and score <= 1.0
+        True
         """
         check_is_fitted(self)
         self.target_encoder_.transform(y)  # unseen classes and bad columns raise
@@ -969,7 +1052,28 @@ class MultiTaskConvEstimator(BaseWrapper):
         self._predict_function()
 
     def save(self, path) -> None:
-        """Write the fitted estimator to one file: Keras model + JSON, no pickle."""
+        """Write the fitted estimator to one file: Keras model + JSON, no pickle.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (conventionally ``*.skmtl``); read it back with
+            :func:`skmtl.load`, which runs no code from the file.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from skmtl import load
+        >>> from skmtl import MultiTaskConvEstimator
+        >>> from skmtl.datasets import make_sensor_tasks
+        >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(4, 8), epochs=2, random_state=0)
+        >>> est = est.fit(X, y)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.skmtl")
+        >>> est.save(path)
+        >>> bool((load(path).predict(X) == est.predict(X)).all().all())
+        True
+        """
         from .persistence import save
 
         save(self, path)

@@ -24,7 +24,7 @@ from ._version import __version__
 from .inputs import InputSchema
 from .targets import TargetEncoder, TaskSpec
 
-__all__ = ["save", "load", "FORMAT_VERSION"]
+__all__ = ["save", "load", "SkmtlFileError", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 _META = "skmtl.json"

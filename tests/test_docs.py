@@ -96,6 +96,25 @@ def test_public_docstrings_follow_numpydoc(name):
     )
 
 
+ESTIMATOR_METHODS = [
+    "fit",
+    "partial_fit",
+    "predict",
+    "predict_proba",
+    "score",
+    "save",
+    "export",
+]
+
+
+@pytest.mark.parametrize("method", ESTIMATOR_METHODS)
+def test_estimator_methods_follow_numpydoc(method):
+    validate = pytest.importorskip("numpydoc.validate").validate
+    report = validate(f"skmtl.MultiTaskConvEstimator.{method}")
+    errors = [f"{code}: {msg}" for code, msg in report["errors"] if code in CHECKS]
+    assert not errors, f"{method}:\n" + "\n".join(errors)
+
+
 def test_every_public_method_has_a_docstring():
     for name in api_names():
         obj = resolve(name)
