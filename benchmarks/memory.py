@@ -312,6 +312,9 @@ def _callbacks(sampler: _Sampler):
             self.wall = time.perf_counter() - self.start[0]
             self.cpu = time.process_time() - self.start[1]
 
+        def __deepcopy__(self, memo):
+            return self  # skmtl copies callbacks per fit; read this instance
+
     return PhaseTimer()
 
 
@@ -486,7 +489,7 @@ def print_tables(results: dict[str, dict], args: argparse.Namespace) -> dict:
         "Phases: load = np.load of X; prepare = fit up to the first batch "
         "(schema statistics, NaN checks, encode, build, head probe); train = the "
         "epoch (tracing included); finish = the rest of fit (the collapsed-head "
-        "check predicts up to 2,048 training samples). RSS is the exact VmHWM of "
+        "check predicts 512 training samples). RSS is the exact VmHWM of "
         "the phase (reset between phases through /proc/self/clear_refs)"
         + (
             ""
