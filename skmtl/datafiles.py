@@ -1,0 +1,215 @@
+"""Data files for the command line: ``.npz`` and Parquet in, CSV/``.npz``/Parquet out.
+
+Arrays keep samples on axis 0: a 2-D ``(n, steps)`` or 3-D ``(n, steps,
+channels)`` array is a signal, a 1-D array a covariate or a target. Parquet
+needs pyarrow (``pip install "skmtl[parquet]"``). Every failure is a
+:class:`DataFileError` whose message names the file or field and the fix.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "DATA_EXTENSIONS",
+    "DataFileError",
+    "check_output",
+    "read_data",
+    "write_table",
+]
+
+DATA_EXTENSIONS = (".npz", ".parquet", ".pq")
+
+
+class DataFileError(ValueError):
+    """A data file that cannot be read or an output that cannot be written."""
+
+
+def existing_file(path: str, what: str) -> Path:
+    file = Path(path)
+    if not file.exists():
+        raise DataFileError(f"{what} {path} does not exist")
+    if not file.is_file():
+        raise DataFileError(f"{what} {path} is not a file")
+    return file
+
+
+def _extension(path: str, allowed: Sequence[str], what: str) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in allowed:
+        raise DataFileError(
+            f"{what} {path} has extension {suffix or '(none)'!r}; skmtl reads and "
+            f"writes {', '.join(allowed)}: rename or convert the file"
+        )
+    return suffix
+
+
+def check_output(path: str, allowed: Sequence[str] | None = None) -> None:
+    """Fail before any work if ``path`` cannot be written: bad extension, no folder."""
+    if allowed is not None:
+        _extension(path, allowed, "output file")
+    if Path(path).is_dir():
+        raise DataFileError(f"cannot write {path}: it is a folder; name a file in it")
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise DataFileError(
+            f"cannot write {path}: folder {folder} does not exist; create it first "
+            f"(mkdir -p {folder})"
+        )
+
+
+def read_data(path: str) -> dict[str, np.ndarray]:
+    """Read a data file into ``{field: array with samples on axis 0}``.
+
+    ``.npz``: one array per field. Parquet: one column per field; a list-valued
+    column (lists of numbers, or lists of lists for several channels) becomes a
+    2-D or 3-D signal array.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "data.npz")
+    >>> np.savez(path, ampl=np.zeros((3, 8)), temp=np.ones(3))
+    >>> {k: v.shape for k, v in read_data(path).items()}
+    {'ampl': (3, 8), 'temp': (3,)}
+    """
+    existing_file(path, "data file")
+    suffix = _extension(path, DATA_EXTENSIONS, "data file")
+    data = _read_npz(path) if suffix == ".npz" else _read_parquet(path)
+    if not data:
+        raise DataFileError(f"data file {path} holds no fields")
+    return data
+
+
+def _read_npz(path: str) -> dict[str, np.ndarray]:
+    import zipfile
+
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataFileError(f"cannot read {path} as an .npz file: {exc}") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataFileError(
+            f"{path} holds a single array (.npy), not named fields; save them with "
+            "np.savez(path, name=array, ...)"
+        )
+    data = {}
+    with archive:
+        for name in archive.files:
+            try:
+                data[name] = archive[name]
+            except ValueError as exc:
+                if "allow_pickle" in str(exc):
+                    raise DataFileError(
+                        f"field {name!r} of {path} holds Python objects, which skmtl "
+                        "does not unpickle; save labels as a string or number array "
+                        "(e.g. np.asarray(labels, dtype=str))"
+                    ) from None
+                raise DataFileError(
+                    f"cannot read field {name!r} of {path}: {exc}"
+                ) from None
+            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise DataFileError(
+                    f"cannot read field {name!r} of {path}: {exc}"
+                ) from None
+    return data
+
+
+def need_pyarrow(action: str) -> None:
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise DataFileError(
+            f"{action} Parquet files needs pyarrow; install it with "
+            "pip install 'skmtl[parquet]'"
+        ) from None
+
+
+def _read_parquet(path: str) -> dict[str, np.ndarray]:
+    need_pyarrow("reading")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise DataFileError(f"cannot read {path} as a Parquet file: {exc}") from None
+    return {
+        name: _arrow_column(name, table.column(name)) for name in table.schema.names
+    }
+
+
+def _arrow_column(name: str, column) -> np.ndarray:
+    """One Arrow column as an array: nested lists of equal length stack."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = column.combine_chunks()
+    shape = [len(values)]
+    while (
+        pa.types.is_list(values.type)
+        or pa.types.is_large_list(values.type)
+        or pa.types.is_fixed_size_list(values.type)
+    ):
+        if values.null_count:
+            row = values.is_null().to_numpy(zero_copy_only=False).argmax()
+            raise DataFileError(
+                f"field {name!r}: sample {row} is missing (null); skmtl does not "
+                "impute signals, fill or drop those samples first"
+            )
+        lengths = pc.list_value_length(values).to_numpy(zero_copy_only=False)
+        if len(lengths) and (lengths != lengths[0]).any():
+            row = int(np.flatnonzero(lengths != lengths[0])[0])
+            raise DataFileError(
+                f"field {name!r} is ragged: its first list has {lengths[0]} values "
+                f"but sample {row} has {lengths[row]}; pad or crop the signals to "
+                "one length"
+            )
+        shape.append(int(lengths[0]) if len(lengths) else 0)
+        values = values.flatten()
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    return values.to_numpy(zero_copy_only=False).reshape(shape)
+
+
+def _write_csv(columns: dict[str, np.ndarray], stream) -> None:
+    import csv
+
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(columns)
+    cells = [c.astype(str) if c.dtype == np.float32 else c for c in columns.values()]
+    writer.writerows(zip(*(c.tolist() for c in cells), strict=True))
+
+
+def _plain(name: str, values: np.ndarray) -> np.ndarray:
+    """An object column as a string or number array: .npz holds no pickles."""
+    if values.dtype != object:
+        return values
+    plain = np.asarray(values.tolist())
+    if plain.dtype == object:
+        raise DataFileError(
+            f"column {name!r} mixes types and cannot be written to .npz"
+        )
+    return plain
+
+
+def write_table(columns: dict[str, np.ndarray], path: str) -> None:
+    """Write ``columns`` to ``path`` (.csv, .npz, .parquet) or as CSV to stdout."""
+    if path == "-":
+        _write_csv(columns, sys.stdout)
+        return
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        with open(path, "w", newline="", encoding="utf-8") as stream:
+            _write_csv(columns, stream)
+    elif suffix == ".npz":
+        np.savez(path, **{k: _plain(k, v) for k, v in columns.items()})
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({k: pa.array(v) for k, v in columns.items()}), path)
