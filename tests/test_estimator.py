@@ -15,6 +15,13 @@ from skmtl.inputs import encode
 
 from .conftest import TINY
 
+# These tests train tiny networks for one epoch, whose heads often still predict
+# one class: skmtl rightly warns, which says nothing about what is tested here
+# (the warning has its own tests in test_bad_inputs.py).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Task .* predicts the single class:UserWarning"
+)
+
 
 def _est(**params):
     return MultiTaskConvEstimator(**{**TINY, "epochs": 1, "random_state": 0, **params})
