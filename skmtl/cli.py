@@ -58,6 +58,25 @@ class _Parser(argparse.ArgumentParser):
 def parse_target(text: str) -> tuple[str, str | None]:
     """Parse ``--target name:kind`` (kind optional: inferred from the dtype).
 
+    Parameters
+    ----------
+    text : str
+        The option's value: ``NAME:KIND`` with KIND ``classification`` or
+        ``regression``, or ``NAME`` alone.
+
+    Returns
+    -------
+    name : str
+        The target field.
+    kind : str or None
+        ``"classification"``, ``"regression"``, or None when the kind is to be
+        inferred from the column's dtype.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If the name is empty or the kind is not one of the two.
+
     Examples
     --------
     >>> parse_target("material:classification")
@@ -96,6 +115,25 @@ def parse_param(text: str) -> tuple[str, object]:
     """Parse ``--param name=value``; the value is read as a Python literal.
 
     Text that is not a literal stays a string, so ``trunk=fcn`` needs no quotes.
+
+    Parameters
+    ----------
+    text : str
+        The option's value, ``NAME=VALUE``; NAME must be a Python identifier.
+        ``true``, ``false`` and ``none`` (any case, and ``null``) read as
+        True, False and None.
+
+    Returns
+    -------
+    name : str
+        The estimator parameter.
+    value : object
+        The value, as a Python literal, or the text itself if it is none.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If there is no ``=`` or NAME is not an identifier.
 
     Examples
     --------
@@ -201,7 +239,28 @@ def _add_predict(commands) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``skmtl`` argument parser with its four subcommands."""
+    """Build the ``skmtl`` argument parser with its four subcommands.
+
+    The subcommands are ``fit``, ``predict``, ``info`` and ``demo``. Building
+    the parser does not import TensorFlow.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; a usage error raises ``CliError`` rather than exiting, so
+        that :func:`main` reports it as ``skmtl: error: ...``.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(
+    ...     ["fit", "train.npz", "--target", "material:classification",
+    ...      "--target", "density", "-o", "model.skmtl", "--epochs", "5"]
+    ... )
+    >>> args.command, args.data, args.output, args.epochs
+    ('fit', 'train.npz', 'model.skmtl', 5)
+    >>> args.targets
+    [('material', 'classification'), ('density', None)]
+    """
     from ._version import __version__
 
     parser = _Parser(
@@ -556,7 +615,29 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``skmtl`` command line; return the exit status.
 
-    0 on success, 2 on any reported error (``skmtl: error: ...`` on stderr).
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name; by default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success (and for ``--help`` and ``--version``), 1 when stdout
+        is closed early (``skmtl predict ... | head``), 2 on any reported
+        error (``skmtl: error: ...`` on stderr), 130 when interrupted.
+
+    Examples
+    --------
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    skmtl ...
+    0
+
+    An error (here, ``fit`` without its required options) prints the usage
+    and ``skmtl: error: ...`` on stderr, and returns 2:
+
+    >>> main(["fit", "train.npz"])
+    2
     """
     try:
         args = build_parser().parse_args(argv)

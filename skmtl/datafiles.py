@@ -26,7 +26,21 @@ DATA_EXTENSIONS = (".npz", ".parquet", ".pq")
 
 
 class DataFileError(ValueError):
-    """A data file that cannot be read or an output that cannot be written."""
+    """A data file that cannot be read or an output that cannot be written.
+
+    A subclass of ValueError; its message names the file or field and the fix.
+    The ``skmtl`` command reports it as ``skmtl: error: <message>``.
+
+    Examples
+    --------
+    >>> try:
+    ...     read_data("no-such-file.npz")
+    ... except DataFileError as exc:
+    ...     print(exc)
+    data file no-such-file.npz does not exist
+    >>> issubclass(DataFileError, ValueError)
+    True
+    """
 
 
 def existing_file(path: str, what: str) -> Path:
@@ -49,7 +63,36 @@ def _extension(path: str, allowed: Sequence[str], what: str) -> str:
 
 
 def check_output(path: str, allowed: Sequence[str] | None = None) -> None:
-    """Fail before any work if ``path`` cannot be written: bad extension, no folder."""
+    """Fail before any work if ``path`` cannot be written: bad extension, no folder.
+
+    Parameters
+    ----------
+    path : str
+        The output file to be written.
+    allowed : sequence of str, optional
+        Extensions the file may have, lower case with the dot (e.g.
+        ``(".csv", ".npz")``); any extension if None.
+
+    Raises
+    ------
+    DataFileError
+        If ``path`` has an extension not in ``allowed``, is a folder, or is
+        in a folder that does not exist.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> check_output(os.path.join(folder, "predictions.csv"), (".csv", ".npz"))
+    >>> check_output("predictions.txt", (".csv", ".npz"))
+    Traceback (most recent call last):
+    ...
+    skmtl.datafiles.DataFileError: output file predictions.txt has extension '.txt'; ...
+    >>> check_output(os.path.join(folder, "missing", "model.skmtl"))
+    Traceback (most recent call last):
+    ...
+    skmtl.datafiles.DataFileError: cannot write ...: folder ... does not exist; ...
+    """
     if allowed is not None:
         _extension(path, allowed, "output file")
     if Path(path).is_dir():
@@ -68,6 +111,24 @@ def read_data(path: str) -> dict[str, np.ndarray]:
     ``.npz``: one array per field. Parquet: one column per field; a list-valued
     column (lists of numbers, or lists of lists for several channels) becomes a
     2-D or 3-D signal array.
+
+    Parameters
+    ----------
+    path : str
+        An existing ``.npz``, ``.parquet`` or ``.pq`` file. Parquet needs
+        pyarrow.
+
+    Returns
+    -------
+    dict of str to ndarray
+        One array per field, in the file's order, with samples on axis 0.
+
+    Raises
+    ------
+    DataFileError
+        If the file does not exist, has another extension, cannot be read,
+        holds no fields, holds pickled objects (``.npz``), or has a missing
+        or ragged signal (Parquet).
 
     Examples
     --------
@@ -198,7 +259,41 @@ def _plain(name: str, values: np.ndarray) -> np.ndarray:
 
 
 def write_table(columns: dict[str, np.ndarray], path: str) -> None:
-    """Write ``columns`` to ``path`` (.csv, .npz, .parquet) or as CSV to stdout."""
+    """Write ``columns`` to ``path`` (.csv, .npz, .parquet) or as CSV to stdout.
+
+    The format follows the extension of ``path``; any extension other than
+    ``.csv`` and ``.npz`` is written as Parquet (which needs pyarrow). Call
+    :func:`check_output` first to refuse other extensions before any work.
+
+    Parameters
+    ----------
+    columns : dict of str to ndarray
+        Equal-length 1-D columns by name, written in this order. float32
+        values are written in CSV with their shortest representation.
+    path : str
+        The file to write, or ``"-"`` for CSV on stdout.
+
+    Raises
+    ------
+    DataFileError
+        If an object column mixes types and cannot be written to ``.npz``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> columns = {
+    ...     "material": np.array(["steel", "brass"]),
+    ...     "material_proba_steel": np.array([0.75, 0.125], dtype=np.float32),
+    ... }
+    >>> write_table(columns, "-")
+    material,material_proba_steel
+    steel,0.75
+    brass,0.125
+    >>> path = os.path.join(tempfile.mkdtemp(), "predictions.npz")
+    >>> write_table(columns, path)
+    >>> read_data(path)["material"]
+    array(['steel', 'brass'], dtype='<U5')
+    """
     if path == "-":
         _write_csv(columns, sys.stdout)
         return

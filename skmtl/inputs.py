@@ -38,7 +38,9 @@ _CHUNK_ROWS = 1024
 class FieldSpec:
     """One named input field, as learned at fit.
 
-    Attributes
+    A frozen dataclass: each parameter is kept as the attribute of that name.
+
+    Parameters
     ----------
     name : str
         Field name (dict key, structured-array field or DataFrame column).
@@ -49,9 +51,24 @@ class FieldSpec:
         Per-sample shape; both are 1 for a covariate.
     dtype : str
         The dtype seen at fit (informational: any numeric dtype is accepted later).
-    mean, std : tuple of float
+    mean, std : tuple of float, default=()
         Per-channel normalisation statistics (one value for a covariate). A
         constant channel gets ``std = 1`` so it cannot blow up at predict.
+
+    See Also
+    --------
+    InputSchema : The fields of X, in order.
+
+    Examples
+    --------
+    >>> spec = FieldSpec("ampl", "signal", n_steps=64, n_channels=2,
+    ...                  dtype="float64", mean=(0.0, 1.5), std=(1.0, 0.5))
+    >>> spec.shape
+    (64, 2)
+    >>> spec.describe()
+    "signal 'ampl' of 64 steps x 2 channel(s)"
+    >>> FieldSpec("temp", "covariate", 1, 1, "float32").shape
+    (1,)
     """
 
     name: str
@@ -80,13 +97,34 @@ class FieldSpec:
 class InputSchema:
     """The named fields of X, learned at fit and enforced at predict.
 
-    Attributes
+    A frozen dataclass: each parameter is kept as the attribute of that name.
+    Fields are looked up by name with ``schema[name]`` and ``name in schema``.
+
+    Parameters
     ----------
     fields : tuple of FieldSpec
         In the order they were seen at fit.
     form : str
         The form X had at fit: ``"dict"``, ``"structured"``, ``"frame"``,
         ``"array2d"`` or ``"array3d"``.
+
+    See Also
+    --------
+    infer_schema : Learn the schema of X, with normalisation statistics.
+
+    Examples
+    --------
+    >>> schema = InputSchema(
+    ...     fields=(
+    ...         FieldSpec("ampl", "signal", 64, 1, "float64"),
+    ...         FieldSpec("temp", "covariate", 1, 1, "float64"),
+    ...     ),
+    ...     form="dict",
+    ... )
+    >>> schema.names, "temp" in schema, schema["ampl"].shape
+    (['ampl', 'temp'], True, (64, 1))
+    >>> InputSchema.from_dict(schema.to_dict()) == schema
+    True
     """
 
     fields: tuple[FieldSpec, ...]

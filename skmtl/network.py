@@ -46,7 +46,34 @@ __all__ = [
 
 
 def check_filters(filters) -> tuple[int, ...] | None:
-    """``filters`` as a tuple of positive ints (None stays None: trunk default)."""
+    """Return ``filters`` as a tuple of positive ints (None: trunk default).
+
+    Parameters
+    ----------
+    filters : int, sequence of int or None
+        The estimator's ``filters`` parameter: the number of filters of each
+        conv stage. A single int is one stage.
+
+    Returns
+    -------
+    tuple of int or None
+        One positive int per stage; None if ``filters`` is None, which leaves
+        the choice to the trunk (see ``TRUNK_FILTERS``).
+
+    Raises
+    ------
+    ValueError
+        If ``filters`` is empty or holds anything but positive ints.
+
+    Examples
+    --------
+    >>> check_filters([16, 32]), check_filters(8), check_filters(None)
+    ((16, 32), (8,), None)
+    >>> check_filters((16, 0))
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'filters' parameter must be a non-empty sequence of positive ...
+    """
     if filters is None:
         return None
     values = (filters,) if isinstance(filters, Integral) else tuple(filters)
@@ -64,6 +91,23 @@ def dtype_policy(name: str | None):
 
     Keras reads its global policy when a layer is created; it is restored on
     exit, so nothing outside the build sees the change.
+
+    Parameters
+    ----------
+    name : str or None
+        A Keras dtype policy name, such as ``"float32"``, ``"mixed_float16"``
+        or ``"mixed_bfloat16"``; None leaves the global policy as it is.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from skmtl.network import dtype_policy
+    >>> with dtype_policy("mixed_bfloat16"):
+    ...     layer = keras.layers.Dense(4)
+    >>> layer.compute_dtype, layer.variable_dtype
+    ('bfloat16', 'float32')
+    >>> keras.config.dtype_policy().name
+    'float32'
     """
     if name is None:
         yield
@@ -465,6 +509,41 @@ def with_task_outputs(model: keras.Model, tasks: Sequence[TaskSpec]) -> keras.Mo
 
     A user's functional model may name its outputs by layer rather than by dict
     key, or (with a single task) not name them after the task at all.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A functional model with one output per task: a dict keyed by task
+        name, outputs named after the tasks (a list), or, with a single task,
+        one output of any name.
+    tasks : sequence of TaskSpec
+        The tasks, as learned at fit.
+
+    Returns
+    -------
+    keras.Model
+        ``model`` itself if its outputs already are a dict keyed by task name;
+        else a model on the same layers whose outputs are that dict.
+
+    Raises
+    ------
+    ValueError
+        If the outputs' names do not match the task names one to one.
+
+    Examples
+    --------
+    >>> import keras
+    >>> import numpy as np
+    >>> from skmtl.network import with_task_outputs
+    >>> from skmtl.targets import TargetEncoder
+    >>> tasks = TargetEncoder().fit(np.array([0.5, 1.5, 2.5])).tasks_
+    >>> [t.name for t in tasks]
+    ['y']
+    >>> inputs = keras.Input((8, 1), name="signal")
+    >>> pooled = keras.layers.GlobalAveragePooling1D()(inputs)
+    >>> model = keras.Model(inputs, keras.layers.Dense(1, name="out")(pooled))
+    >>> list(with_task_outputs(model, tasks).output)
+    ['y']
     """
     names = _output_names(model)
     task_names = [t.name for t in tasks]
@@ -485,7 +564,39 @@ def with_task_outputs(model: keras.Model, tasks: Sequence[TaskSpec]) -> keras.Mo
 
 
 def model_input_names(model: keras.Model, schema: InputSchema) -> list[str]:
-    """The fields the model reads; refuses an input that is not in the schema."""
+    """Return the fields the model reads; refuse an input not in the schema.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A network whose ``keras.Input`` layers are named after fields of X.
+    schema : InputSchema
+        The fields of X, as learned at fit.
+
+    Returns
+    -------
+    list of str
+        The names of the model's inputs, in the model's order; a model may
+        read only some of the fields.
+
+    Raises
+    ------
+    ValueError
+        If an input of the model is not a field of X.
+
+    Examples
+    --------
+    >>> import keras
+    >>> import numpy as np
+    >>> from skmtl.inputs import infer_schema
+    >>> from skmtl.network import model_input_names
+    >>> schema = infer_schema({"ampl": np.zeros((4, 8)), "temp": np.ones(4)})
+    >>> ampl = keras.Input((8, 1), name="ampl")
+    >>> pooled = keras.layers.GlobalAveragePooling1D()(ampl)
+    >>> model = keras.Model({"ampl": ampl}, keras.layers.Dense(1)(pooled))
+    >>> model_input_names(model, schema)
+    ['ampl']
+    """
     names = [t.name for t in model.inputs]
     unknown = [n for n in names if n not in schema]
     if unknown:

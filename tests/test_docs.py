@@ -3,8 +3,9 @@
 ``test_sphinx_build`` runs the whole Sphinx build as CI would (``-W
 --keep-going``: any warning fails it), executing every script in ``examples/``
 through sphinx-gallery; it takes about two minutes on 2 CPU cores. The
-docstring test is cheap: it validates the numpydoc docstring of every object
-listed in ``docs/api.rst``.
+docstring tests are cheap: they validate the numpydoc docstring of every object
+listed in ``docs/api.rst`` and of every callable in ``__all__`` of the modules
+in ``EXPORTING_MODULES``.
 """
 
 from __future__ import annotations
@@ -88,6 +89,43 @@ def test_api_reference_lists_the_public_api():
 
 @pytest.mark.parametrize("name", api_names())
 def test_public_docstrings_follow_numpydoc(name):
+    validate = pytest.importorskip("numpydoc.validate").validate
+    report = validate(name)
+    errors = [f"{code}: {msg}" for code, msg in report["errors"] if code in CHECKS]
+    assert not errors, f"{name} ({report['file']}:{report['file_line']}):\n" + (
+        "\n".join(errors)
+    )
+
+
+# Modules whose ``__all__`` is public API, documented or not in api.rst.
+EXPORTING_MODULES = [
+    "skmtl.cli",
+    "skmtl.datafiles",
+    "skmtl.plotting",
+    "skmtl.export",
+    "skmtl.datasets",
+    "skmtl.metrics",
+    "skmtl.inputs",
+    "skmtl.persistence",
+    "skmtl.network",
+]
+
+
+def exported_names() -> list[str]:
+    """``module.name`` for every callable in ``__all__`` of EXPORTING_MODULES."""
+    names = []
+    for module in EXPORTING_MODULES:
+        imported = importlib.import_module(module)
+        names += [
+            f"{module}.{attr}"
+            for attr in imported.__all__
+            if callable(getattr(imported, attr))
+        ]
+    return names
+
+
+@pytest.mark.parametrize("name", exported_names())
+def test_module_exports_follow_numpydoc(name):
     validate = pytest.importorskip("numpydoc.validate").validate
     report = validate(name)
     errors = [f"{code}: {msg}" for code, msg in report["errors"] if code in CHECKS]

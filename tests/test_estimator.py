@@ -17,7 +17,7 @@ from .conftest import TINY
 
 # These tests train tiny networks for one epoch, whose heads often still predict
 # one class: skmtl rightly warns, which says nothing about what is tested here
-# (the warning has its own tests in test_bad_inputs.py).
+# (the warning has its own test in test_multitask.py).
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Task .* predicts the single class:UserWarning"
 )
