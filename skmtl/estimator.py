@@ -753,10 +753,10 @@ class MultiTaskConvEstimator(BaseWrapper):
             # float16 gradients underflow without loss scaling (bfloat16 don't).
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         trainer.compile(optimizer=optimizer, **compile_params)
-        # Built here, eagerly: slots created inside the traced train step add
+        # Built here, eagerly: slots created inside a traced train step add
         # tf.cond branch functions to TensorFlow's process-wide function library
-        # that are never removed (about 15 MiB per fit of the default network,
-        # for ever, in a long search).
+        # that are never removed (tests/test_leaks.py; 16 per model of a plain
+        # Keras fit, and the reason a long search grew without bound).
         trainer.optimizer.build(trainer.optimized_variables())
         if self._strategy.num_replicas_in_sync == 1:
             _skip_gradient_all_reduce(trainer.optimizer)
