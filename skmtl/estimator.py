@@ -540,7 +540,8 @@ class MultiTaskConvEstimator(BaseWrapper):
             self._named_columns = all(
                 isinstance(c, str) for c in getattr(X, "columns", [""])
             )
-            inputs, n_samples = encode(X, self.schema_)
+            # infer_schema has just scanned X for NaN and infinity.
+            inputs, n_samples = encode(X, self.schema_, check_finite=False)
             self.target_encoder_ = TargetEncoder(self.tasks).fit(y)
             if classes is not None:
                 self._declare_classes(classes)
