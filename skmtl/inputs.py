@@ -358,14 +358,18 @@ def _check_finite(name: str, a: np.ndarray) -> None:
     if a.dtype.kind != "f":
         return
     for start in range(0, a.shape[0], _CHUNK_ROWS):
-        chunk = a[start : start + _CHUNK_ROWS]
-        if not np.isfinite(chunk).all():
-            bad = ~np.isfinite(chunk.reshape(chunk.shape[0], -1)).all(axis=1)
-            row = start + int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"Field {name!r} contains NaN or infinity (first in sample {row}). "
-                "skmtl does not impute inputs: fill or drop those samples first."
-            )
+        _check_finite_rows(name, a[start : start + _CHUNK_ROWS], start)
+
+
+def _check_finite_rows(name: str, rows: np.ndarray, start: int) -> None:
+    """Refuse NaN and infinity in ``rows``, the samples from ``start`` on."""
+    if not np.isfinite(rows).all():
+        bad = ~np.isfinite(rows.reshape(rows.shape[0], -1)).all(axis=1)
+        row = start + int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"Field {name!r} contains NaN or infinity (first in sample {row}). "
+            "skmtl does not impute inputs: fill or drop those samples first."
+        )
 
 
 def _per_sample_shape(name: str, a: np.ndarray) -> tuple[str, int, int]:
@@ -409,8 +413,12 @@ def _as_model_array(a: np.ndarray, kind: str) -> np.ndarray:
     return a
 
 
-def _channel_stats(a: np.ndarray, kind: str) -> tuple[tuple, tuple]:
-    """Per-channel mean and standard deviation, accumulated in float64 by chunks."""
+def _channel_stats(name: str, a: np.ndarray, kind: str) -> tuple[tuple, tuple]:
+    """Per-channel mean and standard deviation, accumulated in float64 by chunks.
+
+    Each chunk is also checked for NaN and infinity (as float32, what the
+    network sees), so that fitting reads X once for both.
+    """
     a = np.asarray(a)  # float64 chunks below: no float32 copy of the whole
     a = a[..., np.newaxis] if kind == COVARIATE or a.ndim == 2 else a
     n_channels = a.shape[-1]
@@ -418,9 +426,9 @@ def _channel_stats(a: np.ndarray, kind: str) -> tuple[tuple, tuple]:
     m2 = np.zeros(n_channels)  # sum of squared deviations from the mean
     count = 0
     for start in range(0, a.shape[0], _CHUNK_ROWS):
-        chunk = a[start : start + _CHUNK_ROWS].reshape(-1, n_channels)
-        # The statistics of what the network sees: float32 values.
-        chunk = chunk.astype(np.float32, copy=False).astype(np.float64)
+        rows = a[start : start + _CHUNK_ROWS].astype(np.float32, copy=False)
+        _check_finite_rows(name, rows, start)
+        chunk = rows.reshape(-1, n_channels).astype(np.float64)
         # Chan et al.'s pairwise update: sum(x**2) - n * mean**2 cancels
         # catastrophically for a signal with an offset (or a constant channel).
         n_chunk = chunk.shape[0]
@@ -444,9 +452,8 @@ def infer_schema(X) -> InputSchema:
     fields = []
     for name, a in arrays.items():
         a = _numeric(name, a)
-        _check_finite(name, a)
         kind, n_steps, n_channels = _per_sample_shape(name, a)
-        mean, std = _channel_stats(a, kind)
+        mean, std = _channel_stats(name, a, kind)
         fields.append(
             FieldSpec(name, kind, n_steps, n_channels, str(a.dtype), mean, std)
         )
