@@ -89,6 +89,17 @@ def _dtype_from_json(data):
     return np.dtype(data)
 
 
+def _numpy_scalar(value):
+    """JSON for NumPy scalars (an epoch count may be ``np.int64``)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# Plain-JSON fitted attributes that describe the training run.
+_SUMMARY_ATTRIBUTES = ("n_epochs_", "best_epoch_", "task_weights_")
+
+
 def save(estimator, path: str | os.PathLike) -> None:
     """Write a fitted estimator to ``path`` as one file with no pickle inside.
 
@@ -149,12 +160,18 @@ def save(estimator, path: str | os.PathLike) -> None:
             "y_dtype": _dtype_to_json(encoder.y_dtype_),
         },
         "history": estimator.history_,
+        # Fitted attributes that summarise training (absent in older files).
+        "fitted": {
+            name: getattr(estimator, name)
+            for name in _SUMMARY_ATTRIBUTES
+            if hasattr(estimator, name)
+        },
     }
     with tempfile.TemporaryDirectory() as tmp:
         model_path = Path(tmp) / _MODEL
         estimator.model_.save(model_path)
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(_META, json.dumps(meta, indent=1))
+            zf.writestr(_META, json.dumps(meta, indent=1, default=_numpy_scalar))
             zf.write(model_path, _MODEL)
 
 
@@ -287,4 +304,7 @@ def load(path: str | os.PathLike):
         input_names=meta["input_names"],
         history=meta.get("history", {}),
     )
+    for name, value in meta.get("fitted", {}).items():
+        if name in _SUMMARY_ATTRIBUTES:
+            setattr(estimator, name, value)
     return estimator

@@ -178,3 +178,12 @@ def test_a_lambda_layer_is_never_executed_on_load(sensor_data, tmp_path):
     est.save(tmp_path / "lambda.skmtl")
     with pytest.raises(SkmtlFileError, match="refuses to execute code"):
         load(tmp_path / "lambda.skmtl")
+
+
+def test_loaded_estimator_keeps_the_training_summary(fitted, tmp_path):
+    fitted.save(tmp_path / "m.skmtl")
+    loaded = load(tmp_path / "m.skmtl")
+    assert loaded.n_epochs_ == fitted.n_epochs_ == 2
+    assert loaded.best_epoch_ == fitted.best_epoch_
+    assert loaded.task_weights_ == fitted.task_weights_
+    assert loaded.history_ == fitted.history_
