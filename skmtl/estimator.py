@@ -261,7 +261,9 @@ class MultiTaskConvEstimator(BaseWrapper):
         ``{task: classes}`` for each classification task.
     history_ : dict
         Per-epoch losses, metrics and task weights (``loss``, ``<task>_loss``,
-        ``<task>_accuracy``, ``weight_<task>``, and ``val_...`` with validation).
+        ``<task>_accuracy``, ``weight_<task>``, and ``val_...`` with validation),
+        one value per epoch over every warm-started fit (NaN for an epoch that
+        did not log the key).
     task_weights_ : dict
         ``{task: weight}`` in force at the end of training.
     n_epochs_ : int
@@ -887,12 +889,26 @@ class MultiTaskConvEstimator(BaseWrapper):
             shuffle=False,
             **fit_params,
         )
-        for key, values in history.history.items():
-            self.history_.setdefault(key, []).extend(float(v) for v in values)
+        self._extend_history(history.history)
         self.n_epochs_ = len(history.history.get("loss", []))
         self.best_epoch_ = (
             stopper.best_epoch + 1 - initial_epoch if stopper else self.n_epochs_
         )
+
+    def _extend_history(self, logs: dict) -> None:
+        """Append one fit's per-epoch logs, keeping every list one per epoch.
+
+        A warm-started fit may log keys the earlier ones did not (``val_*``
+        once early stopping is on) or the reverse: the epochs without a key
+        hold NaN, so ``history_[key][i]`` is always epoch ``i + 1``.
+        """
+        before = len(self.history_.get("loss", []))
+        ran = len(logs.get("loss", []))
+        for key, values in logs.items():
+            self.history_.setdefault(key, [np.nan] * before).extend(map(float, values))
+        for key, values in self.history_.items():
+            if key not in logs:
+                values.extend([np.nan] * ran)
 
     # --------------------------------------------------------------- predict
     def _outputs(self, X) -> dict[str, np.ndarray]:

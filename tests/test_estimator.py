@@ -377,3 +377,16 @@ def test_float64_memory_map_trains_in_float32_batches_without_loading(tmp_path):
         from_file.predict_proba({"ampl": mapped}),
         in_memory.predict_proba({"ampl": signal}),
     )
+
+
+def test_history_keeps_one_value_per_epoch_across_warm_starts(sensor_data):
+    X, y = sensor_data
+    est = _est(epochs=2, warm_start=True).fit(X, y)
+    est.set_params(early_stopping=True, validation_fraction=0.25, n_iter_no_change=5)
+    est.fit(X, y)
+    est.set_params(early_stopping=False).partial_fit(X, y)
+    lengths = {key: len(values) for key, values in est.history_.items()}
+    assert set(lengths.values()) == {5}, lengths
+    assert np.isnan(est.history_["val_loss"][:2]).all()
+    assert np.isfinite(est.history_["val_loss"][2:4]).all()
+    assert np.isnan(est.history_["val_loss"][4])
