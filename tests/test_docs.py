@@ -5,7 +5,7 @@
 through sphinx-gallery; it takes about two minutes on 2 CPU cores. The
 docstring tests are cheap: they validate the numpydoc docstring of every object
 listed in ``docs/api.rst`` and of every callable in ``__all__`` of the modules
-in ``EXPORTING_MODULES``.
+in ``EXPORTING_MODULES``, and of the estimator's public methods.
 """
 
 from __future__ import annotations
@@ -87,16 +87,6 @@ def test_api_reference_lists_the_public_api():
         resolve(name)  # a stale entry fails here, not only in the Sphinx build
 
 
-@pytest.mark.parametrize("name", api_names())
-def test_public_docstrings_follow_numpydoc(name):
-    validate = pytest.importorskip("numpydoc.validate").validate
-    report = validate(name)
-    errors = [f"{code}: {msg}" for code, msg in report["errors"] if code in CHECKS]
-    assert not errors, f"{name} ({report['file']}:{report['file_line']}):\n" + (
-        "\n".join(errors)
-    )
-
-
 # Modules whose ``__all__`` is public API, documented or not in api.rst.
 EXPORTING_MODULES = [
     "skmtl.cli",
@@ -108,6 +98,16 @@ EXPORTING_MODULES = [
     "skmtl.inputs",
     "skmtl.persistence",
     "skmtl.network",
+]
+
+ESTIMATOR_METHODS = [
+    "fit",
+    "partial_fit",
+    "predict",
+    "predict_proba",
+    "score",
+    "save",
+    "export",
 ]
 
 
@@ -124,33 +124,21 @@ def exported_names() -> list[str]:
     return names
 
 
-@pytest.mark.parametrize("name", exported_names())
-def test_module_exports_follow_numpydoc(name):
+def numpydoc_names() -> list[str]:
+    """Everything whose docstring numpydoc validates: the API reference, every
+    module export and the estimator's public methods."""
+    methods = [f"skmtl.MultiTaskConvEstimator.{m}" for m in ESTIMATOR_METHODS]
+    return list(dict.fromkeys([*api_names(), *exported_names(), *methods]))
+
+
+@pytest.mark.parametrize("name", numpydoc_names())
+def test_docstrings_follow_numpydoc(name):
     validate = pytest.importorskip("numpydoc.validate").validate
     report = validate(name)
     errors = [f"{code}: {msg}" for code, msg in report["errors"] if code in CHECKS]
     assert not errors, f"{name} ({report['file']}:{report['file_line']}):\n" + (
         "\n".join(errors)
     )
-
-
-ESTIMATOR_METHODS = [
-    "fit",
-    "partial_fit",
-    "predict",
-    "predict_proba",
-    "score",
-    "save",
-    "export",
-]
-
-
-@pytest.mark.parametrize("method", ESTIMATOR_METHODS)
-def test_estimator_methods_follow_numpydoc(method):
-    validate = pytest.importorskip("numpydoc.validate").validate
-    report = validate(f"skmtl.MultiTaskConvEstimator.{method}")
-    errors = [f"{code}: {msg}" for code, msg in report["errors"] if code in CHECKS]
-    assert not errors, f"{method}:\n" + "\n".join(errors)
 
 
 def test_every_public_method_has_a_docstring():
