@@ -53,3 +53,24 @@ def fitted(sensor_data):
 
     X, y = sensor_data
     return MultiTaskConvEstimator(**TINY, epochs=2, random_state=0).fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A client of a two-process, single-threaded ``LocalCluster``, started once
+    for the whole run (each start costs several seconds of TensorFlow imports)."""
+    distributed = pytest.importorskip(
+        "distributed",
+        reason="dask[distributed] is not installed (pip install 'skmtl[dask]')",
+    )
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=50,  # logging.CRITICAL
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client

@@ -134,22 +134,10 @@ def test_cross_val_score_is_identical_with_one_or_two_loky_workers(data, serial_
     assert np.isfinite(serial_scores).all()
 
 
-def test_cross_val_score_is_identical_on_a_dask_cluster(data, serial_scores):
-    distributed = pytest.importorskip(
-        "distributed",
-        reason="dask[distributed] is not installed (pip install 'dask[distributed]')",
-    )
+def test_cross_val_score_is_identical_on_a_dask_cluster(
+    data, serial_scores, dask_client
+):
     X, y = data
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=50,  # logging.CRITICAL
-        ) as cluster,
-        distributed.Client(cluster),
-        joblib.parallel_config(backend="dask"),
-    ):
+    with joblib.parallel_config(backend="dask"):
         on_dask = _cv_scores(X, y, n_jobs=2)
     np.testing.assert_array_equal(on_dask, serial_scores)

@@ -21,7 +21,7 @@ from skmtl.datasets import make_sensor_tasks
 
 from .conftest import TINY
 
-distributed = pytest.importorskip(
+pytest.importorskip(
     "distributed",
     reason="dask[distributed] is not installed (pip install 'skmtl[dask]')",
 )
@@ -32,21 +32,6 @@ SCORES = ["mean_test_score", "split0_test_score", "split1_test_score"]
 @pytest.fixture(scope="module")
 def data():
     return make_sensor_tasks(48, n_steps=32, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=50,  # logging.CRITICAL
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
 
 
 def _grid(n_jobs: int) -> GridSearchCV:
@@ -95,12 +80,12 @@ def _assert_same_results(search, reference) -> None:
 
 
 @pytest.mark.parametrize("name", list(SEARCHES))
-def test_search_on_dask_matches_serial_search(data, cluster, serial, name):
+def test_search_on_dask_matches_serial_search(data, dask_client, serial, name):
     with joblib.parallel_config(backend="dask"):
         search = SEARCHES[name](n_jobs=-1).fit(*data)
     _assert_same_results(search, serial[name])
     # The fits really ran on the cluster's workers.
-    assert len(cluster.scheduler_info()["workers"]) == 2
+    assert len(dask_client.scheduler_info()["workers"]) == 2
 
 
 def test_search_on_ray_matches_serial_search(data, serial):
