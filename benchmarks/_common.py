@@ -12,10 +12,43 @@ import platform
 import resource
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class Periodic:
+    """Runs ``tick()`` every ``interval`` seconds in a daemon thread, inside ``with``.
+
+    Subclasses define ``tick``; ``on_exit`` runs after the thread has stopped
+    (a last reading, say).
+    """
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def on_exit(self) -> None:
+        pass
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            self.tick()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.on_exit()
 
 
 def peak_rss_mib() -> float:

@@ -69,7 +69,7 @@ import sys
 import tempfile
 import time
 
-from _common import environment, load_average, table
+from _common import Periodic, environment, load_average, table
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -211,7 +211,7 @@ def _reset_peak() -> bool:
         return False
 
 
-class _Sampler:
+class _Sampler(Periodic):
     """Peak RssAnon and RssFile per phase, sampled every ``interval`` s in a thread.
 
     ``next_phase(name)`` also closes the previous phase with the kernel's exact
@@ -219,14 +219,10 @@ class _Sampler:
     """
 
     def __init__(self, interval: float = 0.01):
-        import threading
-
-        self.interval = interval
+        super().__init__(interval)
         self.phase = "load"
         self.peaks: dict[str, dict[str, float]] = {}
         self.exact = _reset_peak()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _record(self, status: dict) -> None:
         peak = self.peaks.setdefault(
@@ -236,10 +232,10 @@ class _Sampler:
             peak[key] = max(peak[key], status[key])
         peak["VmHWM"] = max(peak["VmHWM"], status["VmHWM"])
 
-    def _run(self):
-        while not self._stop.is_set():
-            self._record(_status())
-            self._stop.wait(self.interval)
+    def tick(self) -> None:
+        self._record(_status())
+
+    on_exit = tick
 
     def next_phase(self, name: str) -> None:
         self._record(_status())
@@ -248,19 +244,14 @@ class _Sampler:
         self.phase = name
 
     def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self._record(_status())
+        self.tick()  # a first sample before the thread's first interval
+        return super().__enter__()
 
     def overall(self, key: str) -> float:
         return max(p[key] for p in self.peaks.values())
 
 
-class _Reclaimer:
+class _Reclaimer(Periodic):
     """Drops the mapped pages of memory maps every ``interval`` s.
 
     ``madvise(MADV_DONTNEED)`` on a read-only file mapping unmaps its pages
@@ -270,28 +261,16 @@ class _Reclaimer:
 
     def __init__(self, arrays, interval: float = 0.005):
         import mmap
-        import threading
 
+        super().__init__(interval)
         self.maps = [a._mmap for a in arrays if getattr(a, "_mmap", None) is not None]
         self.advice = mmap.MADV_DONTNEED
-        self.interval = interval
         self.calls = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self):
-        while not self._stop.wait(self.interval):
-            for m in self.maps:
-                m.madvise(self.advice)
-            self.calls += 1
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+    def tick(self) -> None:
+        for m in self.maps:
+            m.madvise(self.advice)
+        self.calls += 1
 
 
 def _callbacks(sampler: _Sampler):

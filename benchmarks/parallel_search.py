@@ -55,7 +55,7 @@ import subprocess
 import sys
 import time
 
-from _common import environment, load_average, table
+from _common import Periodic, environment, load_average, table
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -116,19 +116,15 @@ def _worker_info() -> dict:
     }
 
 
-class _WorkerWatch:
+class _WorkerWatch(Periodic):
     """Polls this process's children: their PIDs and latest CPU seconds."""
 
     def __init__(self, interval: float = 0.25):
-        import threading
-
         import psutil
 
+        super().__init__(interval)
         self.me = psutil.Process()
-        self.interval = interval
         self.cpu: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def poll(self) -> None:
         import psutil
@@ -141,18 +137,7 @@ class _WorkerWatch:
             except psutil.Error:
                 pass
 
-    def _run(self):
-        while not self._stop.wait(self.interval):
-            self.poll()
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.poll()
+    tick = on_exit = poll
 
 
 def measure(name: str, args: argparse.Namespace) -> dict:
