@@ -6,11 +6,13 @@ Only the standard library and NumPy are imported here, so a script can set
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -49,6 +51,20 @@ class Periodic:
         self._stop.set()
         self._thread.join()
         self.on_exit()
+
+
+def run_child(argv: Sequence[str], tag: str, what: str) -> dict:
+    """Run a benchmark child process; return the JSON it printed after ``tag``.
+
+    A child without that line failed: its output goes to stderr and
+    ``RuntimeError("<what> failed (rc N)")`` is raised.
+    """
+    proc = subprocess.run(list(argv), capture_output=True, text=True, check=False)
+    for line in proc.stdout.splitlines():
+        if line.startswith(tag):
+            return json.loads(line[len(tag) :])
+    sys.stderr.write(proc.stdout + proc.stderr)
+    raise RuntimeError(f"{what} failed (rc {proc.returncode})")
 
 
 def peak_rss_mib() -> float:

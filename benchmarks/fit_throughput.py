@@ -50,11 +50,17 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
-from _common import environment, epoch_timer, load_average, peak_rss_mib, table
+from _common import (
+    environment,
+    epoch_timer,
+    load_average,
+    peak_rss_mib,
+    run_child,
+    table,
+)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -245,14 +251,9 @@ def _child_argv(mode: str, args: argparse.Namespace) -> list[str]:
 
 
 def _measure_in_child(mode: str, args: argparse.Namespace) -> dict:
-    proc = subprocess.run(
-        _child_argv(mode, args), capture_output=True, text=True, check=False
+    return run_child(
+        _child_argv(mode, args), _RESULT_TAG, f"the {mode} benchmark process"
     )
-    for line in proc.stdout.splitlines():
-        if line.startswith(_RESULT_TAG):
-            return json.loads(line[len(_RESULT_TAG) :])
-    sys.stderr.write(proc.stdout + proc.stderr)
-    raise RuntimeError(f"the {mode} benchmark process failed (rc {proc.returncode})")
 
 
 def _summary(runs: list[dict]) -> dict:

@@ -64,12 +64,11 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
-from _common import Periodic, environment, load_average, table
+from _common import Periodic, environment, load_average, run_child, table
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -378,12 +377,7 @@ def _measure_in_child(mode: str, directory: str, args: argparse.Namespace) -> di
         "--seed",
         str(args.seed),
     ]
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-    for line in proc.stdout.splitlines():
-        if line.startswith(_RESULT_TAG):
-            return json.loads(line[len(_RESULT_TAG) :])
-    sys.stderr.write(proc.stdout + proc.stderr)
-    raise RuntimeError(f"the {mode} measurement failed (rc {proc.returncode})")
+    return run_child(argv, _RESULT_TAG, f"the {mode} measurement")
 
 
 # ------------------------------------------------------------------ report

@@ -51,11 +51,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
-from _common import Periodic, environment, load_average, table
+from _common import Periodic, environment, load_average, run_child, table
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -206,12 +205,7 @@ def _measure_in_child(name: str, args: argparse.Namespace) -> dict:
     argv = [sys.executable, os.path.abspath(__file__), "--child", name]
     for option in ("samples", "n_steps", "epochs", "seed"):
         argv += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-    for line in proc.stdout.splitlines():
-        if line.startswith(_RESULT_TAG):
-            return json.loads(line[len(_RESULT_TAG) :])
-    sys.stderr.write(proc.stdout + proc.stderr)
-    raise RuntimeError(f"the {name!r} search failed (rc {proc.returncode})")
+    return run_child(argv, _RESULT_TAG, f"the {name!r} search")
 
 
 def _summary(runs: list[dict]) -> dict:
