@@ -55,10 +55,11 @@ def fitted(sensor_data):
     return MultiTaskConvEstimator(**TINY, epochs=2, random_state=0).fit(X, y)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_client():
-    """A client of a two-process, single-threaded ``LocalCluster``, started once
-    for the whole run (each start costs several seconds of TensorFlow imports)."""
+    """A client of a two-process, single-threaded ``LocalCluster``, one per test
+    module: an idle cluster still takes about 9 % of a core, so it does not
+    outlive the module that needs it."""
     distributed = pytest.importorskip(
         "distributed",
         reason="dask[distributed] is not installed (pip install 'skmtl[dask]')",
