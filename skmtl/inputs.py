@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ._names import check_name
+
 __all__ = [
     "FieldSpec",
     "InputSchema",
@@ -285,10 +287,16 @@ def to_named_arrays(X) -> tuple[dict[str, np.ndarray], str]:
     """
     form = _form_of(X)
     if form == "dict":
-        arrays = {str(k): np.asarray(v) for k, v in X.items()}
         for key in X:
-            if not isinstance(key, str):
-                raise TypeError(f"X field names must be strings; got {key!r}.")
+            check_name(key, "X field")
+        arrays = {k: np.asarray(v) for k, v in X.items()}
+        for key, a in arrays.items():
+            if a.ndim == 0:
+                raise ValueError(
+                    f"X field {key!r} is a single value ({a.item()!r}), not one "
+                    "value per sample. Pass an array with one entry per sample, "
+                    f"e.g. {{{key!r}: [{a.item()!r}]}} for a single sample."
+                )
     elif form == "structured":
         arrays = {name: X[name] for name in X.dtype.names}
     elif form == "frame":
@@ -298,6 +306,17 @@ def to_named_arrays(X) -> tuple[dict[str, np.ndarray], str]:
                 f"DataFrame column names must all be strings (or none, as in a "
                 f"frame built from an array); got {list(X.columns)!r}. Rename them, "
                 "e.g. X.columns = X.columns.astype(str)."
+            )
+        if all(named):
+            for col in X.columns:
+                check_name(col, "DataFrame column")
+        duplicated = list(dict.fromkeys(X.columns[X.columns.duplicated()]))
+        if duplicated:
+            # X[col] of a duplicated name is a frame: it would become a signal.
+            raise ValueError(
+                f"X has duplicate column names {duplicated}; each field needs its "
+                "own name. Rename or drop the duplicates, e.g. "
+                "X = X.loc[:, ~X.columns.duplicated()]."
             )
         # Unnamed columns (0, 1, ...) become fields "0", "1", ...
         arrays = {str(col): _frame_column(str(col), X[col]) for col in X.columns}
@@ -354,22 +373,50 @@ def _numeric(name: str, a: np.ndarray) -> np.ndarray:
 
 
 def _check_finite(name: str, a: np.ndarray) -> None:
-    """Refuse NaN and infinity, scanning in row chunks to bound memory."""
+    """Refuse NaN, infinity and float32 overflow, in row chunks to bound memory.
+
+    The values checked are those the network gets, cast to float32: a finite
+    float64 of 1e39 becomes infinity there.
+    """
     if a.dtype.kind != "f":
         return
     for start in range(0, a.shape[0], _CHUNK_ROWS):
-        _check_finite_rows(name, a[start : start + _CHUNK_ROWS], start)
+        raw = a[start : start + _CHUNK_ROWS]
+        _check_finite_rows(name, _as_float32(raw), start, raw)
 
 
-def _check_finite_rows(name: str, rows: np.ndarray, start: int) -> None:
-    """Refuse NaN and infinity in ``rows``, the samples from ``start`` on."""
-    if not np.isfinite(rows).all():
-        bad = ~np.isfinite(rows.reshape(rows.shape[0], -1)).all(axis=1)
-        row = start + int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"Field {name!r} contains NaN or infinity (first in sample {row}). "
-            "skmtl does not impute inputs: fill or drop those samples first."
-        )
+def _as_float32(a: np.ndarray) -> np.ndarray:
+    """``a`` cast to float32; an overflow becomes infinity without a warning."""
+    with np.errstate(over="ignore"):
+        return a.astype(np.float32, copy=False)
+
+
+def _check_finite_rows(
+    name: str, rows: np.ndarray, start: int, raw: np.ndarray | None = None
+) -> None:
+    """Refuse NaN and infinity in ``rows``, the samples from ``start`` on.
+
+    ``raw`` holds the same samples before the cast to float32: where it is
+    finite and ``rows`` is not, the value overflows float32.
+    """
+    if np.isfinite(rows).all():
+        return
+    bad = ~np.isfinite(rows.reshape(rows.shape[0], -1))
+    index = int(np.flatnonzero(bad.any(axis=1))[0])
+    row = start + index
+    if raw is not None:
+        value = np.asarray(raw[index]).reshape(-1)[np.flatnonzero(bad[index])[0]]
+        if np.isfinite(value):
+            raise ValueError(
+                f"Field {name!r} overflows float32 (first in sample {row}: "
+                f"{float(value):.6g}; float32 holds magnitudes up to "
+                f"{float(np.finfo(np.float32).max):.4g}). Rescale the field "
+                "first (e.g. change its units)."
+            )
+    raise ValueError(
+        f"Field {name!r} contains NaN or infinity (first in sample {row}). "
+        "skmtl does not impute inputs: fill or drop those samples first."
+    )
 
 
 def _per_sample_shape(name: str, a: np.ndarray) -> tuple[str, int, int]:
@@ -426,8 +473,9 @@ def _channel_stats(name: str, a: np.ndarray, kind: str) -> tuple[tuple, tuple]:
     m2 = np.zeros(n_channels)  # sum of squared deviations from the mean
     count = 0
     for start in range(0, a.shape[0], _CHUNK_ROWS):
-        rows = a[start : start + _CHUNK_ROWS].astype(np.float32, copy=False)
-        _check_finite_rows(name, rows, start)
+        raw = a[start : start + _CHUNK_ROWS]
+        rows = _as_float32(raw)
+        _check_finite_rows(name, rows, start, raw)
         chunk = rows.reshape(-1, n_channels).astype(np.float64)
         # Chan et al.'s pairwise update: sum(x**2) - n * mean**2 cancels
         # catastrophically for a signal with an offset (or a constant channel).

@@ -28,6 +28,7 @@ from numbers import Integral
 import keras
 import numpy as np
 
+from ._names import LayerNamer
 from .inputs import InputSchema
 from .targets import CLASSIFICATION, TaskSpec
 
@@ -315,15 +316,17 @@ def conv_trunk(
     branch = _BRANCHES[trunk]
     filters = TRUNK_FILTERS[trunk] if filters is None else tuple(filters)
     seeds = seeds if seeds is not None else layer_seeds(None)
+    # Layer names derive from field names, which may be anything: each is
+    # sanitised and kept clear of the inputs' names and of each other.
+    namer = LayerNamer(t.name for t in inputs.values())
     by_length: dict[int, list] = {}
     for spec in schema.signals:
-        normalised = _normalization(spec.mean, spec.std, f"{spec.name}_norm")(
-            inputs[spec.name]
-        )
+        norm_name = namer.name(f"{spec.name}_norm")
+        normalised = _normalization(spec.mean, spec.std, norm_name)(inputs[spec.name])
         by_length.setdefault(spec.n_steps, []).append(normalised)
     features = []
     for n_steps, tensors in by_length.items():
-        name = f"branch{n_steps}"
+        name = namer.prefix(f"branch{n_steps}")
         x = (
             keras.layers.Concatenate(name=f"{name}_stack")(tensors)
             if len(tensors) > 1
@@ -344,16 +347,32 @@ def conv_trunk(
     if covariates:
         tensors = [inputs[spec.name] for spec in covariates]
         x = (
-            keras.layers.Concatenate(name="covariates")(tensors)
+            keras.layers.Concatenate(name=namer.name("covariates"))(tensors)
             if len(tensors) > 1
             else tensors[0]
         )
         mean = [spec.mean[0] for spec in covariates]
         std = [spec.std[0] for spec in covariates]
-        features.append(_normalization(mean, std, "covariates_norm")(x))
+        features.append(_normalization(mean, std, namer.name("covariates_norm"))(x))
     if len(features) == 1:
         return features[0]
-    return keras.layers.Concatenate(name="features")(features)
+    return keras.layers.Concatenate(name=namer.name("features"))(features)
+
+
+def _layer_names_above(tensor: keras.KerasTensor) -> set[str]:
+    """Names of the layers ``tensor`` is computed from, its inputs' included."""
+    names: set[str] = set()
+    seen: set[int] = set()
+    stack = [tensor]
+    while stack:
+        history = getattr(stack.pop(), "_keras_history", None)
+        if history is None or id(history[0]) in seen:
+            continue
+        layer, node_index = history[0], history[1]
+        seen.add(id(layer))
+        names.add(layer.name)
+        stack.extend(layer._inbound_nodes[node_index].input_tensors)
+    return names
 
 
 def task_heads(
@@ -403,16 +422,19 @@ def task_heads(
     {'material': (None, 3), 'density': (None, 1)}
     """
     seeds = seeds if seeds is not None else layer_seeds(None)
+    namer = LayerNamer(_layer_names_above(features))
     x = features
     if dense_units:
         x = keras.layers.Dense(
             dense_units,
             activation="relu",
             kernel_initializer=keras.initializers.HeNormal(seed=next(seeds)),
-            name="shared_dense",
+            name=namer.name("shared_dense"),
         )(x)
     if dropout:
-        x = keras.layers.Dropout(dropout, seed=next(seeds), name="shared_dropout")(x)
+        x = keras.layers.Dropout(
+            dropout, seed=next(seeds), name=namer.name("shared_dropout")
+        )(x)
     outputs = {}
     for task in tasks:
         if task.kind == CLASSIFICATION:
@@ -423,7 +445,7 @@ def task_heads(
             task.units,
             activation=activation,
             kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
-            name=f"head_{task.name}",
+            name=namer.name(f"head_{task.name}"),
             # Probabilities and losses in float32 under mixed precision.
             dtype="float32",
         )(x)

@@ -1,0 +1,225 @@
+"""User names (fields, tasks) and the names Keras and TensorFlow accept.
+
+Users name fields and tasks as they like: ``"température"``, ``"振幅"``,
+``"amp l"``, ``"ampl:raw"``, ``"mat/erial"``. Keras layer names and the
+TensorFlow name scopes derived from them (``"<output>_loss"``) accept only
+``[A-Za-z0-9.][A-Za-z0-9_.>/-]*`` and no ``/`` in a layer name, and refuse two
+layers of one name; the refusal comes when a layer is built or when training
+starts. skmtl keeps the user's names everywhere the user sees them (schema,
+predictions, ``classes_``, ``history_``) and derives the internal names from
+them here: :func:`keras_stem` sanitises one name (plain names are kept as
+they are), :class:`LayerNamer` hands out names that are unique in one network,
+and :class:`TaskKeys` maps task names to the keys of the network's outputs and
+back. No TensorFlow in this module.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+__all__ = ["LayerNamer", "TaskKeys", "check_name", "keras_stem"]
+
+# TensorFlow's name-scope pattern, without "/" (Keras refuses it in layer
+# names) and ">" (legal, but surprising in a file path or a history key).
+_VALID = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.-]*")
+_VALID_CHAR = re.compile(r"[A-Za-z0-9_.-]")
+# A stem longer than this is cut: layer names end up in file paths of the
+# saved network and in TensorFlow node names.
+_MAX_STEM = 64
+
+
+def check_name(name: object, what: str) -> str:
+    """Refuse a name that is not a non-empty string; return it unchanged.
+
+    Parameters
+    ----------
+    name : object
+        The name a user gave.
+    what : str
+        What it names, for the message (``"X field"``, ``"Task"``).
+
+    Raises
+    ------
+    TypeError
+        If ``name`` is not a string.
+    ValueError
+        If ``name`` is empty or only whitespace.
+
+    Examples
+    --------
+    >>> check_name("température", "X field")
+    'température'
+    >>> check_name("", "X field")
+    Traceback (most recent call last):
+    ...
+    ValueError: X field name '' is empty; give every field a non-empty name.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"{what} names must be strings; got {name!r}.")
+    if not name.strip():
+        noun = what.split()[-1].lower()
+        raise ValueError(
+            f"{what} name {name!r} is empty; give every {noun} a non-empty name."
+        )
+    return name
+
+
+def keras_stem(name: str) -> str:
+    """A name Keras accepts for a layer, derived from a user's name.
+
+    A plain name (ASCII letters, digits, ``_``, ``.``, ``-``, not starting with
+    ``_`` or ``-``) is returned unchanged. Otherwise accents are dropped
+    (``é`` -> ``e``), other non-ASCII characters become ``u<hex code>``, any
+    other character becomes ``_``, and a name that would start with ``_`` or
+    ``-`` gets an ``n`` in front. Two different names may give one stem:
+    :class:`LayerNamer` and :class:`TaskKeys` de-duplicate.
+
+    Examples
+    --------
+    >>> keras_stem("ampl"), keras_stem("température"), keras_stem("振幅")
+    ('ampl', 'temperature', 'u632fu5e45')
+    >>> keras_stem("amp l"), keras_stem("mat/erial"), keras_stem("_x")
+    ('amp_l', 'mat_erial', 'n_x')
+    """
+    if _VALID.fullmatch(name) and len(name) <= _MAX_STEM:
+        return name
+    out = []
+    for char in unicodedata.normalize("NFKD", name):
+        if _VALID_CHAR.fullmatch(char):
+            out.append(char)
+        elif unicodedata.combining(char):
+            continue  # the accent of a decomposed letter
+        elif char.isascii():
+            out.append("_")
+        else:
+            out.append(f"u{ord(char):x}")
+    stem = "".join(out)[:_MAX_STEM] or "n"
+    return stem if _VALID.fullmatch(stem) else "n" + stem
+
+
+class LayerNamer:
+    """Hands out layer names that are unique within one network.
+
+    Parameters
+    ----------
+    taken : iterable of str
+        Names already used in the network (its ``keras.Input`` names, which
+        are the user's field names).
+
+    Examples
+    --------
+    >>> namer = LayerNamer(["ampl", "ampl_norm", "covariates"])
+    >>> namer.name("ampl_norm"), namer.name("covariates"), namer.name("features")
+    ('ampl_norm_2', 'covariates_2', 'features')
+    >>> namer.prefix("branch32")  # for branch32_conv0, branch32_bn0, ...
+    'branch32'
+    >>> namer.name("branch32_gap")  # under a claimed prefix
+    'n2_branch32_gap'
+    """
+
+    def __init__(self, taken: Iterable[str] = ()):
+        self._used = set(taken)
+        self._prefixes: set[str] = set()
+
+    def _under_prefix(self, name: str) -> bool:
+        return any(name.startswith(p + "_") for p in self._prefixes)
+
+    def _free_name(self, name: str) -> bool:
+        return name not in self._used and not self._under_prefix(name)
+
+    def _free_prefix(self, prefix: str) -> bool:
+        return not (
+            prefix in self._used
+            or prefix in self._prefixes
+            or self._under_prefix(prefix)
+            or any(u.startswith(prefix + "_") for u in self._used)
+            or any(p.startswith(prefix + "_") for p in self._prefixes)
+        )
+
+    def _first_free(self, stem: str, free) -> str:
+        if free(stem):
+            return stem
+        for k in range(2, 2 + len(self._used) + len(self._prefixes) + 1):
+            if free(f"{stem}_{k}"):
+                return f"{stem}_{k}"
+        # Every "<stem>_<k>" lies under a claimed prefix: move the number in front.
+        k = 2
+        while not free(f"n{k}_{stem}"):
+            k += 1
+        return f"n{k}_{stem}"
+
+    def name(self, stem: str) -> str:
+        """A unique layer name: ``stem`` (sanitised) or ``stem_2``, ``stem_3``..."""
+        name = self._first_free(keras_stem(stem), self._free_name)
+        self._used.add(name)
+        return name
+
+    def prefix(self, stem: str) -> str:
+        """A unique prefix: no name given so far or later starts with ``<it>_``."""
+        prefix = self._first_free(keras_stem(stem), self._free_prefix)
+        self._prefixes.add(prefix)
+        return prefix
+
+
+class TaskKeys:
+    """Task names and the keys of the network's outputs, both ways.
+
+    Keras names each output's loss and metrics ``"<key>_loss"``,
+    ``"val_<key>_accuracy"``..., and TensorFlow refuses such names unless the
+    key is plain. Plain task names are their own keys, so for them nothing
+    changes; any other name gets a sanitised, de-duplicated key.
+
+    Parameters
+    ----------
+    names : iterable of str
+        The task names, in order.
+
+    Examples
+    --------
+    >>> keys = TaskKeys(["température", "temperature", "density"])
+    >>> keys.key
+    {'température': 'temperature_2', 'temperature': 'temperature', 'density': 'density'}
+    >>> keys.to_keras({"température": 1, "density": 2})
+    {'temperature_2': 1, 'density': 2}
+    >>> keys.history({"loss": [1.0], "val_temperature_2_loss": [0.5]})
+    {'loss': [1.0], 'val_température_loss': [0.5]}
+    """
+
+    def __init__(self, names: Iterable[str]):
+        names = list(names)
+        plain = {n for n in names if keras_stem(n) == n}
+        namer = LayerNamer(plain)
+        self.key = {n: n if n in plain else namer.name(n) for n in names}
+        self.name = {k: n for n, k in self.key.items()}
+
+    @property
+    def identity(self) -> bool:
+        """Whether every task name is its own key (nothing to translate)."""
+        return all(n == k for n, k in self.key.items())
+
+    def to_keras(self, mapping: Mapping) -> dict:
+        """``{task name: v}`` -> ``{output key: v}`` (other keys pass through)."""
+        return {self.key.get(n, n): v for n, v in mapping.items()}
+
+    def to_user(self, mapping: Mapping) -> dict:
+        """``{output key: v}`` -> ``{task name: v}`` (other keys pass through)."""
+        return {self.name.get(k, k): v for k, v in mapping.items()}
+
+    def history(self, logs: Mapping) -> dict:
+        """Keras' log keys with each output key replaced by its task name."""
+        if self.identity:
+            return dict(logs)
+        # Longest key first: "a_b" must win over "a" in "a_b_loss".
+        keys = sorted((k for k, n in self.name.items() if k != n), key=len)[::-1]
+        pattern = re.compile(r"^(val_)?(" + "|".join(map(re.escape, keys)) + r")(_.+)$")
+
+        def rename(log_key: str) -> str:
+            found = pattern.match(log_key)
+            if not found:
+                return log_key
+            val, key, rest = found.groups()
+            return f"{val or ''}{self.name[key]}{rest}"
+
+        return {rename(k): v for k, v in logs.items()}
