@@ -14,7 +14,7 @@ __all__ = ["MultiTaskConvEstimator", "load", "to_structured", "__version__"]
 # ``skmtl --version`` and ``import skmtl.plotting`` do not pay for TensorFlow.
 _LAZY = {
     "MultiTaskConvEstimator": ".estimator",
-    "load": ".persistence",
+    "load": ".estimator",
     "to_structured": ".inputs",
 }
 

@@ -1,33 +1,34 @@
 """The scikit-learn estimator; the one module that touches scikeras.
 
 scikeras (0.13) provides parameter routing (``optimizer__learning_rate``,
-``callbacks__...``, ``fit__validation_split``), ``set_params`` for routed names,
-and Keras-model pickling. Everything it does with data is replaced here: it
-cannot carry named inputs, several tasks, per-task sample weights or masked
-labels, and its seeding switches TensorFlow op determinism on for good (see
-PITFALLS). It also predates scikit-learn's tag API, so tags are declared here.
+``callbacks__...``, ``fit__validation_split``) and ``set_params`` for routed
+names. Everything it does with data is replaced here: it cannot carry named
+inputs, several tasks, per-task sample weights or masked labels, and its
+seeding switches TensorFlow op determinism on for good (see PITFALLS). It also
+predates scikit-learn's tag API, so tags are declared here.
+
+The class holds the parameters and reads as recipes of named steps; the work
+lives in three modules whose objects have three lifetimes:
+:mod:`skmtl.session` (trainer, optimizer, callbacks, strategy: built when
+training starts, never pickled), :mod:`skmtl.fitted` (what a fit learned,
+assigned in one statement at the end of ``fit``) and :mod:`skmtl.persistence`
+(parameters and fitted state on disk).
 """
 
 from __future__ import annotations
 
-import copy
-import inspect
+import contextlib
+import random
 import secrets
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from numbers import Integral, Real
 from typing import ClassVar
 
 import keras
 import numpy as np
 import tensorflow as tf
-from scikeras._utils import (
-    get_optimizer_class,
-    route_params,
-    try_to_convert_strings_to_classes,
-    unflatten_params,
-)
+from scikeras._utils import route_params
 from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import DataConversionWarning
@@ -36,7 +37,8 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._batching import TaskBatches, validation_rows
+from . import persistence
+from .fitted import PREDICT_CHUNK, FittedState
 from .inputs import encode, infer_schema
 from .metrics import check_score_weights, combined_score
 from .network import (
@@ -49,21 +51,17 @@ from .network import (
     with_task_outputs,
 )
 from .sample_weights import apply_class_weight, apply_sample_weight
-from .targets import CLASSIFICATION, REGRESSION, TargetEncoder, TaskSpec
-from .weighting import (
-    STRATEGIES,
-    EpochEnd,
-    MultiTaskTrainer,
-    check_strategy,
-    resolve_loss_weights,
-    task_loss,
-    task_metrics,
+from .session import (
+    TrainingConfig,
+    TrainingSession,
+    distribution_strategy,
+    extend_history,
 )
+from .targets import CLASSIFICATION, REGRESSION, TargetEncoder
+from .weighting import STRATEGIES
 
-__all__ = ["MultiTaskConvEstimator"]
+__all__ = ["MultiTaskConvEstimator", "load"]
 
-# Rows per forward pass at predict: bounds the activations held in memory.
-_PREDICT_CHUNK = 256
 _ROUTING_PREFIXES = {
     "model",
     "fit",
@@ -73,74 +71,46 @@ _ROUTING_PREFIXES = {
     "callbacks",
     "loss_weights",
 }
-
-
-# Arguments of Model.fit and compile that skmtl sets from its own parameters.
-_OWN_ARGUMENTS = {
-    "fit": {
-        "x",
-        "y",
-        "batch_size",
-        "epochs",
-        "initial_epoch",
-        "callbacks",
-        "verbose",
-        "shuffle",
-        "sample_weight",
-        "validation_data",
-        "class_weight",
-    },
-    "compile": {"optimizer", "loss", "loss_weights", "metrics", "weighted_metrics"},
+# Routed predict__ names skmtl reads (Model.predict itself is never called).
+_PREDICT_ARGUMENTS = {"batch_size"}
+# Parameters that shape the network: a warm start cannot change them.
+_ARCHITECTURE = (
+    "model",
+    "tasks",
+    "trunk",
+    "filters",
+    "kernel_size",
+    "pool_size",
+    "dropout",
+    "dense_units",
+    "mixed_precision",
+)
+# scikeras members that skmtl replaces: what to use instead.
+_REPLACED = {
+    "initialize": "fit or partial_fit",
+    "initialized_": "check_is_fitted(est) or model_",
+    "current_epoch": "len(est.history_['loss'])",
+    "target_encoder": "target_encoder_ (fitted)",
+    "feature_encoder": "schema_ (fitted)",
+    "scorer": "score or skmtl.metrics.task_scorer",
 }
 
 
-def _skip_gradient_all_reduce(optimizer) -> None:
-    """Drop Keras' all-reduce of the gradients, an identity with one replica.
+@contextlib.contextmanager
+def _python_random_seeded(seed: int):
+    """Seed Python's global ``random`` for a block, then put its state back.
 
-    ``ReplicaContext.all_reduce`` wraps the sum in ``tf.custom_gradient``, which
-    registers a gradient function in TensorFlow's process-wide gradient registry
-    at every trace and never removes it; the function holds the traced train
-    step's graph (several MiB per fit: a long search grew without bound).
+    Keras draws the seeds of initialisers and dropout layers built without one
+    from it: a custom builder is reproducible under ``random_state`` this way,
+    and nothing outside the block sees a changed state. (Threads drawing from
+    it at the same moment, e.g. on a Dask worker, can still interleave.)
     """
-    for opt in (optimizer, getattr(optimizer, "inner_optimizer", None)):
-        if opt is not None and hasattr(opt, "_all_reduce_sum_gradients"):
-            opt._all_reduce_sum_gradients = _unchanged
-
-
-def _copy_for_fit(callback):
-    """The callback a fit trains with: a deep copy where one can be made.
-
-    A used Keras callback keeps the model it trained (CSVLogger its file,
-    TensorBoard a module), which would make the estimator impossible to clone or
-    pickle, and scikit-learn's fit must not change parameters. A callback that
-    cannot be copied (it holds a lock, a thread, an open file) is used as given.
-    """
+    state = random.getstate()
+    random.seed(seed)
     try:
-        return copy.deepcopy(callback)
-    except Exception:
-        return callback
-
-
-def _unchanged(grads_and_vars):
-    return grads_and_vars
-
-
-def _keras_arguments(prefix: str, routed: dict, method) -> dict:
-    """Routed ``<prefix>__<name>`` parameters, checked against the Keras method.
-
-    An unknown name would otherwise surface as Keras' own TypeError, which never
-    mentions the routed parameter.
-    """
-    known = set(inspect.signature(method).parameters) - {"self", "kwargs"}
-    known -= _OWN_ARGUMENTS[prefix]
-    unknown = sorted(set(routed) - known)
-    if unknown:
-        raise ValueError(
-            f"Unknown routed parameter(s) {[f'{prefix}__{n}' for n in unknown]}: "
-            f"keras.Model.{prefix} takes {sorted(known)} through {prefix}__ "
-            "(skmtl sets the others from its own parameters)."
-        )
-    return routed
+        yield
+    finally:
+        random.setstate(state)
 
 
 class MultiTaskConvEstimator(BaseWrapper):
@@ -426,11 +396,70 @@ class MultiTaskConvEstimator(BaseWrapper):
             return list(self.tasks)
         return None
 
+    # ------------------------------------------------------- fitted state
     def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "model_")
+        return self.__dict__.get("_state") is not None
+
+    def _fitted(self) -> FittedState:
+        state = self.__dict__.get("_state")
+        if state is None:
+            raise AttributeError(
+                f"This {type(self).__name__} instance is not fitted yet: call fit "
+                "first."
+            )
+        return state
+
+    fitted_state_ = property(_fitted, doc="The :class:`~skmtl.fitted.FittedState`.")
+    model_ = property(lambda self: self._fitted().model)
+    schema_ = property(lambda self: self._fitted().schema)
+    target_encoder_ = property(lambda self: self._fitted().target_encoder)
+    input_names_ = property(lambda self: list(self._fitted().input_names))
+    history_ = property(lambda self: self._fitted().history)
+    task_weights_ = property(lambda self: self._fitted().task_weights)
+    n_epochs_ = property(lambda self: self._fitted().n_epochs)
+    best_epoch_ = property(lambda self: self._fitted().best_epoch)
+    tasks_ = property(lambda self: self._fitted().tasks)
+    task_kinds_ = property(lambda self: self._fitted().task_kinds)
+    n_features_in_ = property(lambda self: self._fitted().schema.n_features_in)
+
+    @property
+    def classes_(self):
+        classes = self._fitted().classes
+        if classes is None:
+            raise AttributeError("classes_: the estimator has no classification task.")
+        return classes
+
+    @property
+    def feature_names_in_(self):
+        names = self._fitted().feature_names
+        if names is None:
+            raise AttributeError(
+                "feature_names_in_: X at fit was not a DataFrame with string "
+                "column names."
+            )
+        return names
+
+    def __getattr__(self, name: str):
+        # Only reached for names not found otherwise: scikeras members that do
+        # not work here say what to use instead.
+        if name in _REPLACED:
+            raise AttributeError(
+                f"{type(self).__name__}.{name} is not available (a scikeras "
+                f"member skmtl replaces); use {_REPLACED[name]}."
+            )
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
+
+    def __getstate__(self):
+        # A training session lives between warm-started fits of one object and
+        # is rebuilt from the parameters when needed: never pickled.
+        state = super().__getstate__()
+        state.pop("_session", None)
+        return state
 
     # ------------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None) -> MultiTaskConvEstimator:
+    def fit(self, X, y, sample_weight=None, **fit_params) -> MultiTaskConvEstimator:
         """Fit the network to X and y.
 
         Parameters
@@ -440,7 +469,8 @@ class MultiTaskConvEstimator(BaseWrapper):
         y : array-like of shape (n_samples,) or (n_samples, n_tasks), DataFrame
             One column per task; NaN or None marks a missing label.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sample in every task's loss.
+            Weight of each sample in every task's loss. (A third positional
+            argument is this weight, not a second target.)
 
         Returns
         -------
@@ -458,6 +488,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         >>> [key for key in est.history_ if key.startswith("material")]
         ['material_accuracy', 'material_loss']
         """
+        _refuse_keras_fit_arguments(fit_params)
         return self._fit(X, y, sample_weight, epochs=self.epochs, warm=self.warm_start)
 
     def partial_fit(
@@ -492,22 +523,141 @@ class MultiTaskConvEstimator(BaseWrapper):
         """
         return self._fit(X, y, sample_weight, epochs=1, warm=True, classes=classes)
 
-    def _declare_classes(self, classes) -> None:
-        """Widen each classification task's classes to those declared up front."""
-        declared = classes if isinstance(classes, Mapping) else None
-        specs = []
-        for task in self.target_encoder_.tasks_:
-            extra = declared.get(task.name) if declared is not None else classes
-            if task.kind == CLASSIFICATION and extra is not None:
-                merged = np.unique(np.concatenate([task.classes, np.asarray(extra)]))
-                task = replace(task, classes=merged.astype(task.classes.dtype))
-            specs.append(task)
-        self.target_encoder_.tasks_ = specs
+    def _fit(self, X, y, sample_weight, *, epochs: int, warm: bool, classes=None):
+        """Validate, encode, build or reuse, train, then commit in one step.
 
+        Nothing on ``self`` changes before the last statement, so a fit that
+        raises leaves the estimator as it was; a warm fit that fails inside
+        training also gets its network's weights back.
+        """
+        if y is None:
+            raise ValueError(
+                "MultiTaskConvEstimator requires y to be passed, but the target y "
+                "is None."
+            )
+        self._validate_params()
+        self._check_routed_params()
+        self._predict_chunk()  # a bad predict__batch_size fails before training
+        config = self._training_config()
+        seed = self._draw_seed()
+        previous = self.__dict__.get("_state") if warm else None
+        if previous is not None:
+            self._check_architecture_unchanged(previous)
+            schema, encoder = previous.schema, previous.target_encoder
+            inputs, n_samples = encode(X, schema)
+        else:
+            schema = infer_schema(X)
+            # infer_schema has just scanned X for NaN and infinity.
+            inputs, n_samples = encode(X, schema, check_finite=False)
+            encoder = TargetEncoder(self.tasks).fit(y, classes=classes)
+            self._warn_column_vector(y)
+        targets, weights = encoder.transform(y)
+        _check_lengths(n_samples, encoder.n_samples_of(y))
+        weights = apply_sample_weight(weights, sample_weight, n_samples)
+        tasks = encoder.tasks_
+        weights = apply_class_weight(weights, targets, tasks, self.class_weight)
+        check_score_weights(self.score_weights, [t.name for t in tasks])
+        strategy = distribution_strategy(config.distribute, config.loss_weighting)
+        if previous is None:
+            model, input_names = self._new_network(
+                schema, tasks, inputs, strategy, seed
+            )
+            history: dict = {}
+        else:
+            model, input_names = previous.model, previous.input_names
+            history = previous.history
+        session = self.__dict__.get("_session")
+        if session is None or not session.fits(config, model):
+            session = TrainingSession(config, model, tasks, strategy)
+        inputs = {name: inputs[name] for name in input_names}
+        run = self._train(
+            session, config, inputs, targets, weights, epochs, history, seed
+        )
+        state = FittedState(
+            schema=schema,
+            target_encoder=encoder,
+            model=model,
+            input_names=tuple(input_names),
+            history=extend_history(history, run.logs),
+            task_weights=run.task_weights,
+            n_epochs=run.n_epochs,
+            best_epoch=run.best_epoch,
+            feature_names=_feature_names(X, schema),
+            build_key=self._architecture_key(),
+        )
+        # Traced now, for the network just trained, so that predict does not
+        # change the estimator's state (scikit-learn's check_dict_unchanged).
+        state.predict_function()
+        _warn_if_collapsed(state, inputs, targets, weights, self._predict_chunk())
+        self._state, self._session = state, session
+        return self
+
+    def _train(self, session, config, inputs, targets, weights, epochs, history, seed):
+        """One call of the session; a warm fit that raises gets its weights back."""
+        initial_epoch = len(history.get("loss", []))
+        snapshot = session.model.get_weights() if initial_epoch else None
+        try:
+            return session.fit(
+                inputs,
+                targets,
+                weights,
+                config=config,
+                epochs=epochs,
+                initial_epoch=initial_epoch,
+                seed=seed,
+            )
+        except BaseException:
+            if snapshot is not None:
+                session.model.set_weights(snapshot)
+            # The session's optimizer and learned weights may be half-updated.
+            self.__dict__.pop("_session", None)
+            raise
+
+    def _new_network(self, schema, tasks, inputs, strategy, seed):
+        """Build, name-check and (for a custom builder) probe a new network."""
+        with strategy.scope(), dtype_policy(self.mixed_precision):
+            with _python_random_seeded(seed):
+                model = self._build_model(schema, tasks, seed)
+            model = with_task_outputs(model, tasks)
+        input_names = model_input_names(model, schema)
+        if self.model is not None:  # the default network is right by construction
+            probe = {name: inputs[name][:8] for name in input_names}
+            check_heads(model, tasks, probe)
+        return model, input_names
+
+    def _build_model(self, schema, tasks, seed: int) -> keras.Model:
+        model_params = self._routed("model")
+        if self.model is None:
+            if model_params:
+                raise ValueError(
+                    f"model__ parameters {sorted(model_params)} are only for a "
+                    "custom model builder; the default network takes flat "
+                    "parameters (filters, kernel_size, ...)."
+                )
+            return build_network(
+                schema,
+                tasks,
+                trunk=self.trunk,
+                filters=check_filters(self.filters),
+                kernel_size=self.kernel_size,
+                pool_size=self.pool_size,
+                dropout=self.dropout,
+                dense_units=self.dense_units,
+                random_state=seed,
+            )
+        model = self.model(schema, tasks, **model_params)
+        if not isinstance(model, keras.Model):
+            raise TypeError(
+                f"The model builder returned {type(model).__name__}; it must "
+                "return a keras.Model."
+            )
+        return model
+
+    # ------------------------------------------------------------ parameters
     def _check_routed_params(self) -> None:
         """Only routed names may come through ``**kwargs``: an unrouted one would
         leak into both the model builder and compile (see PITFALLS)."""
-        declared = set(self._get_param_names_from_signature())
+        declared = set(BaseEstimator._get_param_names.__func__(type(self)))
         for name in self.get_params(deep=False):
             if name in declared:
                 continue
@@ -519,141 +669,74 @@ class MultiTaskConvEstimator(BaseWrapper):
                     f"{sorted(declared)}."
                 )
 
-    @classmethod
-    def _get_param_names_from_signature(cls) -> list[str]:
-        return BaseEstimator._get_param_names.__func__(cls)
-
-    def _fit(self, X, y, sample_weight, *, epochs: int, warm: bool, classes=None):
-        if y is None:
-            raise ValueError(
-                "MultiTaskConvEstimator requires y to be passed, but the target y "
-                "is None."
-            )
-        self._validate_params()
-        self._check_routed_params()
-        self._fit_seed = self._draw_seed()
-        filters = check_filters(self.filters)
-        continuing = warm and self.__sklearn_is_fitted__()
-        if continuing:
-            inputs, n_samples = encode(X, self.schema_)
-        else:
-            self.schema_ = infer_schema(X)
-            # Like scikit-learn: feature_names_in_ only for string column names.
-            self._named_columns = all(
-                isinstance(c, str) for c in getattr(X, "columns", [""])
-            )
-            # infer_schema has just scanned X for NaN and infinity.
-            inputs, n_samples = encode(X, self.schema_, check_finite=False)
-            self.target_encoder_ = TargetEncoder(self.tasks).fit(y)
-            if classes is not None:
-                self._declare_classes(classes)
-            self._warn_column_vector(y)
-        targets, weights = self.target_encoder_.transform(y)
-        self._check_lengths(n_samples, y)
-        weights = apply_sample_weight(weights, sample_weight, n_samples)
-        weights = apply_class_weight(
-            weights, targets, self.target_encoder_.tasks_, self.class_weight
+    def _routed(self, destination: str, strict: bool = False) -> dict:
+        """Routed parameters ``<destination>__<name>``, keyed by ``<name>``."""
+        return route_params(
+            self.get_params(), destination=destination, pass_filter=set(), strict=strict
         )
-        if not continuing:
-            self._set_task_attributes()
-            check_score_weights(self.score_weights, list(self.task_kinds_))
-            self._strategy = self._distribution_strategy()
-            with self._strategy.scope(), dtype_policy(self.mixed_precision):
-                self.model_ = self._checked_model(self._build_model(filters), inputs)
-            self.history_ = {}
-            self._trainer = None
-        inputs = {name: inputs[name] for name in self.input_names_}
-        if getattr(self, "_trainer", None) is None:
-            with self._strategy.scope():
-                self._trainer = self._make_trainer()
-        self._fit_keras_model(inputs, targets, weights, epochs=epochs)
-        # Traced here, for the network just trained, so that predict does not
-        # change the estimator's state (scikit-learn's check_dict_unchanged).
-        self._predict_fn = None
-        self._predict_function()
-        self._warn_if_collapsed(inputs, targets, weights)
-        final = self._trainer.current_weights().numpy()
-        self.task_weights_ = dict(zip(self._trainer.names, final.tolist(), strict=True))
-        return self
 
-    def __getstate__(self):
-        # The trainer only lives between warm-started fits; the network it wraps
-        # is model_, which is what gets pickled.
-        state = super().__getstate__()
-        for transient in ("_trainer", "_strategy", "_predict_fn", "_fit_seed"):
-            state.pop(transient, None)
-        return state
-
-    def _warn_if_collapsed(self, inputs, targets, weights) -> None:
-        """Warn when a classification head predicts one class for every sample.
-
-        Checked on up to 512 training samples in 8 runs of 64 spread over the
-        data: data sorted by class still shows several classes, and a memory map
-        is read in 8 places, not 512 (each read pulls in the kernel's readahead
-        window). A head stuck on one class (the classic Dense(1, softmax)
-        failure, a learning rate far off, extreme imbalance) would otherwise
-        pass silently.
-        """
-        n_samples = len(next(iter(inputs.values())))
-        starts = np.linspace(0, max(n_samples - 64, 0), 8, dtype=int)
-        rows = np.unique(np.minimum(starts[:, None] + np.arange(64), n_samples - 1))
-        decoded = None
-        for task in self.tasks_:
-            if task.kind != CLASSIFICATION:
-                continue
-            labelled = weights[task.name][rows] > 0
-            codes = np.asarray(targets[task.name])[rows].reshape(len(rows))[labelled]
-            if len(np.unique(codes)) < 2:
-                continue
-            if decoded is None:
-                batch = {k: v[rows] for k, v in inputs.items()}
-                decoded = self.target_encoder_.decode(self._forward(batch, len(rows)))
-            predicted = np.unique(decoded[task.name][labelled])
-            if len(predicted) == 1:
-                warnings.warn(
-                    f"Task {task.name!r} predicts the single class "
-                    f"{predicted[0]!r} for all {labelled.sum()} labelled training "
-                    f"samples checked, although they hold {len(np.unique(codes))} "
-                    "classes: the head may have collapsed. Check the learning rate, "
-                    "class balance (class_weight='balanced') and, for a custom "
-                    "model, the head's width and activation.",
-                    UserWarning,
-                    stacklevel=4,
-                )
-
-    def _warn_column_vector(self, y) -> None:
-        kinds = self._declared_kinds()
-        if kinds is not None and len(kinds) == 1 and np.asarray(y).shape[1:] == (1,):
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected. Please "
-                "change the shape of y to (n_samples, ), for example using ravel(). "
-                "(With one declared task, predictions keep the 2-D shape of y.)",
-                DataConversionWarning,
-                stacklevel=4,
-            )
-
-    def _check_lengths(self, n_samples: int, y) -> None:
-        n_targets = self.target_encoder_.n_samples_of(y)
-        if n_targets != n_samples:
+    def _predict_chunk(self) -> int:
+        """Rows per forward pass: ``predict__batch_size``, checked."""
+        routed = self._routed("predict")
+        unknown = sorted(set(routed) - _PREDICT_ARGUMENTS)
+        if unknown:
             raise ValueError(
-                f"X has {n_samples} samples but y has {n_targets}; they must match."
+                f"Unknown routed parameter(s) {[f'predict__{n}' for n in unknown]}: "
+                f"skmtl's predict takes {sorted(_PREDICT_ARGUMENTS)} through "
+                "predict__."
             )
+        chunk = routed.get("batch_size", PREDICT_CHUNK)
+        if isinstance(chunk, bool) or not isinstance(chunk, Integral) or chunk < 1:
+            raise ValueError(
+                f"predict__batch_size must be a positive integer; got {chunk!r}."
+            )
+        return int(chunk)
 
-    def _set_task_attributes(self) -> None:
-        self.tasks_ = list(self.target_encoder_.tasks_)
-        self.task_kinds_ = {t.name: t.kind for t in self.tasks_}
-        classes = {t.name: t.classes for t in self.tasks_ if t.classes is not None}
-        if self.target_encoder_.form_ == "1d":
-            self.classes_ = next(iter(classes.values()), None)
-            if self.classes_ is None:
-                del self.classes_
-        else:
-            self.classes_ = classes
-        self.n_features_in_ = self.schema_.n_features_in
-        if self.schema_.form == "frame" and getattr(self, "_named_columns", True):
-            self.feature_names_in_ = np.asarray(self.schema_.names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+    def _training_config(self) -> TrainingConfig:
+        """The current training parameters, resolved to plain values."""
+        return TrainingConfig(
+            loss_weighting=self.loss_weighting,
+            loss_weights={**(self.loss_weights or {}), **self._routed("loss_weights")},
+            dwa_temperature=self.dwa_temperature,
+            gradnorm_alpha=self.gradnorm_alpha,
+            optimizer=self.optimizer,
+            optimizer_params=self._routed("optimizer"),
+            learning_rate=self.learning_rate,
+            compile_params=self._routed("compile", strict=True),
+            fit_params=self._routed("fit", strict=True),
+            callbacks=self.callbacks,
+            callback_params=self._routed("callbacks"),
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction,
+            n_iter_no_change=self.n_iter_no_change,
+            distribute=self.distribute,
+            mixed_precision=self.mixed_precision,
+            verbose=self.verbose,
+        )
+
+    def _architecture_key(self) -> dict[str, str]:
+        params = self.get_params(deep=False)
+        shaping = {n: params[n] for n in _ARCHITECTURE}
+        shaping.update({n: v for n, v in params.items() if n.startswith("model__")})
+        return {name: repr(value) for name, value in shaping.items()}
+
+    def _check_architecture_unchanged(self, state: FittedState) -> None:
+        if state.build_key is None:  # loaded from a file that predates the key
+            return
+        now = self._architecture_key()
+        changed = sorted(
+            n
+            for n in set(now) | set(state.build_key)
+            if now.get(n) != state.build_key.get(n)
+        )
+        if changed:
+            raise ValueError(
+                f"warm_start/partial_fit continues the fitted network, but "
+                f"{changed} changed since it was built and shape the network. Set "
+                "them back, or fit with warm_start=False to build a new network."
+            )
 
     def _draw_seed(self) -> int:
         """The fit's one int seed: ``random_state``, or fresh OS entropy if None.
@@ -667,293 +750,44 @@ class MultiTaskConvEstimator(BaseWrapper):
             return int(self.random_state)
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
-    @property
-    def _seed(self) -> int:
-        return self._fit_seed
-
-    def _build_model(self, filters: tuple[int, ...] | None) -> keras.Model:
-        model_params = self._routed("model", strict=False)
-        if self.model is None:
-            if model_params:
-                raise ValueError(
-                    f"model__ parameters {sorted(model_params)} are only for a "
-                    "custom model builder; the default network takes flat "
-                    "parameters (filters, kernel_size, ...)."
-                )
-            return build_network(
-                self.schema_,
-                self.tasks_,
-                trunk=self.trunk,
-                filters=filters,
-                kernel_size=self.kernel_size,
-                pool_size=self.pool_size,
-                dropout=self.dropout,
-                dense_units=self.dense_units,
-                random_state=self._seed,
-            )
-        model = self.model(self.schema_, self.tasks_, **model_params)
-        if not isinstance(model, keras.Model):
-            raise TypeError(
-                f"The model builder returned {type(model).__name__}; it must "
-                "return a keras.Model."
-            )
-        return model
-
-    def _checked_model(self, model: keras.Model, inputs) -> keras.Model:
-        """Match outputs to tasks and inputs to fields; probe the heads."""
-        model = with_task_outputs(model, self.tasks_)
-        self.input_names_ = model_input_names(model, self.schema_)
-        if self.model is not None:  # the default network is right by construction
-            probe = {name: inputs[name][:8] for name in self.input_names_}
-            check_heads(model, self.tasks_, probe)
-        return model
-
-    def _optimizer(self) -> keras.optimizers.Optimizer:
-        params = self.get_params()
-        routed = route_params(
-            params, destination="optimizer", pass_filter=set(), strict=False
-        )
-        optimizer = self.optimizer
-        if isinstance(optimizer, keras.optimizers.Optimizer):
-            # A fresh copy: an optimizer built for one model cannot train another.
-            optimizer = type(optimizer).from_config(optimizer.get_config())
-            if routed:
-                raise ValueError(
-                    "optimizer__ parameters need optimizer as a name or a class, "
-                    "not an instance."
-                )
-            return optimizer
-        optimizer = try_to_convert_strings_to_classes(optimizer, get_optimizer_class)
-        return unflatten_params(
-            items=optimizer, params={"learning_rate": self.learning_rate, **routed}
-        )
-
-    def _make_trainer(self) -> MultiTaskTrainer:
-        """Wrap model_ in the trainer of the chosen loss-weighting strategy."""
-        check_strategy(self.loss_weighting, self.tasks_)
-        if self.loss_weighting == "uncertainty" and (
-            self.loss_weights or self._routed("loss_weights")
-        ):
+    def _warn_column_vector(self, y) -> None:
+        kinds = self._declared_kinds()
+        if kinds is not None and len(kinds) == 1 and np.asarray(y).shape[1:] == (1,):
             warnings.warn(
-                "loss_weighting='uncertainty' learns every task's weight; the "
-                "loss_weights given are not used.",
-                UserWarning,
+                "A column-vector y was passed when a 1d array was expected. Please "
+                "change the shape of y to (n_samples, ), for example using ravel(). "
+                "(With one declared task, predictions keep the 2-D shape of y.)",
+                DataConversionWarning,
                 stacklevel=4,
             )
-        trainer = MultiTaskTrainer(
-            self.model_,
-            self.tasks_,
-            strategy=self.loss_weighting,
-            loss_weights=self._checked_loss_weights(self.tasks_),
-            dwa_temperature=self.dwa_temperature,
-            gradnorm_alpha=self.gradnorm_alpha,
-        )
-        compile_params = _keras_arguments(
-            "compile", self._routed("compile", strict=True), keras.Model.compile
-        )
-        optimizer = self._optimizer()
-        if self.mixed_precision == "mixed_float16":
-            # float16 gradients underflow without loss scaling (bfloat16 don't).
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-        trainer.compile(optimizer=optimizer, **compile_params)
-        # Built here, eagerly: slots created inside a traced train step add
-        # tf.cond branch functions to TensorFlow's process-wide function library
-        # that are never removed (tests/test_leaks.py; 16 per model of a plain
-        # Keras fit, and the reason a long search grew without bound).
-        trainer.optimizer.build(trainer.optimized_variables())
-        if self._strategy.num_replicas_in_sync == 1:
-            _skip_gradient_all_reduce(trainer.optimizer)
-        return trainer
+
+    # Kept for the benchmarks and tests that compare with plain Keras.
+    def _compile_kwargs_for(self, tasks) -> dict:
+        return self._training_config().compile_kwargs(tasks)
 
     def _distribution_strategy(self) -> tf.distribute.Strategy:
-        """The ``distribute`` parameter as a strategy (the default one if None)."""
-        if self.distribute is None:
-            return tf.distribute.get_strategy()
-        if self.distribute == "mirrored":
-            strategy = tf.distribute.MirroredStrategy()
-        elif isinstance(self.distribute, tf.distribute.Strategy):
-            strategy = self.distribute
-        else:
-            raise ValueError(
-                f"distribute={self.distribute!r}; expected None, 'mirrored' or a "
-                "tf.distribute.Strategy."
-            )
-        if self.loss_weighting == "gradnorm" and strategy.num_replicas_in_sync > 1:
-            raise ValueError(
-                "loss_weighting='gradnorm' updates its weights inside each step "
-                "and does not support several replicas; use another strategy or "
-                "distribute=None."
-            )
-        return strategy
+        return distribution_strategy(self.distribute, self.loss_weighting)
 
-    def _checked_loss_weights(self, tasks: Sequence[TaskSpec]) -> dict[str, float]:
-        """``loss_weights`` overridden by routed ``loss_weights__<task>`` scalars."""
-        weights = {**(self.loss_weights or {}), **self._routed("loss_weights")}
-        return resolve_loss_weights(weights, tasks)
+    @property
+    def _trainer(self):
+        session = self.__dict__.get("_session")
+        return None if session is None else session.trainer
 
-    def _routed(self, destination: str, strict: bool = False) -> dict:
-        """Routed parameters ``<destination>__<name>``, keyed by ``<name>``."""
-        return route_params(
-            self.get_params(), destination=destination, pass_filter=set(), strict=strict
+    def initialize(self, X=None, y=None):
+        """Not available: skmtl builds the network in :meth:`fit`."""
+        raise NotImplementedError(
+            "MultiTaskConvEstimator.initialize is a scikeras method skmtl does not "
+            f"support; use {_REPLACED['initialize']}."
         )
-
-    def _compile_kwargs_for(self, tasks: Sequence[TaskSpec]) -> dict:
-        """``Model.compile`` arguments for the same training in plain Keras.
-
-        skmtl itself trains through :class:`~skmtl.weighting.MultiTaskTrainer`;
-        this is what the benchmarks compare it with.
-        """
-        return {
-            "optimizer": self._optimizer(),
-            "loss": {
-                t.name: task_loss(t, reduction="sum_over_batch_size") for t in tasks
-            },
-            "loss_weights": self._checked_loss_weights(tasks),
-            # Weighted metrics skip masked (missing) labels; plain ones would not.
-            "weighted_metrics": {t.name: task_metrics(t) for t in tasks},
-            **self._routed("compile", strict=True),
-        }
-
-    def _callback_list(self) -> list:
-        if self.callbacks is None:
-            return []
-        routed = self._routed("callbacks")
-        items = self.callbacks
-        if isinstance(items, list | tuple):
-            items = [_copy_for_fit(c) for c in items]
-        else:
-            items = _copy_for_fit(items)
-        callbacks = unflatten_params(items=items, params=routed)
-        if isinstance(callbacks, keras.callbacks.Callback):
-            callbacks = [callbacks]
-        return list(callbacks)
-
-    def _fit_keras_model(self, inputs, targets, weights, *, epochs: int) -> None:
-        fit_params = _keras_arguments(
-            "fit", self._routed("fit", strict=True), keras.Model.fit
-        )
-        n_samples = len(next(iter(inputs.values())))
-        train_rows, val_rows = validation_rows(
-            targets,
-            self.tasks_,
-            n_samples,
-            fraction=self.validation_fraction if self.early_stopping else 0.0,
-            keras_split=float(fit_params.pop("validation_split", 0.0)),
-            weights=weights,
-            seed=self._seed,
-        )
-        validation_data = None
-        if val_rows is not None:
-            validation_data = TaskBatches(
-                inputs,
-                targets,
-                weights,
-                batch_size=self.batch_size,
-                shuffle=False,
-                rows=val_rows,
-            )
-        batches = TaskBatches(
-            inputs,
-            targets,
-            weights,
-            batch_size=self.batch_size,
-            shuffle=self.shuffle,
-            # Offset by the epochs already run, so partial_fit and warm starts
-            # do not replay the same batch order.
-            seed=self._seed + len(self.history_.get("loss", [])),
-            rows=train_rows,
-        )
-        callbacks = [EpochEnd(self._trainer), *self._callback_list()]
-        stopper = None
-        if self.early_stopping:
-            stopper = keras.callbacks.EarlyStopping(
-                mode="min",
-                # Learned weights move the weighted loss; judge on a fixed one.
-                monitor="val_loss"
-                if self.loss_weighting == "fixed"
-                else "val_base_loss",
-                patience=self.n_iter_no_change,
-                restore_best_weights=True,
-            )
-            callbacks.append(stopper)
-        initial_epoch = len(self.history_.get("loss", []))
-        history = self._trainer.fit(
-            batches,
-            epochs=initial_epoch + epochs,
-            initial_epoch=initial_epoch,
-            validation_data=validation_data,
-            callbacks=callbacks,
-            verbose=self.verbose,
-            # TaskBatches shuffles in a seeded order; Keras would reshuffle the
-            # batches with Python's global RNG.
-            shuffle=False,
-            **fit_params,
-        )
-        self._extend_history(history.history)
-        self.n_epochs_ = len(history.history.get("loss", []))
-        self.best_epoch_ = (
-            stopper.best_epoch + 1 - initial_epoch if stopper else self.n_epochs_
-        )
-
-    def _extend_history(self, logs: dict) -> None:
-        """Append one fit's per-epoch logs, keeping every list one per epoch.
-
-        A warm-started fit may log keys the earlier ones did not (``val_*``
-        once early stopping is on) or the reverse: the epochs without a key
-        hold NaN, so ``history_[key][i]`` is always epoch ``i + 1``.
-        """
-        before = len(self.history_.get("loss", []))
-        ran = len(logs.get("loss", []))
-        for key, values in logs.items():
-            self.history_.setdefault(key, [np.nan] * before).extend(map(float, values))
-        for key, values in self.history_.items():
-            if key not in logs:
-                values.extend([np.nan] * ran)
 
     # --------------------------------------------------------------- predict
     def _outputs(self, X) -> dict[str, np.ndarray]:
         """Raw network outputs for X, in chunks through one traced function."""
         check_is_fitted(self)
-        inputs, n_samples = encode(X, self.schema_)
-        return self._forward({k: inputs[k] for k in self.input_names_}, n_samples)
+        return self._state.outputs(X, self._predict_chunk())
 
     def _forward(self, inputs, n_samples: int) -> dict[str, np.ndarray]:
-        chunk = int(getattr(self, "predict__batch_size", _PREDICT_CHUNK))
-        forward = self._predict_function()
-        parts = []
-        for start in range(0, n_samples, chunk):
-            batch = {
-                k: np.asarray(v[start : start + chunk], dtype=np.float32)
-                for k, v in inputs.items()
-            }
-            parts.append({k: v.numpy() for k, v in forward(batch).items()})
-        return {
-            name: np.concatenate([p[name] for p in parts]) for name in self.task_kinds_
-        }
-
-    def _predict_function(self):
-        """model_ in inference mode, traced once for any number of rows.
-
-        ``Model.predict`` builds a tf.data pipeline per call (~40 ms on CPU);
-        ``predict_on_batch`` retraces for each new batch size. One
-        ``tf.function`` with an unknown batch dimension avoids both.
-        """
-        if getattr(self, "_predict_fn", None) is None:
-            model = self.model_
-            signature = {
-                name: tf.TensorSpec((None, *self.schema_[name].shape), tf.float32)
-                for name in self.input_names_
-            }
-
-            # A concrete function: calling it never traces again, so no retracing
-            # warnings however many estimators a search fits.
-            def forward(x):
-                return model(x, training=False)
-
-            self._predict_fn = tf.function(
-                forward, autograph=False
-            ).get_concrete_function(signature)
-        return self._predict_fn
+        return self._state.forward(inputs, n_samples, self._predict_chunk())
 
     def predict(self, X):
         """Predict every task, in the form y had at fit.
@@ -967,8 +801,9 @@ class MultiTaskConvEstimator(BaseWrapper):
         -------
         ndarray or DataFrame
             A 1-D y gives a 1-D array, a 2-D array a 2-D array, a DataFrame a
-            DataFrame with the same columns and dtypes. Labels are the original
-            class values; regression values are in the original units.
+            DataFrame with the same columns and dtypes (categories and their
+            order included) and, for a DataFrame X, X's index. Labels are the
+            original class values; regression values are in the original units.
 
         Examples
         --------
@@ -981,7 +816,8 @@ class MultiTaskConvEstimator(BaseWrapper):
         (['material', 'density'], True)
         """
         outputs = self._outputs(X)
-        return self.target_encoder_.inverse_transform(outputs)
+        index = X.index if hasattr(X, "columns") and hasattr(X, "index") else None
+        return self.target_encoder_.inverse_transform(outputs, index=index)
 
     def _has_classification_task(self) -> bool:
         if self.__sklearn_is_fitted__():
@@ -1025,7 +861,8 @@ class MultiTaskConvEstimator(BaseWrapper):
         """Mean over tasks of accuracy (classification) and R² (regression).
 
         Weighted by ``score_weights`` when given. Each task is scored on its
-        labelled samples only; see
+        labelled samples only; a label not seen at fit counts as an error
+        (with a warning); see
         :mod:`skmtl.metrics` for per-task scorers.
 
         Parameters
@@ -1054,23 +891,23 @@ class MultiTaskConvEstimator(BaseWrapper):
         True
         """
         check_is_fitted(self)
-        self.target_encoder_.transform(y)  # unseen classes and bad columns raise
+        encoder = self.target_encoder_
+        encoder.check_columns(y)  # columns that are not the tasks raise
+        unseen = encoder.unseen_labels(y)
+        if unseen:
+            # As scikit-learn classifiers do: such a row can only be an error.
+            warnings.warn(
+                f"y holds labels not seen at fit ({unseen} rows per task); they "
+                "count as errors.",
+                UserWarning,
+                stacklevel=2,
+            )
         y_pred = self.predict(X)
         return combined_score(
             self.task_kinds_, y, y_pred, sample_weight, self.score_weights
         )
 
     # ----------------------------------------------------------- persistence
-    def _restore(self, *, model, schema, target_encoder, input_names, history):
-        """Set the fitted state from a saved file (see :mod:`skmtl.persistence`)."""
-        self.schema_ = schema
-        self.target_encoder_ = target_encoder
-        self._set_task_attributes()
-        self.model_ = model
-        self.input_names_ = list(input_names)
-        self.history_ = history
-        self._predict_function()
-
     def save(self, path) -> None:
         """Write the fitted estimator to one file: Keras model + JSON, no pickle.
 
@@ -1094,9 +931,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         >>> bool((load(path).predict(X) == est.predict(X)).all().all())
         True
         """
-        from .persistence import save
-
-        save(self, path)
+        persistence.save(self, path)
 
     def export(self, path, *, overwrite: bool = False) -> None:
         """Write a TensorFlow SavedModel for serving, without skmtl or Keras.
@@ -1140,3 +975,144 @@ class MultiTaskConvEstimator(BaseWrapper):
         from .export import export
 
         export(self, path, overwrite=overwrite)
+
+
+def load(path) -> MultiTaskConvEstimator:
+    """Load an estimator written by :meth:`MultiTaskConvEstimator.save`.
+
+    No code from the file is executed (no pickle; Keras safe mode). The result
+    has the saved parameters (with their types: int dict keys, NumPy scalars
+    and arrays, tuples) and fitted state; it predicts, scores, warm-starts and
+    refits like the saved one. Parameters JSON cannot hold (a custom ``model``
+    builder, callbacks) come back as their defaults, with a warning.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by ``MultiTaskConvEstimator.save`` (or
+        :func:`skmtl.persistence.save`).
+
+    Returns
+    -------
+    MultiTaskConvEstimator
+        A fitted estimator.
+
+    Raises
+    ------
+    SkmtlFileError
+        If the file is not an skmtl model, was written in another file format
+        version or with another Keras major version, or holds a layer that
+        would run code when loaded.
+
+    Warns
+    -----
+    UserWarning
+        If some parameters could not be saved and are back to their defaults.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from skmtl import MultiTaskConvEstimator, load
+    >>> from skmtl.datasets import make_sensor_tasks
+    >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> est = est.fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.skmtl")
+    >>> est.save(path)
+    >>> (load(path).predict(X) == est.predict(X)).all().all()
+    np.True_
+    """
+    params, state = persistence.read(path)
+    estimator = MultiTaskConvEstimator(**params)
+    estimator._state = state
+    return estimator
+
+
+def _refuse_keras_fit_arguments(fit_params: Mapping) -> None:
+    """Keras habits (``fit(X, y, epochs=3)``) get the skmtl way in one line."""
+    if not fit_params:
+        return
+    names = sorted(fit_params)
+    hints = []
+    for name in names:
+        if name == "validation_data":
+            hints.append(
+                "validation: early_stopping=True with validation_fraction=..., or "
+                "the routed fit__validation_split"
+            )
+        elif name in {
+            "epochs",
+            "batch_size",
+            "verbose",
+            "shuffle",
+            "callbacks",
+            "class_weight",
+        }:
+            hints.append(
+                f"{name} is an estimator parameter: "
+                f"MultiTaskConvEstimator({name}=...) or est.set_params({name}=...)"
+            )
+        else:
+            hints.append(f"keras.Model.fit's {name} can be routed as fit__{name}")
+    raise TypeError(
+        f"fit() got unexpected keyword argument(s) {names}; " + "; ".join(hints) + "."
+    )
+
+
+def _check_lengths(n_samples: int, n_targets: int) -> None:
+    if n_targets != n_samples:
+        raise ValueError(
+            f"X has {n_samples} samples but y has {n_targets}; they must match."
+        )
+
+
+def _feature_names(X, schema) -> np.ndarray | None:
+    """Like scikit-learn: feature_names_in_ only for string column names."""
+    columns = getattr(X, "columns", None)
+    if schema.form != "frame" or columns is None:
+        return None
+    if not all(isinstance(c, str) for c in columns):
+        return None
+    return np.asarray(schema.names, dtype=object)
+
+
+def _warn_if_collapsed(state: FittedState, inputs, targets, weights, chunk) -> None:
+    """Warn when a classification head predicts one class for every sample.
+
+    Checked on up to 512 training samples in 8 runs of 64 spread over the
+    data: data sorted by class still shows several classes, and a memory map
+    is read in 8 places, not 512 (each read pulls in the kernel's readahead
+    window). A head stuck on one class (the classic Dense(1, softmax)
+    failure, a learning rate far off, extreme imbalance) would otherwise
+    pass silently.
+    """
+    n_samples = len(next(iter(inputs.values())))
+    starts = np.linspace(0, max(n_samples - 64, 0), 8, dtype=int)
+    rows = np.unique(np.minimum(starts[:, None] + np.arange(64), n_samples - 1))
+    decoded = None
+    for task in state.tasks:
+        if task.kind != CLASSIFICATION:
+            continue
+        labelled = weights[task.name][rows] > 0
+        codes = np.asarray(targets[task.name])[rows].reshape(len(rows))[labelled]
+        if len(np.unique(codes)) < 2:
+            continue
+        if decoded is None:
+            batch = {k: v[rows] for k, v in inputs.items()}
+            outputs = state.forward(batch, len(rows), chunk)
+            decoded = state.target_encoder.decode(outputs)
+        predicted = np.unique(decoded[task.name][labelled])
+        if len(predicted) == 1:
+            label = (
+                predicted[0].item() if hasattr(predicted[0], "item") else predicted[0]
+            )
+            warnings.warn(
+                f"Task {task.name!r} predicts the single class {label!r} for all "
+                f"{labelled.sum()} labelled training samples checked, although "
+                f"they hold {len(np.unique(codes))} classes: the head may have "
+                "collapsed. Check the learning rate, class balance "
+                "(class_weight='balanced') and, for a custom model, the head's "
+                "width and activation.",
+                UserWarning,
+                stacklevel=4,
+            )

@@ -40,7 +40,7 @@ import tensorflow as tf
 from sklearn.utils.validation import check_is_fitted
 
 from .inputs import SIGNAL
-from .targets import CLASSIFICATION
+from .targets import CLASSIFICATION, ArrayOps, decode_output
 
 __all__ = ["export", "serving_specs", "PROBA_SUFFIX", "SIGNATURE_KEY"]
 
@@ -51,6 +51,16 @@ PROBA_SUFFIX = "_proba"
 # tf.function renames (silently) any argument name outside this pattern, so the
 # signature's input names would no longer be the field names.
 _VALID_INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+# TensorFlow's side of the one decoding (skmtl.targets.decode_output).
+_TF_OPS = ArrayOps(
+    as_float=lambda x: tf.cast(x, tf.float64),
+    above=lambda x, t: tf.cast(x > t, tf.int32),
+    argmax=lambda x: tf.argmax(x, axis=1, output_type=tf.int32),
+    take=tf.gather,
+    binary_proba=lambda p: tf.concat([1.0 - p, p], axis=1),
+)
 
 
 def _label_dtype(classes: np.ndarray, warn: bool = False) -> tuple:
@@ -163,7 +173,7 @@ class _Serving(tf.Module):
 
 def _serving_function(estimator, input_specs: dict):
     """A tf.function from raw named inputs to decoded outputs (no Python at call)."""
-    model = estimator.model_
+    model = estimator.fitted_state_.model
     schema = estimator.schema_
     # Constants are made inside the trace; numpy copies are what the closure holds.
     decoders = []
@@ -200,7 +210,7 @@ def _serving_function(estimator, input_specs: dict):
         ]
         features = {}
         with tf.control_dependencies(checks):
-            for name in estimator.input_names_:
+            for name in estimator.fitted_state_.input_names:
                 x = tf.identity(checked[name])
                 want = len(schema[name].shape) + 1  # network rank, batch included
                 features[name] = x[..., tf.newaxis] if x.shape.rank < want else x
@@ -208,21 +218,11 @@ def _serving_function(estimator, input_specs: dict):
         out = {}
         for task, dtype, classes in decoders:
             y = tf.cast(raw[task.name], tf.float32)
-            if task.kind == CLASSIFICATION:
-                if task.is_binary:
-                    proba = tf.concat([1.0 - y, y], axis=1)
-                    idx = tf.cast(y[:, 0] > 0.5, tf.int32)
-                else:
-                    proba = y
-                    idx = tf.argmax(y, axis=1, output_type=tf.int32)
-                table = tf.constant(classes.tolist(), dtype=dtype)
-                out[task.name] = tf.gather(table, idx)
+            table = None if classes is None else tf.constant(classes.tolist(), dtype)
+            values, proba = decode_output(task, y, _TF_OPS, classes=table)
+            out[task.name] = values
+            if proba is not None:
                 out[task.name + PROBA_SUFFIX] = tf.identity(proba)
-            else:
-                std = tf.constant(np.asarray(task.std, dtype=np.float64))
-                mean = tf.constant(np.asarray(task.mean, dtype=np.float64))
-                values = tf.cast(y, tf.float64) * std + mean
-                out[task.name] = values[:, 0] if task.n_outputs == 1 else values
         return out
 
     return tf.function(serve, input_signature=[input_specs], autograph=False)
@@ -311,7 +311,7 @@ def export(estimator, path: str | os.PathLike, *, overwrite: bool = False) -> No
     input_specs, _ = serving_specs(estimator)
     path = Path(path)
     _check_target(path, overwrite)
-    module = _Serving(estimator.model_)
+    module = _Serving(estimator.fitted_state_.model)
     module.serve = _serving_function(estimator, input_specs)
     signature = module.serve.get_concrete_function()
     parent = path.parent if str(path.parent) else Path(".")

@@ -10,21 +10,24 @@ loaded from trusted sources.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 import warnings
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from ._version import __version__
+from .fitted import FittedState
 from .inputs import InputSchema
 from .targets import TargetEncoder, TaskSpec
 
-__all__ = ["save", "load", "SkmtlFileError", "FORMAT_VERSION"]
+__all__ = ["save", "read", "SkmtlFileError", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 _META = "skmtl.json"
@@ -60,18 +63,75 @@ class SkmtlFileError(ValueError):
     """
 
 
-def _json_params(params: dict) -> tuple[dict, list[str]]:
-    """The parameters JSON can hold, and the names of those it cannot."""
+class _Unsavable(TypeError):
+    """A parameter value that JSON cannot hold faithfully."""
+
+
+def _encode_value(value):
+    """A parameter value as JSON, its type kept (tuples, NumPy, int dict keys).
+
+    Plain JSON values stay as they are, so that files stay readable and older
+    files (which hold plain values only) decode unchanged.
+    """
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, np.generic):
+        return {"__numpy__": value.dtype.str, "value": value.item()}
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biufU":
+            raise _Unsavable(f"array of dtype {value.dtype}")
+        return {
+            "__ndarray__": value.dtype.str,
+            "shape": list(value.shape),
+            "data": value.ravel().tolist(),
+        }
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode_value(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode_value(v) for v in value]
+    if isinstance(value, Mapping):
+        if all(isinstance(k, str) and not k.startswith("__") for k in value):
+            return {k: _encode_value(v) for k, v in value.items()}
+        return {
+            "__items__": [
+                [_encode_value(k), _encode_value(v)] for k, v in value.items()
+            ]
+        }
+    raise _Unsavable(type(value).__name__)
+
+
+def _decode_value(data):
+    if isinstance(data, list):
+        return [_decode_value(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "__numpy__" in data:
+        return np.dtype(data["__numpy__"]).type(data["value"])
+    if "__ndarray__" in data:
+        flat = np.asarray(data["data"], dtype=np.dtype(data["__ndarray__"]))
+        return flat.reshape(data["shape"])
+    if "__tuple__" in data:
+        return tuple(_decode_value(v) for v in data["__tuple__"])
+    if "__items__" in data:
+        return {_key(_decode_value(k)): _decode_value(v) for k, v in data["__items__"]}
+    return {k: _decode_value(v) for k, v in data.items()}
+
+
+def _key(value):
+    # A decoded list (JSON has no tuples inside keys' encodings) must hash.
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _encode_params(params: dict) -> tuple[dict, list[str]]:
+    """The parameters with their types, and the names of those JSON cannot hold."""
     kept, dropped = {}, []
     for name, value in params.items():
-        if isinstance(value, tuple):
-            value = list(value)
         try:
-            json.dumps(value)
-        except TypeError:
+            kept[name] = _encode_value(value)
+        except _Unsavable:
             dropped.append(name)
-            continue
-        kept[name] = value
     return kept, dropped
 
 
@@ -122,7 +182,7 @@ def save(estimator, path: str | os.PathLike) -> None:
 
     See Also
     --------
-    load : Reads the file back.
+    read : Reads the file back (:func:`skmtl.load` gives the estimator).
 
     Examples
     --------
@@ -140,8 +200,9 @@ def save(estimator, path: str | os.PathLike) -> None:
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator)
-    params, dropped = _json_params(estimator.get_params(deep=False))
-    encoder = estimator.target_encoder_
+    params, dropped = _encode_params(estimator.get_params(deep=False))
+    state = estimator.fitted_state_
+    encoder = state.target_encoder
     meta = {
         "format": "skmtl",
         "format_version": FORMAT_VERSION,
@@ -151,28 +212,62 @@ def save(estimator, path: str | os.PathLike) -> None:
             "numpy": np.__version__,
         },
         "params": params,
+        "typed_params": True,
         "unsaved_params": dropped,
-        "schema": estimator.schema_.to_dict(),
-        "input_names": list(estimator.input_names_),
+        "schema": state.schema.to_dict(),
+        "input_names": list(state.input_names),
         "targets": {
             "tasks": [t.to_dict() for t in encoder.tasks_],
             "form": encoder.form_,
             "y_dtype": _dtype_to_json(encoder.y_dtype_),
         },
-        "history": estimator.history_,
+        "history": state.history,
         # Fitted attributes that summarise training (absent in older files).
         "fitted": {
-            name: getattr(estimator, name)
-            for name in _SUMMARY_ATTRIBUTES
-            if hasattr(estimator, name)
+            "n_epochs_": state.n_epochs,
+            "best_epoch_": state.best_epoch,
+            "task_weights_": state.task_weights,
+            "build_key": state.build_key,
+            "feature_names": None
+            if state.feature_names is None
+            else list(state.feature_names),
         },
     }
+    path = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
         model_path = Path(tmp) / _MODEL
-        estimator.model_.save(model_path)
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(_META, json.dumps(meta, indent=1, default=_numpy_scalar))
-            zf.write(model_path, _MODEL)
+        state.model.save(model_path)
+        _write_atomically(
+            path,
+            lambda f: _write_zip(f, meta, model_path),
+        )
+
+
+def _write_zip(file, meta: dict, model_path: Path) -> None:
+    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(_META, json.dumps(meta, indent=1, default=_numpy_scalar))
+        zf.write(model_path, _MODEL)
+
+
+def _write_atomically(path: Path, write) -> None:
+    """Write ``path`` through a temporary file in its directory, then rename.
+
+    A failing write (a full disk, an error while serialising) leaves the file
+    that was there before untouched: ``os.replace`` is atomic on one file
+    system, and the data are flushed to disk before it.
+    """
+    parent = path.parent if str(path.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
 
 
 def _read(path) -> tuple[dict, bytes]:
@@ -212,70 +307,77 @@ def _read(path) -> tuple[dict, bytes]:
     return meta, model_bytes
 
 
-def load(path: str | os.PathLike):
-    """Load an estimator written by :meth:`MultiTaskConvEstimator.save`.
+def read(path: str | os.PathLike) -> tuple[dict, FittedState]:
+    """Read a file written by :func:`save`: ``(parameters, fitted state)``.
 
-    No code from the file is executed (no pickle; Keras safe mode). The result
-    predicts like the saved estimator; parameters that JSON cannot hold (a custom
-    ``model`` builder, callbacks) come back as their defaults, with a warning.
+    :func:`skmtl.load` assembles the estimator from them. No code from the file
+    is executed (no pickle; Keras safe mode).
 
     Parameters
     ----------
     path : str or path-like
-        A file written by ``MultiTaskConvEstimator.save`` (or
-        :func:`skmtl.persistence.save`).
 
     Returns
     -------
-    MultiTaskConvEstimator
-        A fitted estimator: same parameters, input schema, tasks, network
-        weights and ``history_``. It predicts, scores and refits like the
-        saved one.
+    params : dict
+        The estimator's parameters, with their types.
+    state : FittedState
 
     Raises
     ------
     SkmtlFileError
-        If the file is not an skmtl model, was written in another file format
-        version or with another Keras major version, or holds a layer that
-        would run code when loaded.
+        If the file is not a readable skmtl model (see :func:`skmtl.load`).
 
     Warns
     -----
     UserWarning
-        If some parameters could not be saved as JSON and are back to their
-        defaults.
-
-    See Also
-    --------
-    MultiTaskConvEstimator.save : Writes the file.
+        If some parameters could not be saved and are back to their defaults.
 
     Examples
     --------
-    >>> import tempfile, os
-    >>> from skmtl import MultiTaskConvEstimator, load
+    >>> import os, tempfile
+    >>> from skmtl import MultiTaskConvEstimator
     >>> from skmtl.datasets import make_sensor_tasks
     >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
     >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
-    >>> est = est.fit(X, y)
     >>> path = os.path.join(tempfile.mkdtemp(), "model.skmtl")
-    >>> est.save(path)
-    >>> (load(path).predict(X) == est.predict(X)).all().all()
-    np.True_
+    >>> save(est.fit(X, y), path)
+    >>> params, state = read(path)
+    >>> params["filters"], state.n_epochs
+    ((4,), 1)
     """
-    from .estimator import MultiTaskConvEstimator
-
     meta, model_bytes = _read(path)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             model_path = Path(tmp) / _MODEL
             model_path.write_bytes(model_bytes)
             model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+        params = dict(meta["params"])
+        if meta.get("typed_params"):
+            params = {name: _decode_value(value) for name, value in params.items()}
+        elif isinstance(params.get("filters"), list):  # files before typed params
+            params["filters"] = tuple(params["filters"])
         schema = InputSchema.from_dict(meta["schema"])
         targets = meta["targets"]
-        encoder = TargetEncoder(meta["params"].get("tasks"))
+        encoder = TargetEncoder(params.get("tasks"))
         encoder.tasks_ = [TaskSpec.from_dict(t) for t in targets["tasks"]]
         encoder.form_ = targets["form"]
         encoder.y_dtype_ = _dtype_from_json(targets["y_dtype"])
+        fitted = meta.get("fitted", {})
+        names = fitted.get("feature_names")
+        n_epochs = len(meta.get("history", {}).get("loss", []))
+        state = FittedState(
+            schema=schema,
+            target_encoder=encoder,
+            model=model,
+            input_names=tuple(meta["input_names"]),
+            history=meta.get("history", {}),
+            task_weights=fitted.get("task_weights_", {}),
+            n_epochs=fitted.get("n_epochs_", n_epochs),
+            best_epoch=fitted.get("best_epoch_", n_epochs),
+            feature_names=None if names is None else np.asarray(names, dtype=object),
+            build_key=fitted.get("build_key"),
+        )
     except SkmtlFileError:
         raise
     except Exception as exc:  # a damaged archive member or inconsistent metadata
@@ -286,25 +388,12 @@ def load(path: str | os.PathLike):
                 "file. Rebuild the model without it."
             ) from None
         raise SkmtlFileError(f"{path} could not be loaded: {exc}") from exc
-    params = dict(meta["params"])
-    if isinstance(params.get("filters"), list):
-        params["filters"] = tuple(params["filters"])
     if meta.get("unsaved_params"):
         warnings.warn(
             f"Parameters {meta['unsaved_params']} could not be saved as JSON and "
             "are back to their defaults; set them again before refitting.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    estimator = MultiTaskConvEstimator(**params)
-    estimator._restore(
-        model=model,
-        schema=schema,
-        target_encoder=encoder,
-        input_names=meta["input_names"],
-        history=meta.get("history", {}),
-    )
-    for name, value in meta.get("fitted", {}).items():
-        if name in _SUMMARY_ATTRIBUTES:
-            setattr(estimator, name, value)
-    return estimator
+    state.predict_function()
+    return params, state

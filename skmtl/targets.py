@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CLASSIFICATION", "REGRESSION", "TaskSpec", "TargetEncoder"]
+__all__ = [
+    "CLASSIFICATION",
+    "REGRESSION",
+    "TaskSpec",
+    "TargetEncoder",
+    "ArrayOps",
+    "NUMPY_OPS",
+    "decode_output",
+]
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
@@ -40,6 +48,11 @@ class TaskSpec:
     n_outputs : int
         Outputs of a regression task: 1, or k for a 2-D target block (a
         structured-array field of shape (k,) or a DataFrame column of arrays).
+    categories : ndarray or None
+        Every category of a pandas categorical y, used or not, in its order
+        (predictions come back with the same categorical dtype).
+    ordered : bool
+        Whether that categorical dtype is ordered.
     """
 
     name: str
@@ -49,6 +62,8 @@ class TaskSpec:
     mean: float | list[float] | None = None
     std: float | list[float] | None = None
     n_outputs: int = 1
+    categories: np.ndarray | None = None
+    ordered: bool = False
 
     @property
     def n_classes(self) -> int:
@@ -76,6 +91,11 @@ class TaskSpec:
             "mean": self.mean,
             "std": self.std,
             "n_outputs": self.n_outputs,
+            "categories": None if self.categories is None else self.categories.tolist(),
+            "categories_dtype": None
+            if self.categories is None
+            else str(self.categories.dtype),
+            "ordered": self.ordered,
         }
 
     @classmethod
@@ -83,6 +103,9 @@ class TaskSpec:
         classes = data.get("classes")
         if classes is not None:
             classes = np.asarray(classes, dtype=data["classes_dtype"])
+        categories = data.get("categories")
+        if categories is not None:
+            categories = np.asarray(categories, dtype=data["categories_dtype"])
         return cls(
             name=data["name"],
             kind=data["kind"],
@@ -91,7 +114,61 @@ class TaskSpec:
             mean=data.get("mean"),
             std=data.get("std"),
             n_outputs=int(data.get("n_outputs", 1)),
+            categories=categories,
+            ordered=bool(data.get("ordered", False)),
         )
+
+
+@dataclass(frozen=True)
+class ArrayOps:
+    """The few array operations decoding needs, for one array library.
+
+    :func:`decode_output` is written once against these; NumPy's are
+    :data:`NUMPY_OPS`, and :mod:`skmtl.export` supplies TensorFlow's, so the
+    served graph decodes exactly as ``predict`` does.
+    """
+
+    as_float: object  # x -> float64 array
+    above: object  # (x, threshold) -> int indices of x > threshold
+    argmax: object  # x -> int indices of the row maxima
+    take: object  # (table, indices) -> table[indices]
+    binary_proba: object  # p (n, 1) -> (n, 2) of [1 - p, p]
+
+
+NUMPY_OPS = ArrayOps(
+    as_float=lambda x: np.asarray(x, dtype=np.float64),
+    above=lambda x, t: (x > t).astype(int),
+    argmax=lambda x: np.asarray(x).argmax(axis=1),
+    take=lambda table, idx: np.asarray(table)[idx],
+    binary_proba=lambda p: np.hstack([1 - p, p]),
+)
+
+#: A binary head is one sigmoid unit: class 1 above this probability.
+BINARY_THRESHOLD = 0.5
+
+
+def decode_output(task: TaskSpec, out, ops: ArrayOps = NUMPY_OPS, classes=None):
+    """One task's network output decoded: ``(predictions, probabilities)``.
+
+    Classification gives the labels (``classes``, default ``task.classes``,
+    taken at the predicted indices) and the class probabilities; regression
+    the values in the target's units and None. This is the one definition of
+    decoding: ``predict`` uses it with NumPy, the exported graph with
+    TensorFlow.
+    """
+    if task.kind == CLASSIFICATION:
+        table = task.classes if classes is None else classes
+        if task.is_binary:
+            proba = ops.binary_proba(out)
+            idx = ops.above(out[:, 0], BINARY_THRESHOLD)
+        else:
+            proba = out
+            idx = ops.argmax(out)
+        return ops.take(table, idx), proba
+    values = ops.as_float(out) * np.asarray(task.std, dtype=np.float64) + np.asarray(
+        task.mean, dtype=np.float64
+    )
+    return (values[:, 0] if task.n_outputs == 1 else values), None
 
 
 def _is_dataframe(y) -> bool:
@@ -234,13 +311,43 @@ def _observed(column, values: np.ndarray, missing: np.ndarray) -> np.ndarray:
     return values[~missing]
 
 
-def _classification_spec(name: str, column, values, missing) -> TaskSpec:
+def _merge_declared(name: str, observed: np.ndarray, declared) -> np.ndarray:
+    """The labels seen, widened by the classes declared up front (partial_fit).
+
+    Declared classes must be of the labels' kind: integers for a string task
+    would become the strings ``'1'``, ``'2'`` in silence.
+    """
+    declared = np.asarray(declared)
+    if declared.ndim != 1 or len(declared) == 0:
+        raise ValueError(
+            f"classes for task {name!r} must be a non-empty 1-D list of labels; "
+            f"got shape {declared.shape}."
+        )
+    seen, new = observed.dtype.kind, declared.dtype.kind
+    if seen == "O" and len(observed):
+        seen = "U" if all(isinstance(v, str) for v in observed) else "O"
+    text = {"U", "S"}
+    if (seen in text) != (new in text) and "O" not in (seen, new):
+        raise ValueError(
+            f"classes for task {name!r} are {declared.dtype.kind!r}-kind values "
+            f"({declared[:3].tolist()}), but its labels are {observed[:3].tolist()}: "
+            "declare classes of the same type as the labels."
+        )
+    if seen in text and new in text:
+        observed = observed.astype(str)
+        declared = declared.astype(str)
+    return np.concatenate([observed, declared])
+
+
+def _classification_spec(name: str, column, values, missing, declared=None):
     if np.ndim(values) == 2:
         raise ValueError(
             f"Task {name!r} holds {values.shape[1]} values per sample (a target "
             "block); a block can only be a regression task."
         )
     observed = _observed(column, values, missing)
+    if declared is not None:
+        observed = _merge_declared(name, observed, declared)
     try:
         classes = np.unique(observed)
     except TypeError as exc:
@@ -266,7 +373,19 @@ def _classification_spec(name: str, column, values, missing) -> TaskSpec:
             "a classifier needs at least 2 classes. Drop the task or declare it "
             "'regression' in tasks."
         )
-    return TaskSpec(name, CLASSIFICATION, _dtype_name(column), classes=classes)
+    categories, ordered = None, False
+    cat = getattr(column, "cat", None)
+    if _dtype_name(column) == "category" and cat is not None:
+        categories = np.asarray(cat.categories)
+        ordered = bool(cat.ordered)
+    return TaskSpec(
+        name,
+        CLASSIFICATION,
+        _dtype_name(column),
+        classes=classes,
+        categories=categories,
+        ordered=ordered,
+    )
 
 
 def _regression_values(name: str, values: np.ndarray, missing: np.ndarray):
@@ -304,6 +423,31 @@ def _regression_spec(name: str, column, values, missing) -> TaskSpec:
     )
 
 
+def _declared_classes(classes, columns: Mapping, declared: Mapping) -> dict:
+    """``classes=`` of partial_fit as ``{task: classes}``, names checked."""
+    if classes is None:
+        return {}
+    if isinstance(classes, Mapping):
+        unknown = [name for name in classes if name not in columns]
+        if unknown:
+            raise ValueError(
+                f"classes names task(s) {unknown} that are not columns of y; the "
+                f"tasks are {list(columns)}."
+            )
+        return dict(classes)
+    candidates = [
+        name
+        for name, column in columns.items()
+        if (declared[name] or _infer_kind(column)) == CLASSIFICATION
+    ]
+    if len(candidates) != 1:
+        raise ValueError(
+            f"classes as an array needs exactly one classification task; y has "
+            f"{len(candidates)} ({candidates}). Pass {{task: classes}} instead."
+        )
+    return {candidates[0]: classes}
+
+
 class TargetEncoder:
     """Stand-alone encoder of y into per-task network targets and loss weights.
 
@@ -329,9 +473,20 @@ class TargetEncoder:
     def __init__(self, tasks=None):
         self.tasks = tasks
 
-    def fit(self, y) -> TargetEncoder:
+    def fit(self, y, classes=None) -> TargetEncoder:
+        """Learn the tasks of y.
+
+        Parameters
+        ----------
+        y : array-like or DataFrame
+        classes : array-like or dict, default=None
+            Classes a classification task will see beyond those in y (for
+            ``partial_fit``): an array for a single classification task, or
+            ``{task: classes}``.
+        """
         form, columns = _columns(y)
         declared = resolve_kinds(self.tasks, list(columns))
+        extra = _declared_classes(classes, columns, declared)
         specs = []
         for name, column in columns.items():
             values = _values(column)
@@ -342,8 +497,19 @@ class TargetEncoder:
                     "missing."
                 )
             kind = declared[name] or _infer_kind(column)
-            build = _classification_spec if kind == CLASSIFICATION else _regression_spec
-            specs.append(build(name, column, values, missing))
+            if kind == CLASSIFICATION:
+                spec = _classification_spec(
+                    name, column, values, missing, extra.get(name)
+                )
+            elif name in extra:
+                raise ValueError(
+                    f"classes were declared for task {name!r}, which is a "
+                    "regression task; declare classes for classification tasks "
+                    "only."
+                )
+            else:
+                spec = _regression_spec(name, column, values, missing)
+            specs.append(spec)
         self.tasks_ = specs
         self.form_ = form
         self.y_dtype_ = y.dtype if isinstance(y, np.ndarray) else None
@@ -359,7 +525,11 @@ class TargetEncoder:
         return [t.name for t in self.tasks_]
 
     def _matching_columns(self, y) -> dict[str, object]:
-        _, columns = _columns(y)
+        form, columns = _columns(y)
+        if self.form_ == "1d" and form == "1d":
+            # A single task fitted on 1-D y: any 1-D y (a Series of any name,
+            # an array) is that task's column.
+            return {self.task_names_[0]: next(iter(columns.values()))}
         if list(columns) != self.task_names_:
             missing = [n for n in self.task_names_ if n not in columns]
             extra = [n for n in columns if n not in self.task_names_]
@@ -433,29 +603,51 @@ class TargetEncoder:
 
     def decode(self, outputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Network outputs to ``{task: predictions}`` in each task's own units."""
-        decoded = {}
-        for task in self.tasks_:
-            out = np.asarray(outputs[task.name])
-            if task.kind == CLASSIFICATION:
-                idx = (out[:, 0] > 0.5).astype(int) if task.is_binary else out.argmax(1)
-                decoded[task.name] = task.classes[idx]
-            else:
-                values = out.astype(np.float64) * np.asarray(task.std) + task.mean
-                decoded[task.name] = values if task.n_outputs > 1 else values[:, 0]
-        return decoded
+        return {
+            task.name: decode_output(task, np.asarray(outputs[task.name]))[0]
+            for task in self.tasks_
+        }
 
     def probabilities(self, outputs: Mapping[str, np.ndarray]) -> dict:
         """``{task: (n_samples, n_classes)}`` for each classification task."""
-        probas = {}
-        for task in self.tasks_:
+        return {
+            task.name: decode_output(
+                task, np.asarray(outputs[task.name], dtype=np.float64)
+            )[1]
+            for task in self.tasks_
+            if task.kind == CLASSIFICATION
+        }
+
+    def check_columns(self, y) -> None:
+        """Raise if y's columns are not the tasks seen at fit."""
+        self._matching_columns(y)
+
+    def unseen_labels(self, y) -> dict[str, int]:
+        """``{task: count}`` of labelled rows whose class was not seen at fit."""
+        counts = {}
+        for task, column in zip(
+            self.tasks_, self._matching_columns(y).values(), strict=True
+        ):
             if task.kind != CLASSIFICATION:
                 continue
-            out = np.asarray(outputs[task.name], dtype=np.float64)
-            probas[task.name] = np.hstack([1 - out, out]) if task.is_binary else out
-        return probas
+            values = _values(column)
+            observed = values[~missing_mask(values)]
+            if task.classes.dtype.kind in "US" and observed.dtype == object:
+                observed = observed.astype(task.classes.dtype)
+            try:
+                unseen = int((~np.isin(observed, task.classes)).sum())
+            except TypeError:
+                unseen = len(observed)
+            if unseen:
+                counts[task.name] = unseen
+        return counts
 
-    def inverse_transform(self, outputs: Mapping[str, np.ndarray]):
-        """Network outputs to predictions in the form y had at fit."""
+    def inverse_transform(self, outputs: Mapping[str, np.ndarray], index=None):
+        """Network outputs to predictions in the form y had at fit.
+
+        ``index`` (a DataFrame X's index) labels the rows of a DataFrame or
+        Series result, so that predictions line up with X's rows.
+        """
         decoded = self.decode(outputs)
         if self.form_ == "frame":
             import pandas as pd
@@ -464,12 +656,20 @@ class TargetEncoder:
             for task in self.tasks_:
                 values = decoded[task.name]
                 if task.dtype == "category":
-                    frame[task.name] = pd.Categorical(values, categories=task.classes)
+                    categories = (
+                        task.classes if task.categories is None else task.categories
+                    )
+                    frame[task.name] = pd.Categorical(
+                        values, categories=categories, ordered=task.ordered
+                    )
                 elif values.ndim == 2:
                     frame[task.name] = pd.Series(list(values), dtype=object)
                 else:
                     frame[task.name] = pd.Series(values).astype(_output_dtype(task))
-            return pd.DataFrame(frame)
+            result = pd.DataFrame(frame)
+            if index is not None:
+                result.index = index
+            return result
         if self.form_ == "structured":
             # A regression task's field keeps y's dtype unless it cannot hold
             # the predictions (an int field declared regression becomes float64).

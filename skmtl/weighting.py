@@ -271,7 +271,10 @@ class MultiTaskTrainer(keras.Model):
         )
         weights = tf.convert_to_tensor(self.task_weights)
         weighted_norms = weights * norms
-        ratio = losses / self.initial_losses
+        # A task with no label in the batches seen so far has no initial loss
+        # yet: its training rate counts as 1 (0/0 would turn every weight NaN).
+        known = self.initial_losses > 0
+        ratio = tf.where(known, losses / tf.where(known, self.initial_losses, 1.0), 1.0)
         inverse_rate = ratio / tf.reduce_mean(ratio)
         target = tf.stop_gradient(
             tf.reduce_mean(weighted_norms) * inverse_rate**self.gradnorm_alpha

@@ -1,0 +1,420 @@
+"""A training session: trainer, optimizer, callbacks and distribution strategy.
+
+A session is built from plain values (:class:`TrainingConfig`, resolved from
+the estimator's parameters when training starts) and the network it trains. It
+knows nothing of the estimator and is never pickled: an estimator that was
+pickled, copied or loaded builds a new one at its next warm fit, and one whose
+training parameters changed since the last fit builds a new one too (the
+optimizer state and learned task weights then start afresh).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+from scikeras._utils import (
+    get_optimizer_class,
+    try_to_convert_strings_to_classes,
+    unflatten_params,
+)
+
+from ._batching import TaskBatches, validation_rows
+from .targets import TaskSpec
+from .weighting import (
+    EpochEnd,
+    MultiTaskTrainer,
+    check_strategy,
+    resolve_loss_weights,
+    task_loss,
+    task_metrics,
+)
+
+__all__ = [
+    "TrainingConfig",
+    "TrainingSession",
+    "TrainingRun",
+    "distribution_strategy",
+    "keras_arguments",
+]
+
+# Arguments of Model.fit and compile that skmtl sets from its own parameters.
+_OWN_ARGUMENTS = {
+    "fit": {
+        "x",
+        "y",
+        "batch_size",
+        "epochs",
+        "initial_epoch",
+        "callbacks",
+        "verbose",
+        "shuffle",
+        "sample_weight",
+        "validation_data",
+        "class_weight",
+    },
+    "compile": {"optimizer", "loss", "loss_weights", "metrics", "weighted_metrics"},
+}
+
+
+def keras_arguments(prefix: str, routed: Mapping, method) -> dict:
+    """Routed ``<prefix>__<name>`` parameters, checked against the Keras method.
+
+    An unknown name would otherwise surface as Keras' own TypeError, which never
+    mentions the routed parameter.
+    """
+    known = set(inspect.signature(method).parameters) - {"self", "kwargs"}
+    known -= _OWN_ARGUMENTS[prefix]
+    unknown = sorted(set(routed) - known)
+    if unknown:
+        raise ValueError(
+            f"Unknown routed parameter(s) {[f'{prefix}__{n}' for n in unknown]}: "
+            f"keras.Model.{prefix} takes {sorted(known)} through {prefix}__ "
+            "(skmtl sets the others from its own parameters)."
+        )
+    return dict(routed)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """The training parameters of one fit, resolved to plain values.
+
+    ``trainer_key`` holds the fields that shape the trainer (weighting, loss
+    weights, optimizer, compile options, strategy): a warm fit whose key differs
+    from the session's builds a new session.
+    """
+
+    loss_weighting: str = "fixed"
+    loss_weights: Mapping[str, float] = field(default_factory=dict)
+    dwa_temperature: float = 2.0
+    gradnorm_alpha: float = 1.5
+    optimizer: object = "adam"
+    optimizer_params: Mapping = field(default_factory=dict)
+    learning_rate: float = 1e-3
+    compile_params: Mapping = field(default_factory=dict)
+    fit_params: Mapping = field(default_factory=dict)
+    callbacks: object = None
+    callback_params: Mapping = field(default_factory=dict)
+    batch_size: int = 32
+    shuffle: bool = True
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    n_iter_no_change: int = 5
+    distribute: object = None
+    mixed_precision: str | None = None
+    verbose: int = 0
+
+    def trainer_key(self) -> tuple:
+        optimizer = self.optimizer
+        if isinstance(optimizer, keras.optimizers.Optimizer):
+            optimizer = (type(optimizer).__name__, repr(optimizer.get_config()))
+        distribute = self.distribute
+        if isinstance(distribute, tf.distribute.Strategy):
+            distribute = id(distribute)
+        return (
+            self.loss_weighting,
+            repr(sorted(self.loss_weights.items())),
+            float(self.dwa_temperature),
+            float(self.gradnorm_alpha),
+            repr(optimizer),
+            repr(sorted(self.optimizer_params.items())),
+            float(self.learning_rate),
+            repr(sorted(self.compile_params.items())),
+            repr(distribute),
+            self.mixed_precision,
+        )
+
+    def make_optimizer(self) -> keras.optimizers.Optimizer:
+        optimizer = self.optimizer
+        if isinstance(optimizer, keras.optimizers.Optimizer):
+            if self.optimizer_params:
+                raise ValueError(
+                    "optimizer__ parameters need optimizer as a name or a class, "
+                    "not an instance."
+                )
+            # A fresh copy: an optimizer built for one model cannot train another.
+            return type(optimizer).from_config(optimizer.get_config())
+        optimizer = try_to_convert_strings_to_classes(optimizer, get_optimizer_class)
+        return unflatten_params(
+            items=optimizer,
+            params={"learning_rate": self.learning_rate, **self.optimizer_params},
+        )
+
+    def compile_kwargs(self, tasks: Sequence[TaskSpec]) -> dict:
+        """``Model.compile`` arguments for the same training in plain Keras.
+
+        skmtl itself trains through :class:`~skmtl.weighting.MultiTaskTrainer`;
+        this is what the benchmarks compare it with.
+        """
+        return {
+            "optimizer": self.make_optimizer(),
+            "loss": {
+                t.name: task_loss(t, reduction="sum_over_batch_size") for t in tasks
+            },
+            "loss_weights": resolve_loss_weights(dict(self.loss_weights), tasks),
+            # Weighted metrics skip masked (missing) labels; plain ones would not.
+            "weighted_metrics": {t.name: task_metrics(t) for t in tasks},
+            **keras_arguments("compile", self.compile_params, keras.Model.compile),
+        }
+
+    def callback_list(self) -> list:
+        """Copies of the user's callbacks (see :func:`_copy_for_fit`)."""
+        if self.callbacks is None:
+            return []
+        items = self.callbacks
+        if isinstance(items, list | tuple):
+            items = [_copy_for_fit(c) for c in items]
+        else:
+            items = _copy_for_fit(items)
+        callbacks = unflatten_params(items=items, params=dict(self.callback_params))
+        if isinstance(callbacks, keras.callbacks.Callback):
+            callbacks = [callbacks]
+        return list(callbacks)
+
+
+def _copy_for_fit(callback):
+    """The callback a fit trains with: a deep copy where one can be made.
+
+    A used Keras callback keeps the model it trained (CSVLogger its file,
+    TensorBoard a module), which would make the estimator impossible to clone or
+    pickle, and scikit-learn's fit must not change parameters. A callback that
+    cannot be copied (it holds a lock, a thread, an open file) is used as given.
+    """
+    try:
+        return copy.deepcopy(callback)
+    except Exception:
+        return callback
+
+
+def distribution_strategy(distribute, loss_weighting: str) -> tf.distribute.Strategy:
+    """The ``distribute`` parameter as a strategy (the default one if None)."""
+    if distribute is None:
+        return tf.distribute.get_strategy()
+    if distribute == "mirrored":
+        strategy = tf.distribute.MirroredStrategy()
+    elif isinstance(distribute, tf.distribute.Strategy):
+        strategy = distribute
+    else:
+        raise ValueError(
+            f"distribute={distribute!r}; expected None, 'mirrored' or a "
+            "tf.distribute.Strategy."
+        )
+    if loss_weighting == "gradnorm" and strategy.num_replicas_in_sync > 1:
+        raise ValueError(
+            "loss_weighting='gradnorm' updates its weights inside each step "
+            "and does not support several replicas; use another strategy or "
+            "distribute=None."
+        )
+    return strategy
+
+
+def _unchanged(grads_and_vars):
+    return grads_and_vars
+
+
+def _skip_gradient_all_reduce(optimizer) -> None:
+    """Drop Keras' all-reduce of the gradients, an identity with one replica.
+
+    ``ReplicaContext.all_reduce`` wraps the sum in ``tf.custom_gradient``, which
+    registers a gradient function in TensorFlow's process-wide gradient registry
+    at every trace and never removes it; the function holds the traced train
+    step's graph (several MiB per fit: a long search grew without bound).
+    """
+    for opt in (optimizer, getattr(optimizer, "inner_optimizer", None)):
+        if opt is not None and hasattr(opt, "_all_reduce_sum_gradients"):
+            opt._all_reduce_sum_gradients = _unchanged
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """What one call to :meth:`TrainingSession.fit` produced."""
+
+    logs: dict[str, list[float]]
+    n_epochs: int
+    best_epoch: int
+    task_weights: dict[str, float]
+
+
+class TrainingSession:
+    """Trains one network with the trainer, optimizer and strategy of a config.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+    model : keras.Model
+        The network, built under ``strategy``'s scope.
+    tasks : sequence of TaskSpec
+    strategy : tf.distribute.Strategy
+        From :func:`distribution_strategy`.
+
+    Examples
+    --------
+    >>> from skmtl.session import TrainingConfig
+    >>> config = TrainingConfig(loss_weighting="dwa", learning_rate=1e-2)
+    >>> config.make_optimizer().learning_rate.numpy().round(3)
+    np.float32(0.01)
+    """
+
+    def __init__(
+        self,
+        config: TrainingConfig,
+        model: keras.Model,
+        tasks: Sequence[TaskSpec],
+        strategy: tf.distribute.Strategy,
+    ):
+        self.config = config
+        self.key = config.trainer_key()
+        self.model = model
+        self.tasks = list(tasks)
+        self.strategy = strategy
+        check_strategy(config.loss_weighting, self.tasks)
+        if config.loss_weighting == "uncertainty" and config.loss_weights:
+            warnings.warn(
+                "loss_weighting='uncertainty' learns every task's weight; the "
+                "loss_weights given are not used.",
+                UserWarning,
+                stacklevel=5,
+            )
+        with strategy.scope():
+            self.trainer = self._make_trainer()
+
+    def _make_trainer(self) -> MultiTaskTrainer:
+        config = self.config
+        trainer = MultiTaskTrainer(
+            self.model,
+            self.tasks,
+            strategy=config.loss_weighting,
+            loss_weights=resolve_loss_weights(dict(config.loss_weights), self.tasks),
+            dwa_temperature=config.dwa_temperature,
+            gradnorm_alpha=config.gradnorm_alpha,
+        )
+        compile_params = keras_arguments(
+            "compile", config.compile_params, keras.Model.compile
+        )
+        optimizer = config.make_optimizer()
+        if config.mixed_precision == "mixed_float16":
+            # float16 gradients underflow without loss scaling (bfloat16 don't).
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        trainer.compile(optimizer=optimizer, **compile_params)
+        # Built here, eagerly: slots created inside a traced train step add
+        # tf.cond branch functions to TensorFlow's process-wide function library
+        # that are never removed (tests/test_leaks.py; 16 per model of a plain
+        # Keras fit, and the reason a long search grew without bound).
+        trainer.optimizer.build(trainer.optimized_variables())
+        if self.strategy.num_replicas_in_sync == 1:
+            _skip_gradient_all_reduce(trainer.optimizer)
+        return trainer
+
+    def fits(self, config: TrainingConfig, model: keras.Model) -> bool:
+        """Whether this session can go on training ``model`` under ``config``."""
+        return model is self.model and config.trainer_key() == self.key
+
+    def fit(
+        self,
+        inputs: Mapping[str, np.ndarray],
+        targets: Mapping[str, np.ndarray],
+        weights: Mapping[str, np.ndarray],
+        *,
+        config: TrainingConfig,
+        epochs: int,
+        initial_epoch: int,
+        seed: int,
+    ) -> TrainingRun:
+        """Train for ``epochs`` epochs, numbered from ``initial_epoch``.
+
+        ``config`` may differ from the session's in its per-fit fields (batch
+        size, callbacks, early stopping, ``fit__*``, verbosity).
+        """
+        fit_params = keras_arguments("fit", config.fit_params, keras.Model.fit)
+        n_samples = len(next(iter(inputs.values())))
+        train_rows, val_rows = validation_rows(
+            targets,
+            self.tasks,
+            n_samples,
+            fraction=config.validation_fraction if config.early_stopping else 0.0,
+            keras_split=float(fit_params.pop("validation_split", 0.0)),
+            weights=weights,
+            seed=seed,
+        )
+        validation_data = None
+        if val_rows is not None:
+            validation_data = TaskBatches(
+                inputs,
+                targets,
+                weights,
+                batch_size=config.batch_size,
+                shuffle=False,
+                rows=val_rows,
+            )
+        batches = TaskBatches(
+            inputs,
+            targets,
+            weights,
+            batch_size=config.batch_size,
+            shuffle=config.shuffle,
+            # Offset by the epochs already run, so partial_fit and warm starts
+            # do not replay the same batch order.
+            seed=seed + initial_epoch,
+            rows=train_rows,
+        )
+        callbacks = [EpochEnd(self.trainer), *config.callback_list()]
+        stopper = None
+        if config.early_stopping:
+            stopper = keras.callbacks.EarlyStopping(
+                mode="min",
+                # Learned weights move the weighted loss; judge on a fixed one.
+                monitor="val_loss"
+                if config.loss_weighting == "fixed"
+                else "val_base_loss",
+                patience=config.n_iter_no_change,
+                restore_best_weights=True,
+            )
+            callbacks.append(stopper)
+        history = self.trainer.fit(
+            batches,
+            epochs=initial_epoch + epochs,
+            initial_epoch=initial_epoch,
+            validation_data=validation_data,
+            callbacks=callbacks,
+            verbose=config.verbose,
+            # TaskBatches shuffles in a seeded order; Keras would reshuffle the
+            # batches with Python's global RNG.
+            shuffle=False,
+            **fit_params,
+        )
+        logs = {
+            key: [float(v) for v in values] for key, values in history.history.items()
+        }
+        n_epochs = len(logs.get("loss", []))
+        best = stopper.best_epoch + 1 - initial_epoch if stopper else n_epochs
+        final = self.trainer.current_weights().numpy()
+        return TrainingRun(
+            logs=logs,
+            n_epochs=n_epochs,
+            best_epoch=best,
+            task_weights=dict(zip(self.trainer.names, final.tolist(), strict=True)),
+        )
+
+
+def extend_history(history: Mapping[str, list], logs: Mapping[str, list]) -> dict:
+    """One fit's per-epoch logs appended to ``history``, one value per epoch.
+
+    A warm-started fit may log keys the earlier ones did not (``val_*`` once
+    early stopping is on) or the reverse: the epochs without a key hold NaN, so
+    ``history[key][i]`` is always epoch ``i + 1``. Returns a new dict.
+    """
+    before = len(history.get("loss", []))
+    ran = len(logs.get("loss", []))
+    out = {key: list(values) for key, values in history.items()}
+    for key, values in logs.items():
+        out.setdefault(key, [np.nan] * before).extend(map(float, values))
+    for key, values in out.items():
+        if key not in logs:
+            values.extend([np.nan] * ran)
+    return out
