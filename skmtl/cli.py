@@ -394,7 +394,8 @@ def _note(args: argparse.Namespace, message: str) -> None:
 
 # -------------------------------------------------------------------- predict
 def _load_model(path: str):
-    from .persistence import SkmtlFileError, load
+    from .estimator import load
+    from .persistence import SkmtlFileError
 
     existing_file(path, "model file")
     try:
