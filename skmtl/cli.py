@@ -370,7 +370,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """``skmtl fit``: read DATA, fit, save to ``-o``."""
     from .estimator import MultiTaskConvEstimator
 
-    check_output(args.output)
+    check_output(args.output, inputs=[("data file", args.data)])
     est = MultiTaskConvEstimator(**estimator_params(args))
     X, targets = split_targets(read_data(args.data), args.targets)
     y = _targets_table(targets)
@@ -404,6 +404,16 @@ def _load_model(path: str):
         raise CliError(
             f"{str(exc).rstrip('.')}; skmtl fit writes model files"
         ) from None
+    except Exception as exc:  # a damaged or crafted file may fail anywhere
+        raise CliError(_unreadable_model(path, exc)) from None
+
+
+def _unreadable_model(path: str, exc: BaseException) -> str:
+    detail = str(exc).strip()[:200] or "no detail"
+    return (
+        f"cannot load model file {path} ({type(exc).__name__}: {detail}); "
+        "skmtl fit writes model files"
+    )
 
 
 def _input_fields(args, est, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -413,7 +423,13 @@ def _input_fields(args, est, data: dict[str, np.ndarray]) -> dict[str, np.ndarra
     ]
     if targets:
         _note(args, f"ignoring column(s) {targets} of {args.data}: the model's targets")
-    return {k: v for k, v in data.items() if k not in targets}
+    fields = {k: v for k, v in data.items() if k not in targets}
+    if not fields:
+        raise CliError(
+            f"data file {args.data} holds only the model's target column(s) "
+            f"{targets} and no input field; the model reads {est.schema_.names}"
+        )
+    return fields
 
 
 def _columns_of(est, pred) -> dict[str, np.ndarray]:
@@ -472,7 +488,8 @@ def predict_columns(args, est, X: dict[str, np.ndarray]) -> dict[str, np.ndarray
 def cmd_predict(args: argparse.Namespace) -> int:
     """``skmtl predict``: load MODEL, predict DATA, write one column per task."""
     if args.output != "-":
-        check_output(args.output, (".csv", ".npz", ".parquet"))
+        inputs = [("model file", args.model), ("data file", args.data)]
+        check_output(args.output, (".csv", ".npz", ".parquet"), inputs)
         if args.output.lower().endswith(".parquet"):
             need_pyarrow("writing")
     est = _load_model(args.model)
@@ -491,7 +508,10 @@ def model_summary(path: str) -> dict:
     from .persistence import _read
 
     est = _load_model(path)
-    meta, _ = _read(path)
+    try:
+        meta, _ = _read(path)
+    except Exception as exc:  # read once already: only a file changed meanwhile
+        raise CliError(_unreadable_model(path, exc)) from None
     history = est.history_ or {}
     return {
         "file": str(path),

@@ -8,8 +8,11 @@ needs pyarrow (``pip install "skmtl[parquet]"``). Every failure is a
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,7 @@ import numpy as np
 __all__ = [
     "DATA_EXTENSIONS",
     "DataFileError",
+    "atomic_path",
     "check_output",
     "read_data",
     "write_table",
@@ -62,8 +66,20 @@ def _extension(path: str, allowed: Sequence[str], what: str) -> str:
     return suffix
 
 
-def check_output(path: str, allowed: Sequence[str] | None = None) -> None:
-    """Fail before any work if ``path`` cannot be written: bad extension, no folder.
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file (links included), as the OS sees it."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def check_output(
+    path: str,
+    allowed: Sequence[str] | None = None,
+    inputs: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Fail before any work if ``path`` cannot be written or would overwrite an input.
 
     Parameters
     ----------
@@ -72,12 +88,17 @@ def check_output(path: str, allowed: Sequence[str] | None = None) -> None:
     allowed : sequence of str, optional
         Extensions the file may have, lower case with the dot (e.g.
         ``(".csv", ".npz")``); any extension if None.
+    inputs : sequence of (str, str), default=()
+        ``(what, path)`` of each file the command reads, such as
+        ``("data file", "train.npz")``: the output may not be one of them
+        (compared with ``os.path.samefile``, so a link or another spelling of
+        the same path is caught too).
 
     Raises
     ------
     DataFileError
-        If ``path`` has an extension not in ``allowed``, is a folder, or is
-        in a folder that does not exist.
+        If ``path`` has an extension not in ``allowed``, is a folder, is in a
+        folder that does not exist, or is the same file as one of ``inputs``.
 
     Examples
     --------
@@ -92,7 +113,19 @@ def check_output(path: str, allowed: Sequence[str] | None = None) -> None:
     Traceback (most recent call last):
     ...
     skmtl.datafiles.DataFileError: cannot write ...: folder ... does not exist; ...
+    >>> data = os.path.join(folder, "data.npz")
+    >>> np.savez(data, temp=np.ones(3))
+    >>> check_output(data, (".csv", ".npz"), inputs=[("data file", data)])
+    Traceback (most recent call last):
+    ...
+    skmtl.datafiles.DataFileError: output file ... is the data file ...; ...
     """
+    for what, source in inputs:
+        if _same_file(path, source):
+            raise DataFileError(
+                f"output file {path} is the {what} {source}; writing it would "
+                "destroy the input: name another output file"
+            )
     if allowed is not None:
         _extension(path, allowed, "output file")
     if Path(path).is_dir():
@@ -103,6 +136,49 @@ def check_output(path: str, allowed: Sequence[str] | None = None) -> None:
             f"cannot write {path}: folder {folder} does not exist; create it first "
             f"(mkdir -p {folder})"
         )
+
+
+@contextlib.contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    """A temporary path next to ``path``, moved onto it once the block succeeds.
+
+    A write that fails (a full disk, an error half-way) leaves the file that
+    was at ``path`` untouched and no temporary file behind: the data are
+    flushed to disk, then ``os.replace`` swaps the files in one step.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "out.txt")
+    >>> with atomic_path(path) as tmp:
+    ...     _ = open(tmp, "w").write("done")
+    >>> open(path).read(), os.listdir(os.path.dirname(path))
+    ('done', ['out.txt'])
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=target.suffix, dir=target.resolve().parent
+    )
+    os.close(fd)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as stream:
+            os.fsync(stream.fileno())
+        # mkstemp makes the file private (0600); give it the mode a new file
+        # would get, or keep the mode of the file it replaces.
+        mode = target.stat().st_mode if target.exists() else 0o666 & ~_umask()
+        os.chmod(tmp, mode & 0o7777)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def read_data(path: str) -> dict[str, np.ndarray]:
@@ -264,6 +340,7 @@ def write_table(columns: dict[str, np.ndarray], path: str) -> None:
     The format follows the extension of ``path``; any extension other than
     ``.csv`` and ``.npz`` is written as Parquet (which needs pyarrow). Call
     :func:`check_output` first to refuse other extensions before any work.
+    The file is written atomically (see :func:`atomic_path`).
 
     Parameters
     ----------
@@ -298,13 +375,19 @@ def write_table(columns: dict[str, np.ndarray], path: str) -> None:
         _write_csv(columns, sys.stdout)
         return
     suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
-        with open(path, "w", newline="", encoding="utf-8") as stream:
-            _write_csv(columns, stream)
-    elif suffix == ".npz":
-        np.savez(path, **{k: _plain(k, v) for k, v in columns.items()})
-    else:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+    if suffix == ".npz":
+        # Converted before the file is opened: a mixed column writes nothing.
+        columns = {k: _plain(k, v) for k, v in columns.items()}
+    with atomic_path(path) as tmp:
+        if suffix == ".csv":
+            with open(tmp, "w", newline="", encoding="utf-8") as stream:
+                _write_csv(columns, stream)
+        elif suffix == ".npz":
+            with open(tmp, "wb") as stream:  # a name would gain ".npz" if ".NPZ"
+                np.savez(stream, **columns)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
 
-        pq.write_table(pa.table({k: pa.array(v) for k, v in columns.items()}), path)
+            table = pa.table({k: pa.array(v) for k, v in columns.items()})
+            pq.write_table(table, tmp)
