@@ -65,9 +65,26 @@ def apply_sample_weight(
         scaled = w * per_task[name]
         labelled = w > 0
         total = scaled[labelled].sum()
+        if labelled.any() and not total > 0:
+            given = (
+                f"sample_weight[{name!r}]"
+                if isinstance(sample_weight, Mapping)
+                else "sample_weight"
+            )
+            raise ValueError(_all_zero(given, name, "sample"))
         factor = w[labelled].sum() / total if total > 0 else 0.0
         out[name] = (scaled * factor).astype(np.float32)
     return out
+
+
+def _all_zero(given: str, task: str, unit: str) -> str:
+    # Per-sample and per-class weights compare samples within a task; a task
+    # left with no weight at all would train nothing, without a word.
+    return (
+        f"{given} is zero for every labelled {unit} of task {task!r}, which would "
+        "then train nothing. These weights compare samples; to switch a task off, "
+        f"use loss_weights={{{task!r}: 0}}."
+    )
 
 
 def _class_weight_by_task(class_weight, tasks: Sequence[TaskSpec]) -> dict:
@@ -150,5 +167,10 @@ def apply_class_weight(
                 raise ValueError(
                     f"class_weight[{task.name!r}] must hold finite weights >= 0."
                 )
-        out[task.name] = (weights[task.name] * per_class[codes]).astype(np.float32)
+        weighted = weights[task.name] * per_class[codes]
+        if labelled.any() and not weighted[labelled].any():
+            raise ValueError(
+                _all_zero(f"class_weight[{task.name!r}]", task.name, "class")
+            )
+        out[task.name] = weighted.astype(np.float32)
     return out
