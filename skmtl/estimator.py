@@ -50,6 +50,7 @@ from .network import (
     model_input_names,
     with_task_outputs,
 )
+from .rocket import adapt_rocket
 from .sample_weights import apply_class_weight, apply_sample_weight
 from .session import (
     TrainingConfig,
@@ -94,6 +95,18 @@ _REPLACED = {
     "feature_encoder": "schema_ (fitted)",
     "scorer": "score or skmtl.metrics.task_scorer",
 }
+
+
+def _replaced(name: str) -> property:
+    """A property standing in for a scikeras member skmtl does not support."""
+
+    def refuse(self):
+        raise AttributeError(
+            f"{type(self).__name__}.{name} is not available (a scikeras member "
+            f"skmtl replaces); use {_REPLACED[name]}."
+        )
+
+    return property(refuse)
 
 
 @contextlib.contextmanager
@@ -439,17 +452,12 @@ class MultiTaskConvEstimator(BaseWrapper):
             )
         return names
 
-    def __getattr__(self, name: str):
-        # Only reached for names not found otherwise: scikeras members that do
-        # not work here say what to use instead.
-        if name in _REPLACED:
-            raise AttributeError(
-                f"{type(self).__name__}.{name} is not available (a scikeras "
-                f"member skmtl replaces); use {_REPLACED[name]}."
-            )
-        raise AttributeError(
-            f"{type(self).__name__!r} object has no attribute {name!r}"
-        )
+    # scikeras members that do not work here say what to use instead.
+    initialized_ = _replaced("initialized_")
+    current_epoch = _replaced("current_epoch")
+    target_encoder = _replaced("target_encoder")
+    feature_encoder = _replaced("feature_encoder")
+    scorer = _replaced("scorer")
 
     def __getstate__(self):
         # A training session lives between warm-started fits of one object and
@@ -620,6 +628,8 @@ class MultiTaskConvEstimator(BaseWrapper):
                 model = self._build_model(schema, tasks, seed)
             model = with_task_outputs(model, tasks)
         input_names = model_input_names(model, schema)
+        # Weights fixed in training but set from the data (MiniRocket's biases).
+        adapt_rocket(model, {name: inputs[name] for name in input_names})
         if self.model is not None:  # the default network is right by construction
             probe = {name: inputs[name][:8] for name in input_names}
             check_heads(model, tasks, probe)

@@ -26,6 +26,7 @@ from scikeras._utils import (
 )
 
 from ._batching import TaskBatches, validation_rows
+from .frozen import split_frozen_trunk, trunk_features
 from .targets import TaskSpec
 from .weighting import (
     EpochEnd,
@@ -143,7 +144,12 @@ class TrainingConfig:
         optimizer = try_to_convert_strings_to_classes(optimizer, get_optimizer_class)
         return unflatten_params(
             items=optimizer,
-            params={"learning_rate": self.learning_rate, **self.optimizer_params},
+            # A NumPy scalar (from a grid built with np.logspace) is refused
+            # by Keras: a float is what it takes.
+            params={
+                "learning_rate": float(self.learning_rate),
+                **self.optimizer_params,
+            },
         )
 
     def compile_kwargs(self, tasks: Sequence[TaskSpec]) -> dict:
@@ -271,6 +277,10 @@ class TrainingSession:
         self.config = config
         self.key = config.trainer_key()
         self.model = model
+        # A trunk fixed during training (the "rocket" trunk) is run once per
+        # fit and only the heads are trained, on its features (skmtl.frozen).
+        split = split_frozen_trunk(model)
+        self._trunk, self._network = split if split is not None else (None, model)
         self.tasks = list(tasks)
         self.strategy = strategy
         check_strategy(config.loss_weighting, self.tasks)
@@ -287,7 +297,7 @@ class TrainingSession:
     def _make_trainer(self) -> MultiTaskTrainer:
         config = self.config
         trainer = MultiTaskTrainer(
-            self.model,
+            self._network,
             self.tasks,
             strategy=config.loss_weighting,
             loss_weights=resolve_loss_weights(dict(config.loss_weights), self.tasks),
@@ -333,6 +343,8 @@ class TrainingSession:
         """
         fit_params = keras_arguments("fit", config.fit_params, keras.Model.fit)
         n_samples = len(next(iter(inputs.values())))
+        if self._trunk is not None:
+            inputs = trunk_features(self._trunk, inputs)
         train_rows, val_rows = validation_rows(
             targets,
             self.tasks,
