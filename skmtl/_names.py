@@ -1,25 +1,25 @@
 """User names (fields, tasks) and the names Keras and TensorFlow accept.
 
 Users name fields and tasks as they like: ``"température"``, ``"振幅"``,
-``"amp l"``, ``"ampl:raw"``, ``"mat/erial"``. Keras layer names and the
-TensorFlow name scopes derived from them (``"<output>_loss"``) accept only
-``[A-Za-z0-9.][A-Za-z0-9_.>/-]*`` and no ``/`` in a layer name, and refuse two
-layers of one name; the refusal comes when a layer is built or when training
-starts. skmtl keeps the user's names everywhere the user sees them (schema,
-predictions, ``classes_``, ``history_``) and derives the internal names from
-them here: :func:`keras_stem` sanitises one name (plain names are kept as
-they are), :class:`LayerNamer` hands out names that are unique in one network,
-and :class:`TaskKeys` maps task names to the keys of the network's outputs and
-back. No TensorFlow in this module.
+``"amp l"``, ``"ampl:raw"``, ``"mat/erial"``. Keras layer names (and the
+TensorFlow name scopes of their weights) accept only
+``[A-Za-z0-9.][A-Za-z0-9_.>-]*``, and Keras refuses two layers of one name; the
+refusal comes when a layer is built or when training starts. skmtl keeps the
+user's names everywhere the user sees them (schema, predictions, ``classes_``,
+``history_``) and derives the internal layer names from them here:
+:func:`keras_stem` sanitises one name (plain names are kept as they are) and
+:class:`LayerNamer` hands out names that are unique in one network. The
+network's inputs and outputs keep the user's names as their dict keys (Keras
+allows any string there, but ``/`` in an input's name). No TensorFlow here.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
-__all__ = ["LayerNamer", "TaskKeys", "check_name", "keras_stem"]
+__all__ = ["LayerNamer", "check_name", "keras_stem"]
 
 # TensorFlow's name-scope pattern, without "/" (Keras refuses it in layer
 # names) and ">" (legal, but surprising in a file path or a history key).
@@ -74,7 +74,7 @@ def keras_stem(name: str) -> str:
     (``é`` -> ``e``), other non-ASCII characters become ``u<hex code>``, any
     other character becomes ``_``, and a name that would start with ``_`` or
     ``-`` gets an ``n`` in front. Two different names may give one stem:
-    :class:`LayerNamer` and :class:`TaskKeys` de-duplicate.
+    :class:`LayerNamer` de-duplicates.
 
     Examples
     --------
@@ -161,65 +161,3 @@ class LayerNamer:
         prefix = self._first_free(keras_stem(stem), self._free_prefix)
         self._prefixes.add(prefix)
         return prefix
-
-
-class TaskKeys:
-    """Task names and the keys of the network's outputs, both ways.
-
-    Keras names each output's loss and metrics ``"<key>_loss"``,
-    ``"val_<key>_accuracy"``..., and TensorFlow refuses such names unless the
-    key is plain. Plain task names are their own keys, so for them nothing
-    changes; any other name gets a sanitised, de-duplicated key.
-
-    Parameters
-    ----------
-    names : iterable of str
-        The task names, in order.
-
-    Examples
-    --------
-    >>> keys = TaskKeys(["température", "temperature", "density"])
-    >>> keys.key
-    {'température': 'temperature_2', 'temperature': 'temperature', 'density': 'density'}
-    >>> keys.to_keras({"température": 1, "density": 2})
-    {'temperature_2': 1, 'density': 2}
-    >>> keys.history({"loss": [1.0], "val_temperature_2_loss": [0.5]})
-    {'loss': [1.0], 'val_température_loss': [0.5]}
-    """
-
-    def __init__(self, names: Iterable[str]):
-        names = list(names)
-        plain = {n for n in names if keras_stem(n) == n}
-        namer = LayerNamer(plain)
-        self.key = {n: n if n in plain else namer.name(n) for n in names}
-        self.name = {k: n for n, k in self.key.items()}
-
-    @property
-    def identity(self) -> bool:
-        """Whether every task name is its own key (nothing to translate)."""
-        return all(n == k for n, k in self.key.items())
-
-    def to_keras(self, mapping: Mapping) -> dict:
-        """``{task name: v}`` -> ``{output key: v}`` (other keys pass through)."""
-        return {self.key.get(n, n): v for n, v in mapping.items()}
-
-    def to_user(self, mapping: Mapping) -> dict:
-        """``{output key: v}`` -> ``{task name: v}`` (other keys pass through)."""
-        return {self.name.get(k, k): v for k, v in mapping.items()}
-
-    def history(self, logs: Mapping) -> dict:
-        """Keras' log keys with each output key replaced by its task name."""
-        if self.identity:
-            return dict(logs)
-        # Longest key first: "a_b" must win over "a" in "a_b_loss".
-        keys = sorted((k for k, n in self.name.items() if k != n), key=len)[::-1]
-        pattern = re.compile(r"^(val_)?(" + "|".join(map(re.escape, keys)) + r")(_.+)$")
-
-        def rename(log_key: str) -> str:
-            found = pattern.match(log_key)
-            if not found:
-                return log_key
-            val, key, rest = found.groups()
-            return f"{val or ''}{self.name[key]}{rest}"
-
-        return {rename(k): v for k, v in logs.items()}
