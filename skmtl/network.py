@@ -30,6 +30,7 @@ import numpy as np
 
 from ._names import LayerNamer
 from .inputs import InputSchema
+from .rocket import rocket_branch
 from .targets import CLASSIFICATION, TaskSpec
 
 __all__ = [
@@ -244,8 +245,15 @@ TRUNK_FILTERS = {
     "conv": (16, 32, 64, 64),
     "fcn": (128, 256, 128),
     "resnet": (64, 128, 128),
+    # MiniRocket's feature count (84 kernels x 119 biases).
+    "rocket": (10_000,),
 }
-_BRANCHES = {"conv": _conv_branch, "fcn": _fcn_branch, "resnet": _resnet_branch}
+_BRANCHES = {
+    "conv": _conv_branch,
+    "fcn": _fcn_branch,
+    "resnet": _resnet_branch,
+    "rocket": rocket_branch,
+}
 
 
 def conv_trunk(

@@ -1,0 +1,413 @@
+"""A MiniRocket trunk made of Keras layers: fixed kernels, biases adapted at fit.
+
+MiniRocket (Dempster, Schmidt & Webb, KDD 2021) convolves each series with 84
+fixed length-9 kernels (weights -1 and 2, the 2s at one of the 84 choices of 3
+positions out of 9) at dilations spread exponentially up to the series length,
+subtracts biases drawn from quantiles of the convolution outputs on training
+series, and keeps the proportion of positive values (PPV) of each output: about
+10,000 features that a linear model separates as well as the best deep networks
+on the UCR archive, in a fraction of their training time.
+
+Here the transform is one non-trainable Keras layer, :class:`MiniRocketFeatures`,
+so that skmtl's trainable multi-task heads sit on top and the whole network
+stays one ``keras.Model`` (saved in safe mode, exported as a SavedModel). Its
+kernels follow from its configuration; its biases and the standardisation of
+its features are data-dependent, set once per fit by :func:`adapt_rocket`
+before training (like a ``Normalization`` layer's ``adapt``). Several channels
+are combined as MiniRocket's multivariate variant does: each kernel and
+dilation sums the convolutions of a random subset of channels.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+
+import keras
+import numpy as np
+
+__all__ = [
+    "MiniRocketFeatures",
+    "adapt_rocket",
+    "rocket_branch",
+    "rocket_dilations",
+]
+
+_KERNEL_LENGTH = 9
+# The 84 kernels: weight 2 at three of the nine positions, -1 elsewhere.
+_KERNELS = np.full((84, _KERNEL_LENGTH), -1.0, dtype=np.float32)
+for _k, _positions in enumerate(itertools.combinations(range(_KERNEL_LENGTH), 3)):
+    _KERNELS[_k, list(_positions)] = 2.0
+_N_KERNELS = len(_KERNELS)
+# Rows of training data used to set the features' standardisation.
+_ADAPT_ROWS = 1024
+_ADAPT_CHUNK = 64
+
+
+def rocket_dilations(
+    n_steps: int, n_features: int = 10_000, max_dilations: int = 32
+) -> tuple[np.ndarray, np.ndarray]:
+    """MiniRocket's dilations and the number of features (biases) of each.
+
+    Dilations are spread exponentially from 1 to ``(n_steps - 1) / 8``, so that
+    the widest kernel spans the series; each of the 84 kernels gets
+    ``n_features // 84`` features, shared out over its dilations.
+
+    Parameters
+    ----------
+    n_steps : int
+        Length of the series.
+    n_features : int, default=10_000
+        Requested number of features (rounded down to a multiple of 84, at
+        least 84).
+    max_dilations : int, default=32
+        Most dilations per kernel.
+
+    Returns
+    -------
+    dilations, features_per_dilation : ndarray of int
+        Equal lengths; ``84 * features_per_dilation.sum()`` features in all.
+
+    Examples
+    --------
+    >>> dilations, per = rocket_dilations(150)
+    >>> dilations.tolist(), int(84 * per.sum())
+    ([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 18], 9996)
+    """
+    per_kernel = max(n_features // _N_KERNELS, 1)
+    n_dilations = min(per_kernel, max_dilations)
+    multiplier = per_kernel / n_dilations
+    max_exponent = np.log2(max(n_steps - 1, 1) / (_KERNEL_LENGTH - 1))
+    max_exponent = max(max_exponent, 0.0)
+    dilations, counts = np.unique(
+        np.logspace(0, max_exponent, n_dilations, base=2).astype(np.int32),
+        return_counts=True,
+    )
+    per_dilation = (counts * multiplier).astype(np.int64)
+    remainder = per_kernel - int(per_dilation.sum())
+    i = 0
+    while remainder > 0:
+        per_dilation[i] += 1
+        remainder -= 1
+        i = (i + 1) % len(per_dilation)
+    return dilations.astype(np.int64), per_dilation
+
+
+def _quantiles(n: int) -> np.ndarray:
+    # A low-discrepancy sequence in (0, 1): the golden ratio's multiples mod 1.
+    return ((np.arange(1, n + 1) * ((np.sqrt(5) + 1) / 2)) % 1).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="skmtl")
+class MiniRocketFeatures(keras.layers.Layer):
+    """MiniRocket's transform as a non-trainable layer: ``(batch, steps, channels)``
+    to ``(batch, n_features)`` standardised PPV features.
+
+    Parameters
+    ----------
+    n_steps, n_channels : int
+        Shape of the series this layer reads (its input is
+        ``(batch, n_steps, n_channels)``).
+    n_features : int, default=10_000
+        Requested number of features (a multiple of 84 is kept; see
+        :func:`rocket_dilations`).
+    max_dilations : int, default=32
+        Most dilations per kernel.
+    seed : int, default=0
+        Draws the channel combinations and, in :meth:`adapt`, the training
+        series each bias is taken from.
+    **kwargs
+        Passed to ``keras.layers.Layer`` (``name``, ``dtype``).
+
+    Notes
+    -----
+    Until :meth:`adapt` is called the biases are 0 and the features are not
+    standardised. Half of the kernel/dilation pairs read the zero-padded
+    output ("same"), the other half only its valid part, as in MiniRocket.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.rocket import MiniRocketFeatures
+    >>> layer = MiniRocketFeatures(64, 2, n_features=840, seed=0)
+    >>> x = np.random.default_rng(0).normal(size=(10, 64, 2)).astype("float32")
+    >>> layer.adapt(x)
+    >>> features = np.asarray(layer(x))
+    >>> features.shape, bool(abs(features.mean(axis=0)).max() < 1e-4)
+    ((10, 840), True)
+    """
+
+    def __init__(
+        self,
+        n_steps: int,
+        n_channels: int,
+        n_features: int = 10_000,
+        max_dilations: int = 32,
+        seed: int = 0,
+        **kwargs,
+    ):
+        super().__init__(trainable=False, **kwargs)
+        self.n_steps = int(n_steps)
+        self.n_channels = int(n_channels)
+        self.n_features_requested = int(n_features)
+        self.max_dilations = int(max_dilations)
+        self.seed = int(seed)
+        self.dilations, self.features_per_dilation = rocket_dilations(
+            self.n_steps, self.n_features_requested, self.max_dilations
+        )
+        self.n_features = int(_N_KERNELS * self.features_per_dilation.sum())
+        self._kernel_values = self._kernels()
+        self._time_weights = self._ppv_weights()
+
+    # ------------------------------------------------------------- config
+    def _kernels(self) -> list[np.ndarray]:
+        """One ``(9, channels, 84)`` kernel per dilation, channel subsets drawn."""
+        rng = np.random.default_rng(self.seed)
+        kernels = []
+        max_exponent = np.log2(min(self.n_channels, _KERNEL_LENGTH) + 1)
+        for _ in self.dilations:
+            mask = np.zeros((self.n_channels, _N_KERNELS), dtype=np.float32)
+            sizes = (2 ** rng.uniform(0, max_exponent, _N_KERNELS)).astype(int)
+            for k, size in enumerate(np.clip(sizes, 1, self.n_channels)):
+                mask[rng.choice(self.n_channels, size, replace=False), k] = 1.0
+            kernels.append(_KERNELS.T[:, None, :] * mask[None, :, :])
+        return kernels
+
+    def _ppv_weights(self) -> list[np.ndarray]:
+        """Per dilation, ``(steps, 84)`` weights averaging each output over time.
+
+        Kernel ``k`` at dilation index ``i`` averages the whole zero-padded
+        output when ``i + k`` is even, only the steps its kernel covers fully
+        otherwise (MiniRocket's alternation).
+        """
+        weights = []
+        for i, dilation in enumerate(self.dilations):
+            pad = (_KERNEL_LENGTH - 1) * int(dilation) // 2
+            w = np.zeros((self.n_steps, _N_KERNELS), dtype=np.float32)
+            for k in range(_N_KERNELS):
+                if (i + k) % 2 == 0 or self.n_steps - 2 * pad < 1:
+                    w[:, k] = 1.0 / self.n_steps
+                else:
+                    w[pad : self.n_steps - pad, k] = 1.0 / (self.n_steps - 2 * pad)
+            weights.append(w)
+        return weights
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("trainable", None)
+        config.update(
+            n_steps=self.n_steps,
+            n_channels=self.n_channels,
+            n_features=self.n_features_requested,
+            max_dilations=self.max_dilations,
+            seed=self.seed,
+        )
+        return config
+
+    # ---------------------------------------------------------------- build
+    def build(self, input_shape):
+        # The data-dependent values are weights, so that a saved model keeps them.
+        self.biases = [
+            self.add_weight(
+                shape=(_N_KERNELS, int(n)),
+                initializer="zeros",
+                trainable=False,
+                name=f"biases_d{int(d)}",
+            )
+            for d, n in zip(self.dilations, self.features_per_dilation, strict=True)
+        ]
+        self.feature_mean = self.add_weight(
+            shape=(self.n_features,),
+            initializer="zeros",
+            trainable=False,
+            name="feature_mean",
+        )
+        self.feature_scale = self.add_weight(
+            shape=(self.n_features,),
+            initializer="ones",
+            trainable=False,
+            name="feature_scale",
+        )
+
+    def _convolve(self, x, i: int):
+        """``(batch, steps, 84)`` outputs of the 84 kernels at dilation index i."""
+        from keras import ops
+
+        kernel = ops.convert_to_tensor(self._kernel_values[i], dtype=x.dtype)
+        return ops.conv(
+            x,
+            kernel,
+            strides=1,
+            padding="same",
+            dilation_rate=int(self.dilations[i]),
+        )
+
+    def _raw_features(self, x):
+        from keras import ops
+
+        parts = []
+        for i, dilation in enumerate(self.dilations):
+            # Time last, so that each count is a reduction over contiguous steps.
+            conv = ops.transpose(self._convolve(x, i), (0, 2, 1))
+            pad = (_KERNEL_LENGTH - 1) * int(dilation) // 2
+            for kernels, (start, stop) in self._groups(i, pad):
+                out = ops.take(conv, kernels, axis=1)[:, :, None, start:stop]
+                biases = ops.take(self.biases[i], kernels, axis=0)[None, :, :, None]
+                ppv = ops.mean(ops.cast(out > biases, x.dtype), axis=-1)
+                parts.append(ops.reshape(ppv, (-1, len(kernels) * ppv.shape[-1])))
+        return ops.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
+
+    def _groups(self, i: int, pad: int):
+        """The kernels that read the padded output, then those that read the
+        valid part, with the steps each group averages over."""
+        padded = np.arange((i % 2), _N_KERNELS, 2)
+        valid = np.arange(1 - (i % 2), _N_KERNELS, 2)
+        if self.n_steps - 2 * pad < 1:
+            return [(np.arange(_N_KERNELS), (0, self.n_steps))]
+        return [(padded, (0, self.n_steps)), (valid, (pad, self.n_steps - pad))]
+
+    def call(self, inputs):
+        features = self._raw_features(inputs)
+        return (features - self.feature_mean) * self.feature_scale
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.n_features)
+
+    # ---------------------------------------------------------------- adapt
+    def adapt(self, x: np.ndarray) -> None:
+        """Set the biases and the features' standardisation from training series.
+
+        Each kernel/dilation pair takes its biases from the quantiles of its
+        output on one training series drawn at random (seeded by ``seed``);
+        then the features of up to 1,024 series give their mean and scale.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_samples, n_steps, n_channels)
+            Training series, as this layer receives them (normalised).
+        """
+        from keras import ops
+
+        x = np.asarray(x, dtype=np.float32)
+        if not self.built:
+            self.build(x.shape)
+        rng = np.random.default_rng([self.seed, 1])
+        quantiles = _quantiles(self.n_features)
+        start = 0
+        for i, n in enumerate(self.features_per_dilation):
+            rows = rng.integers(len(x), size=_N_KERNELS)
+            conv = np.asarray(self._convolve(ops.convert_to_tensor(x[rows]), i))
+            # Kernel k's output on its own series: the diagonal.
+            own = conv[np.arange(_N_KERNELS), :, np.arange(_N_KERNELS)]
+            q = quantiles[start : start + _N_KERNELS * int(n)].reshape(_N_KERNELS, n)
+            biases = np.stack([np.quantile(own[k], q[k]) for k in range(_N_KERNELS)])
+            self.biases[i].assign(biases.astype(np.float32))
+            start += _N_KERNELS * int(n)
+        sample = x
+        if len(x) > _ADAPT_ROWS:
+            sample = x[np.sort(rng.choice(len(x), _ADAPT_ROWS, replace=False))]
+        features = np.concatenate(
+            [
+                np.asarray(self._raw_features(ops.convert_to_tensor(chunk)))
+                for chunk in np.array_split(
+                    sample, max(1, -(-len(sample) // _ADAPT_CHUNK))
+                )
+            ]
+        )
+        std = features.std(axis=0)
+        # A feature constant on the training data carries nothing: keep it at 0.
+        scale = np.where(std > 1e-6, 1.0 / np.maximum(std, 1e-6), 0.0)
+        self.feature_mean.assign(features.mean(axis=0).astype(np.float32))
+        self.feature_scale.assign(scale.astype(np.float32))
+
+
+def rocket_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds):
+    """The ``"rocket"`` branch of :func:`skmtl.network.conv_trunk`.
+
+    ``filters[0]`` is the number of features requested (10,000 by default);
+    ``kernel_size`` and ``pool_size`` do not apply (MiniRocket's kernels have
+    length 9 and no pooling).
+    """
+    n_features = int(filters[0]) if filters else 10_000
+    seed = next(seeds)
+    return MiniRocketFeatures(
+        n_steps,
+        int(x.shape[-1]),
+        n_features=n_features,
+        seed=0 if seed is None else seed,
+        # Thresholds compared in half precision would flip many PPV counts.
+        dtype="float32",
+        name=f"{name}_rocket",
+    )(x)
+
+
+def rocket_layers(model: keras.Model) -> Iterator[MiniRocketFeatures]:
+    """The :class:`MiniRocketFeatures` layers of ``model`` (nested ones too)."""
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, MiniRocketFeatures):
+            yield layer
+
+
+def adapt_rocket(model: keras.Model, inputs: Mapping[str, np.ndarray]) -> int:
+    """Adapt every :class:`MiniRocketFeatures` layer of ``model`` to training data.
+
+    Each layer's input (the normalised, stacked signals) is computed from the
+    model's inputs and passed to its :meth:`~MiniRocketFeatures.adapt`. A model
+    without such layers is left as it is.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A functional model whose inputs are named after fields.
+    inputs : dict of str to ndarray
+        Training data by input name.
+
+    Returns
+    -------
+    int
+        The number of layers adapted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.inputs import infer_schema, encode
+    >>> from skmtl.network import build_network
+    >>> from skmtl.rocket import adapt_rocket
+    >>> from skmtl.targets import TargetEncoder
+    >>> X = {"ampl": np.random.default_rng(0).normal(size=(12, 32))}
+    >>> schema = infer_schema(X)
+    >>> tasks = TargetEncoder().fit(np.arange(12) % 2).tasks_
+    >>> model = build_network(schema, tasks, trunk="rocket", filters=(168,))
+    >>> adapt_rocket(model, encode(X, schema)[0])
+    1
+    """
+    layers = list(rocket_layers(model))
+    if not layers:
+        return 0
+    names = [t.name for t in model.inputs]
+    structure = model.input
+    n_samples = len(next(iter(inputs.values())))
+    rows = np.arange(n_samples)
+    if n_samples > _ADAPT_ROWS:
+        rows = np.sort(np.random.default_rng(0).choice(n_samples, _ADAPT_ROWS, False))
+    feed = {name: np.asarray(inputs[name][rows], dtype=np.float32) for name in names}
+    for layer in layers:
+        upstream = keras.Model(structure, layer.input)
+        x = np.concatenate(
+            [
+                np.asarray(upstream(_like(structure, feed, s)), dtype=np.float32)
+                for s in range(0, len(rows), 256)
+            ]
+        )
+        layer.adapt(x)
+    return len(layers)
+
+
+def _like(structure, feed: Mapping[str, np.ndarray], start: int):
+    """Rows ``start:start + 256`` of ``feed`` in the structure of a model's input."""
+    rows = {k: v[start : start + 256] for k, v in feed.items()}
+    if isinstance(structure, dict):
+        return rows
+    if isinstance(structure, list | tuple):
+        return [rows[t.name] for t in structure]
+    return rows[structure.name]
