@@ -1,0 +1,112 @@
+"""The ``skmtl`` command never destroys a file: inputs as outputs, failed writes.
+
+The catalogue (``tests/test_bad_inputs.py``) holds one row per refused
+command; these tests cover what a row cannot: hard links, a write that fails
+half-way, the mode of a replaced file. No model is trained here: each refusal
+comes before the model file is read.
+"""
+
+import contextlib
+import io
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from skmtl import datafiles
+from skmtl.cli import main
+from skmtl.datafiles import DataFileError, atomic_path, check_output, write_table
+
+
+def _run(*argv) -> tuple[int, str]:
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        status = main([str(a) for a in argv])
+    return status, err.getvalue()
+
+
+@pytest.fixture
+def data(tmp_path):
+    path = tmp_path / "data.npz"
+    np.savez(
+        path, ampl=np.zeros((4, 8)), temp=np.ones(4), material=np.array(list("abab"))
+    )
+    return path
+
+
+def test_a_hard_link_to_the_data_is_refused_as_output(data, tmp_path):
+    link = tmp_path / "predictions.npz"
+    os.link(data, link)
+    model = tmp_path / "model.skmtl"
+    model.write_text("never read: the output is checked first")
+    before = data.read_bytes()
+    status, err = _run("predict", model, data, "-o", link)
+    assert (status, err.count("skmtl: error: ")) == (2, 1)
+    assert "is the data file" in err and data.read_bytes() == before
+
+
+def test_fit_refuses_to_write_the_model_over_its_data(data):
+    before = data.read_bytes()
+    status, err = _run("fit", data, "--target", "material", "-o", data)
+    assert status == 2 and "is the data file" in err
+    assert data.read_bytes() == before
+
+
+def test_another_spelling_of_the_same_path_is_caught(data, tmp_path):
+    other = tmp_path / "sub" / ".." / "data.npz"
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(DataFileError, match="is the data file"):
+        check_output(str(other), (".npz",), [("data file", str(data))])
+
+
+def test_a_new_output_file_is_not_refused(data, tmp_path):
+    check_output(str(tmp_path / "new.npz"), (".npz",), [("data file", str(data))])
+
+
+@pytest.mark.parametrize("name", ["predictions.csv", "predictions.npz"])
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(
+    tmp_path, monkeypatch, name
+):
+    path = tmp_path / name
+    write_table({"material": np.array(["a", "b"])}, str(path))
+    before = path.read_bytes()
+
+    def fail_half_way(columns, stream):
+        stream.write("material\nhalf")
+        raise OSError(28, "No space left on device")
+
+    def npz_fail(file, **arrays):
+        file.write(b"PK\x03\x04half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(datafiles, "_write_csv", fail_half_way)
+    monkeypatch.setattr(np, "savez", npz_fail)
+    with pytest.raises(OSError, match="No space left"):
+        write_table({"material": np.array(["c", "d"])}, str(path))
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == [name]
+
+
+def test_a_replaced_file_keeps_its_mode_and_a_new_one_gets_the_umask(tmp_path):
+    old = tmp_path / "old.csv"
+    old.write_text("x\n")
+    old.chmod(0o640)
+    with atomic_path(str(old)) as tmp:
+        open(tmp, "w").write("y\n")
+    assert stat.S_IMODE(old.stat().st_mode) == 0o640 and old.read_text() == "y\n"
+
+    mask = os.umask(0o022)
+    try:
+        with atomic_path(str(tmp_path / "new.csv")) as tmp:
+            open(tmp, "w").write("z\n")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "new.csv").stat().st_mode) == 0o644
+
+
+def test_an_upper_case_npz_extension_is_written_in_place(tmp_path):
+    path = tmp_path / "P.NPZ"
+    write_table({"density": np.array([1.5, 2.5])}, str(path))
+    assert sorted(os.listdir(tmp_path)) == ["P.NPZ"]
+    np.testing.assert_array_equal(np.load(path)["density"], [1.5, 2.5])
