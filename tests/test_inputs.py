@@ -641,3 +641,71 @@ def test_non_string_dict_keys():
 def test_slash_in_field_name(X):
     with pytest.raises(ValueError, match=r"Field name '\w+/\w+' contains '/'"):
         infer_schema(X)
+
+
+# ------------------------------------------------- names and float32 overflow
+ODD_NAMES = ["température", "振幅", "ампл", "amp l", "ampl:raw", "_x", "-y", "a" * 300]
+
+
+def test_keras_stem_keeps_plain_names_and_makes_any_other_valid():
+    from skmtl._names import keras_stem
+
+    for plain in ["ampl", "temp_2", "x.y", "A-b", "0ampl"]:
+        assert keras_stem(plain) == plain
+    valid = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.-]{0,64}")
+    for name in ODD_NAMES:
+        assert valid.fullmatch(keras_stem(name)), name
+    assert keras_stem("température") == "temperature"
+
+
+def test_layer_namer_never_hands_out_a_name_twice_nor_under_a_prefix():
+    from skmtl._names import LayerNamer
+
+    namer = LayerNamer(["ampl", "branch32_conv0", "covariates"])
+    prefix = namer.prefix("branch32")
+    assert prefix == "branch32_2"  # "branch32_conv0" is an input's name
+    names = [namer.name(s) for s in ["ampl", "ampl", "covariates", f"{prefix}_x"]]
+    names += [namer.name(s) for s in ODD_NAMES + ODD_NAMES]
+    assert len(set(names)) == len(names)
+    assert not any(n.startswith(prefix + "_") for n in names)
+    assert {"ampl", "covariates"}.isdisjoint(names)
+
+
+@pytest.mark.parametrize(
+    ("X", "message"),
+    [
+        ({"": np.ones(N)}, r"X field name '' is empty"),
+        ({"  ": np.ones(N)}, r"X field name '  ' is empty"),
+        ({"temp": 21.5}, r"X field 'temp' is a single value \(21\.5\)"),
+        (
+            pd.DataFrame(np.ones((N, 3)), columns=["temp", "moist", "temp"]),
+            r"X has duplicate column names \['temp'\]",
+        ),
+    ],
+)
+def test_names_and_scalars_refused_before_anything_is_read(X, message):
+    with pytest.raises(ValueError, match=message):
+        infer_schema(X)
+
+
+def test_float32_overflow_is_named_at_fit_and_at_predict(tmp_path):
+    good = {"ampl": np.zeros((N, 4)), "temp": np.arange(N, dtype=np.float64)}
+    schema = infer_schema(good)
+    big = {**good, "temp": good["temp"].copy()}
+    big["temp"][3] = 1e39
+    for call in (lambda: infer_schema(big), lambda: encode(big, schema)):
+        with pytest.raises(ValueError, match=r"'temp' overflows float32 \(first in "):
+            call()
+    # A float64 memory map is cast batch by batch later: it is checked as well.
+    mapped = np.lib.format.open_memmap(tmp_path / "a.npy", "w+", np.float64, (N, 4))
+    mapped[4, 2] = -4e38
+    with pytest.raises(
+        ValueError, match=r"'ampl' overflows float32 \(first in sample 4"
+    ):
+        encode({**good, "ampl": mapped}, schema)
+    # NaN stays NaN's message; the largest float32 itself passes.
+    big["temp"][3] = np.nan
+    with pytest.raises(ValueError, match="'temp' contains NaN or infinity"):
+        encode(big, schema)
+    big["temp"][3] = float(np.finfo(np.float32).max)
+    assert np.isfinite(encode(big, schema)[0]["temp"]).all()
