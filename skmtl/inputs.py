@@ -225,6 +225,46 @@ def _is_dataframe(X) -> bool:
     return type(X).__name__ == "DataFrame" and hasattr(X, "columns")
 
 
+def check_same_index(X, y) -> None:
+    """Refuse a pandas X and y whose indexes differ: rows would pair by position.
+
+    scikit-learn pairs the rows of X and y by position; pandas users pair them
+    by label. When both are pandas objects and their indexes differ (y
+    shuffled, or filtered differently), each sample would silently get another
+    sample's target. Equal indexes, and any X or y that is not pandas, pass.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"temp": [1.0, 2.0, 3.0]})
+    >>> check_same_index(X, pd.Series([0, 1, 0]))
+    >>> check_same_index(X, pd.Series([0, 1, 0], index=[2, 0, 1]))
+    Traceback (most recent call last):
+    ...
+    ValueError: X and y have different indexes (X: [0, 1, 2], y: [2, 0, 1]); ...
+    """
+    pandas = ("DataFrame", "Series")
+    if type(X).__name__ not in pandas or type(y).__name__ not in pandas:
+        return
+    x_index, y_index = getattr(X, "index", None), getattr(y, "index", None)
+    if x_index is None or y_index is None or len(x_index) != len(y_index):
+        return  # not pandas after all, or the length check says more
+    if x_index.equals(y_index):
+        return
+
+    def head(index) -> str:
+        shown = ", ".join(map(repr, index[:3].tolist()))
+        return f"[{shown}{', ...' if len(index) > 3 else ''}]"
+
+    raise ValueError(
+        f"X and y have different indexes (X: {head(x_index)}, y: {head(y_index)}); "
+        "rows are paired by position, so samples would get other samples' "
+        "targets. Pair them by label with y = y.loc[X.index], or, if the order "
+        "is right, drop both indexes with X.reset_index(drop=True) and "
+        "y.reset_index(drop=True)."
+    )
+
+
 def _frame_column(name: str, column) -> np.ndarray:
     """One DataFrame column as an array: scalars stay 1-D, per-sample arrays stack."""
     values = column.to_numpy()
