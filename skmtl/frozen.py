@@ -37,11 +37,11 @@ _CHUNK = 256
 
 
 def _boundary(model: keras.Model):
-    """The tensor the trainable part starts from: the input of ``shared_dense``,
-    or the one input every head shares (None if there is no such tensor)."""
+    """The tensor the trained part starts from: the input of ``shared_dense``,
+    or the one input every head shares, before any weightless layers that act
+    in training (dropout). None if the heads read different tensors."""
     try:
-        layer = model.get_layer("shared_dense")
-        return layer.input
+        return model.get_layer("shared_dense").input
     except ValueError:
         pass
     outputs = model.output
@@ -50,13 +50,23 @@ def _boundary(model: keras.Model):
     sources = set()
     tensor = None
     for head in outputs.values():
-        layer = head._keras_history.operation
-        node = layer._inbound_nodes[0]
+        node = head._keras_history.operation._inbound_nodes[0]
         if len(node.input_tensors) != 1:
             return None
         tensor = node.input_tensors[0]
         sources.add(id(tensor))
-    return tensor if len(sources) == 1 else None
+    if len(sources) != 1:
+        return None
+    while True:
+        layer = tensor._keras_history.operation
+        node = layer._inbound_nodes[0]
+        if (
+            isinstance(layer, _FIXED_LAYERS)
+            or layer.weights
+            or len(node.input_tensors) != 1
+        ):
+            return tensor
+        tensor = node.input_tensors[0]
 
 
 def split_frozen_trunk(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:
@@ -86,7 +96,7 @@ def split_frozen_trunk(model: keras.Model) -> tuple[keras.Model, keras.Model] | 
     >>> tasks = TargetEncoder().fit(np.array([0, 1, 0, 1])).tasks_
     >>> model = build_network(schema, tasks, trunk="rocket", filters=(168,))
     >>> trunk, heads = split_frozen_trunk(model)
-    >>> tuple(trunk.output.shape), [t.name for t in heads.inputs]
+    >>> tuple(trunk.output.shape), list(heads.input)
     ((None, 169), ['features'])
     >>> split_frozen_trunk(build_network(schema, tasks, filters=(4,))) is None
     True
@@ -99,19 +109,11 @@ def split_frozen_trunk(model: keras.Model) -> tuple[keras.Model, keras.Model] | 
         isinstance(layer, _FIXED_LAYERS) for layer in trunk.layers
     ):
         return None
-    features = keras.Input(
-        shape=tuple(boundary.shape[1:]), name=FEATURES_INPUT, dtype=boundary.dtype
-    )
     with warnings.catch_warnings():
-        # Keras names the cloned input after the tensor, not the dict key.
+        # Keras names the input it clones from the tensor, not after the dict
+        # key; the key is what it matches batches by.
         warnings.simplefilter("ignore", UserWarning)
-        heads = keras.Model({FEATURES_INPUT: boundary}, model.output)
-    # Rebuilt on a named Input, so that batches keyed "features" feed it.
-    heads = keras.Model(
-        {FEATURES_INPUT: features},
-        heads({FEATURES_INPUT: features}),
-        name="skmtl_heads",
-    )
+        heads = keras.Model({FEATURES_INPUT: boundary}, model.output, name="heads")
     return trunk, heads
 
 

@@ -1,0 +1,180 @@
+"""The "rocket" trunk: MiniRocket's transform as a layer, and training only the
+heads on its features (skmtl.rocket, skmtl.frozen). Shapes without training,
+then one tiny fit for save/load and export."""
+
+import keras
+import numpy as np
+import pytest
+
+from skmtl import MultiTaskConvEstimator
+from skmtl.frozen import split_frozen_trunk, trunk_features
+from skmtl.inputs import encode, infer_schema
+from skmtl.network import build_network
+from skmtl.rocket import MiniRocketFeatures, adapt_rocket, rocket_dilations
+from skmtl.targets import TargetEncoder
+
+from .conftest import run_python
+
+
+def _series(n=12, steps=40, channels=1, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, steps, channels)).astype("float32")
+
+
+@pytest.mark.parametrize("n_steps", [1, 9, 24, 150, 3750])
+def test_dilations_span_the_series_and_give_the_features_asked(n_steps):
+    dilations, per = rocket_dilations(n_steps)
+    assert dilations[0] == 1 and np.all(np.diff(dilations) > 0)
+    # The widest kernel (9 taps) still fits in the series.
+    assert 8 * dilations[-1] <= max(n_steps - 1, 8)
+    assert 84 * per.sum() == 9996
+
+
+def test_dilations_match_aeon_minirocket():
+    aeon = pytest.importorskip("aeon")
+    del aeon
+    from aeon.transformations.collection.convolution_based._minirocket import (
+        _fit_dilations,
+    )
+
+    for n_steps in (24, 100, 251, 1460):
+        ours = rocket_dilations(n_steps)
+        theirs = _fit_dilations(n_steps, 10_000, 32)
+        np.testing.assert_array_equal(ours[0], theirs[0])
+        np.testing.assert_array_equal(ours[1], theirs[1])
+
+
+@pytest.mark.parametrize(("steps", "channels"), [(1, 1), (24, 2), (100, 6)])
+def test_features_are_proportions_standardised_after_adapt(steps, channels):
+    x = _series(16, steps, channels)
+    layer = MiniRocketFeatures(steps, channels, n_features=840, seed=1)
+    raw = np.asarray(layer(x))
+    # Before adapt: biases 0, no scaling, so each feature is a proportion.
+    assert raw.shape == (16, 840)
+    assert raw.min() >= 0.0 and raw.max() <= 1.0
+    layer.adapt(x)
+    out = np.asarray(layer(x))
+    varying = out.std(axis=0) > 0
+    np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=0)[varying], 1.0, rtol=1e-3)
+    # Biases from quantiles of the outputs: most features vary over samples.
+    assert varying.mean() > 0.5 if steps > 1 else True
+
+
+def test_biases_come_from_the_training_data_and_the_seed():
+    x = _series(20, 64)
+    a = MiniRocketFeatures(64, 1, n_features=840, seed=0)
+    b = MiniRocketFeatures(64, 1, n_features=840, seed=0)
+    c = MiniRocketFeatures(64, 1, n_features=840, seed=1)
+    for layer in (a, b, c):
+        layer.adapt(x)
+    np.testing.assert_array_equal(a.biases[0].numpy(), b.biases[0].numpy())
+    assert not np.array_equal(a.biases[0].numpy(), c.biases[0].numpy())
+    d = MiniRocketFeatures(64, 1, n_features=840, seed=0)
+    d.adapt(10 * x)
+    np.testing.assert_allclose(d.biases[0].numpy(), 10 * a.biases[0].numpy(), rtol=1e-4)
+
+
+def test_layer_is_not_trainable_and_round_trips_its_config():
+    layer = MiniRocketFeatures(50, 3, n_features=168, seed=4, name="r")
+    layer.build((None, 50, 3))
+    assert layer.trainable_weights == []
+    clone = MiniRocketFeatures.from_config(layer.get_config())
+    assert clone.n_features == layer.n_features == 168
+    for mine, theirs in zip(layer._kernel_values, clone._kernel_values, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def _schema_and_tasks(n=12):
+    X = {
+        "ampl": _series(n, 40)[..., 0],
+        "phase": _series(n, 40, seed=1)[..., 0],
+        "temp": np.linspace(0, 1, n),
+    }
+    y = np.array(["a", "b", "c"] * n)[:n]
+    return X, infer_schema(X), TargetEncoder().fit(y).tasks_
+
+
+def test_rocket_network_shapes_and_frozen_split():
+    X, schema, tasks = _schema_and_tasks()
+    model = build_network(
+        schema, tasks, trunk="rocket", filters=(168,), dense_units=0, random_state=0
+    )
+    assert adapt_rocket(model, encode(X, schema)[0]) == 1
+    out = model(encode(X, schema)[0])
+    assert tuple(out["y"].shape) == (12, 3)
+    trunk, heads = split_frozen_trunk(model)
+    features = trunk_features(trunk, encode(X, schema)[0])["features"]
+    # 168 rocket features of the two stacked signals, then the covariate.
+    assert features.shape == (12, 169)
+    np.testing.assert_allclose(
+        np.asarray(heads({"features": features})["y"]), np.asarray(out["y"]), atol=1e-6
+    )
+    # The heads share the network's layers: training one trains the other.
+    assert heads.get_layer("head_y") is model.get_layer("head_y")
+
+
+@pytest.mark.parametrize("trunk", ["conv", "fcn"])
+def test_trainable_trunks_are_not_split(trunk):
+    _, schema, tasks = _schema_and_tasks()
+    model = build_network(schema, tasks, trunk=trunk, filters=(4,), random_state=0)
+    assert split_frozen_trunk(model) is None
+
+
+def test_dropout_before_the_heads_is_trained_with_them():
+    X, schema, tasks = _schema_and_tasks()
+    model = build_network(
+        schema, tasks, trunk="rocket", filters=(84,), dense_units=0, dropout=0.5
+    )
+    trunk, heads = split_frozen_trunk(model)
+    assert any(isinstance(layer, keras.layers.Dropout) for layer in heads.layers)
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in trunk.layers)
+
+
+@pytest.fixture(scope="module")
+def rocket_fit():
+    from skmtl.datasets import make_sensor_tasks
+
+    X, y = make_sensor_tasks(60, n_steps=48, random_state=0)
+    est = MultiTaskConvEstimator(
+        trunk="rocket", filters=(168,), epochs=3, random_state=0
+    )
+    return est.fit(X, y), X, y
+
+
+def test_fit_trains_heads_and_keeps_the_trunk(rocket_fit):
+    est, X, y = rocket_fit
+    layer = next(
+        layer for layer in est.model_.layers if isinstance(layer, MiniRocketFeatures)
+    )
+    # Adapted at fit: the biases are no longer their zero initial values.
+    assert np.abs(layer.biases[0].numpy()).sum() > 0
+    assert len(est.history_["loss"]) == 3
+    assert est.predict(X).shape == y.shape
+
+
+def test_save_load_and_export_keep_predictions(rocket_fit, tmp_path):
+    from skmtl import load
+
+    est, X, _ = rocket_fit
+    path = tmp_path / "rocket.skmtl"
+    est.save(path)
+    again = load(path)
+    np.testing.assert_array_equal(
+        again.predict_proba(X)["material"], est.predict_proba(X)["material"]
+    )
+    est.export(tmp_path / "served")
+    rows = {
+        name: np.asarray(X[name][:5], np.float32).tolist() for name in X.dtype.names
+    }
+    code = f"""
+    import json, numpy as np, tensorflow as tf
+    fn = tf.saved_model.load({str(tmp_path / "served")!r}).signatures["serving_default"]
+    rows = json.loads({__import__("json").dumps(rows)!r})
+    out = fn(**{{k: tf.constant(np.asarray(v, np.float32)) for k, v in rows.items()}})
+    print(json.dumps(out["material_proba"].numpy().tolist()))
+    """
+    served = np.asarray(__import__("json").loads(run_python(code)))
+    np.testing.assert_allclose(
+        served, est.predict_proba(X[:5])["material"], rtol=1e-5, atol=1e-6
+    )
