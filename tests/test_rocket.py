@@ -122,7 +122,7 @@ def test_trainable_trunks_are_not_split(trunk):
 
 
 def test_dropout_before_the_heads_is_trained_with_them():
-    X, schema, tasks = _schema_and_tasks()
+    _, schema, tasks = _schema_and_tasks()
     model = build_network(
         schema, tasks, trunk="rocket", filters=(84,), dense_units=0, dropout=0.5
     )
