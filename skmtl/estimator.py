@@ -17,28 +17,44 @@ assigned in one statement at the end of ``fit``) and :mod:`skmtl.persistence`
 
 from __future__ import annotations
 
-import contextlib
-import random
-import secrets
+import copy
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import ClassVar
 
 import keras
 import numpy as np
 import tensorflow as tf
-from scikeras._utils import route_params
+from scikeras._utils import (
+    get_optimizer_class,
+    route_params,
+    try_to_convert_strings_to_classes,
+    unflatten_params,
+)
 from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import DataConversionWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import persistence
-from .fitted import PREDICT_CHUNK, FittedState
+from ._params import (
+    ROUTING_PREFIXES,
+    architecture_key,
+    check_architecture_unchanged,
+    check_lengths,
+    check_routed_names,
+    draw_seed,
+    feature_names,
+    predict_chunk,
+    python_random_seeded,
+    refuse_keras_fit_arguments,
+)
+from .budget import auto_budget
+from .fitted import FittedState, warn_if_collapsed
 from .inputs import encode, infer_schema
 from .metrics import check_score_weights, combined_score
 from .network import (
@@ -63,29 +79,6 @@ from .weighting import STRATEGIES
 
 __all__ = ["MultiTaskConvEstimator", "load"]
 
-_ROUTING_PREFIXES = {
-    "model",
-    "fit",
-    "compile",
-    "predict",
-    "optimizer",
-    "callbacks",
-    "loss_weights",
-}
-# Routed predict__ names skmtl reads (Model.predict itself is never called).
-_PREDICT_ARGUMENTS = {"batch_size"}
-# Parameters that shape the network: a warm start cannot change them.
-_ARCHITECTURE = (
-    "model",
-    "tasks",
-    "trunk",
-    "filters",
-    "kernel_size",
-    "pool_size",
-    "dropout",
-    "dense_units",
-    "mixed_precision",
-)
 # scikeras members that skmtl replaces: what to use instead.
 _REPLACED = {
     "initialize": "fit or partial_fit",
@@ -95,6 +88,25 @@ _REPLACED = {
     "feature_encoder": "schema_ (fitted)",
     "scorer": "score or skmtl.metrics.task_scorer",
 }
+
+
+def _state_field(name: str) -> property:
+    """A fitted attribute that is a field of the fitted state.
+
+    Assigning one replaces the whole state by a copy with that field changed,
+    so the state stays one consistent object.
+    """
+
+    def get(self):
+        value = getattr(self._fitted(), name)
+        return list(value) if name == "input_names" else value
+
+    def set_(self, value):
+        if name == "input_names":
+            value = tuple(value)
+        self._state = self._fitted().evolve(**{name: value})
+
+    return property(get, set_, doc=f"``fitted_state_.{name}``.")
 
 
 def _replaced(name: str) -> property:
@@ -109,21 +121,41 @@ def _replaced(name: str) -> property:
     return property(refuse)
 
 
-@contextlib.contextmanager
-def _python_random_seeded(seed: int):
-    """Seed Python's global ``random`` for a block, then put its state back.
+def _optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
+    """A new optimizer from ``optimizer`` and the routed ``optimizer__*``."""
+    optimizer = config.optimizer
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        if config.optimizer_params:
+            raise ValueError(
+                "optimizer__ parameters need optimizer as a name or a class, "
+                "not an instance."
+            )
+        # A fresh copy: an optimizer built for one model cannot train another.
+        return type(optimizer).from_config(optimizer.get_config())
+    optimizer = try_to_convert_strings_to_classes(optimizer, get_optimizer_class)
+    return unflatten_params(
+        items=optimizer,
+        # A NumPy scalar (from a grid built with np.logspace) is refused by
+        # Keras: a float is what it takes.
+        params={
+            "learning_rate": float(config.learning_rate),
+            **config.optimizer_params,
+        },
+    )
 
-    Keras draws the seeds of initialisers and dropout layers built without one
-    from it: a custom builder is reproducible under ``random_state`` this way,
-    and nothing outside the block sees a changed state. (Threads drawing from
-    it at the same moment, e.g. on a Dask worker, can still interleave.)
+
+def _copy_for_fit(callback):
+    """The callback a fit trains with: a deep copy where one can be made.
+
+    A used Keras callback keeps the model it trained (CSVLogger its file,
+    TensorBoard a module), which would make the estimator impossible to clone or
+    pickle, and scikit-learn's fit must not change parameters. A callback that
+    cannot be copied (it holds a lock, a thread, an open file) is used as given.
     """
-    state = random.getstate()
-    random.seed(seed)
     try:
-        yield
-    finally:
-        random.setstate(state)
+        return copy.deepcopy(callback)
+    except Exception:
+        return callback
 
 
 class MultiTaskConvEstimator(BaseWrapper):
@@ -182,8 +214,11 @@ class MultiTaskConvEstimator(BaseWrapper):
     batch_size : int, default=32
         Samples per gradient step (``predict__batch_size`` sets the chunk
         size of ``predict``).
-    epochs : int, default=20
-        Passes over the training data per call to ``fit``.
+    epochs : int or "auto", default=20
+        Passes over the training data per call to ``fit``. ``"auto"`` sets a
+        budget in optimizer steps: at least 1,000 steps and 10 passes, small
+        sets' passes grouped into epochs of at least 50 steps (see
+        :mod:`skmtl.budget`).
     shuffle : bool, default=True
         Reshuffle the training samples every epoch (in a seeded order).
     callbacks : list of keras callbacks or None, default=None
@@ -272,7 +307,7 @@ class MultiTaskConvEstimator(BaseWrapper):
     (60, 5)
     """
 
-    _routing_prefixes = _ROUTING_PREFIXES
+    _routing_prefixes: ClassVar[set] = set(ROUTING_PREFIXES)
     _parameter_constraints: ClassVar[dict] = {
         "model": [callable, None],
         "tasks": [dict, list, tuple, str, None],
@@ -289,7 +324,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         "optimizer": [str, keras.optimizers.Optimizer, type],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "shuffle": ["boolean"],
         "callbacks": [list, keras.callbacks.Callback, None],
         "warm_start": ["boolean"],
@@ -322,7 +357,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         optimizer: str | keras.optimizers.Optimizer | type = "adam",
         learning_rate: float = 1e-3,
         batch_size: int = 32,
-        epochs: int = 20,
+        epochs: int | str = 20,
         shuffle: bool = True,
         callbacks: list | None = None,
         warm_start: bool = False,
@@ -423,14 +458,14 @@ class MultiTaskConvEstimator(BaseWrapper):
         return state
 
     fitted_state_ = property(_fitted, doc="The :class:`~skmtl.fitted.FittedState`.")
-    model_ = property(lambda self: self._fitted().model)
-    schema_ = property(lambda self: self._fitted().schema)
-    target_encoder_ = property(lambda self: self._fitted().target_encoder)
-    input_names_ = property(lambda self: list(self._fitted().input_names))
-    history_ = property(lambda self: self._fitted().history)
-    task_weights_ = property(lambda self: self._fitted().task_weights)
-    n_epochs_ = property(lambda self: self._fitted().n_epochs)
-    best_epoch_ = property(lambda self: self._fitted().best_epoch)
+    model_ = _state_field("model")
+    schema_ = _state_field("schema")
+    target_encoder_ = _state_field("target_encoder")
+    input_names_ = _state_field("input_names")
+    history_ = _state_field("history")
+    task_weights_ = _state_field("task_weights")
+    n_epochs_ = _state_field("n_epochs")
+    best_epoch_ = _state_field("best_epoch")
     tasks_ = property(lambda self: self._fitted().tasks)
     task_kinds_ = property(lambda self: self._fitted().task_kinds)
     n_features_in_ = property(lambda self: self._fitted().schema.n_features_in)
@@ -496,7 +531,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         >>> [key for key in est.history_ if key.startswith("material")]
         ['material_accuracy', 'material_loss']
         """
-        _refuse_keras_fit_arguments(fit_params)
+        refuse_keras_fit_arguments(fit_params)
         return self._fit(X, y, sample_weight, epochs=self.epochs, warm=self.warm_start)
 
     def partial_fit(
@@ -547,10 +582,10 @@ class MultiTaskConvEstimator(BaseWrapper):
         self._check_routed_params()
         self._predict_chunk()  # a bad predict__batch_size fails before training
         config = self._training_config()
-        seed = self._draw_seed()
+        seed = draw_seed(self.random_state)
         previous = self.__dict__.get("_state") if warm else None
         if previous is not None:
-            self._check_architecture_unchanged(previous)
+            check_architecture_unchanged(self._architecture_key(), previous.build_key)
             schema, encoder = previous.schema, previous.target_encoder
             inputs, n_samples = encode(X, schema)
         else:
@@ -560,7 +595,9 @@ class MultiTaskConvEstimator(BaseWrapper):
             encoder = TargetEncoder(self.tasks).fit(y, classes=classes)
             self._warn_column_vector(y)
         targets, weights = encoder.transform(y)
-        _check_lengths(n_samples, encoder.n_samples_of(y))
+        if epochs == "auto":
+            epochs, config = _auto_epochs(n_samples, config)
+        check_lengths(n_samples, encoder.n_samples_of(y))
         weights = apply_sample_weight(weights, sample_weight, n_samples)
         tasks = encoder.tasks_
         weights = apply_class_weight(weights, targets, tasks, self.class_weight)
@@ -576,7 +613,9 @@ class MultiTaskConvEstimator(BaseWrapper):
             history = previous.history
         session = self.__dict__.get("_session")
         if session is None or not session.fits(config, model):
-            session = TrainingSession(config, model, tasks, strategy)
+            session = TrainingSession(
+                config, model, tasks, strategy, _optimizer(config)
+            )
         inputs = {name: inputs[name] for name in input_names}
         run = self._train(
             session, config, inputs, targets, weights, epochs, history, seed
@@ -590,13 +629,13 @@ class MultiTaskConvEstimator(BaseWrapper):
             task_weights=run.task_weights,
             n_epochs=run.n_epochs,
             best_epoch=run.best_epoch,
-            feature_names=_feature_names(X, schema),
+            feature_names=feature_names(X, schema),
             build_key=self._architecture_key(),
         )
         # Traced now, for the network just trained, so that predict does not
         # change the estimator's state (scikit-learn's check_dict_unchanged).
         state.predict_function()
-        _warn_if_collapsed(state, inputs, targets, weights, self._predict_chunk())
+        warn_if_collapsed(state, inputs, targets, weights, self._predict_chunk())
         self._state, self._session = state, session
         return self
 
@@ -613,6 +652,7 @@ class MultiTaskConvEstimator(BaseWrapper):
                 epochs=epochs,
                 initial_epoch=initial_epoch,
                 seed=seed,
+                callbacks=self._callback_list(),
             )
         except BaseException:
             if snapshot is not None:
@@ -624,7 +664,7 @@ class MultiTaskConvEstimator(BaseWrapper):
     def _new_network(self, schema, tasks, inputs, strategy, seed):
         """Build, name-check and (for a custom builder) probe a new network."""
         with strategy.scope(), dtype_policy(self.mixed_precision):
-            with _python_random_seeded(seed):
+            with python_random_seeded(seed):
                 model = self._build_model(schema, tasks, seed)
             model = with_task_outputs(model, tasks)
         input_names = model_input_names(model, schema)
@@ -665,19 +705,8 @@ class MultiTaskConvEstimator(BaseWrapper):
 
     # ------------------------------------------------------------ parameters
     def _check_routed_params(self) -> None:
-        """Only routed names may come through ``**kwargs``: an unrouted one would
-        leak into both the model builder and compile (see PITFALLS)."""
         declared = set(BaseEstimator._get_param_names.__func__(type(self)))
-        for name in self.get_params(deep=False):
-            if name in declared:
-                continue
-            if "__" not in name or name.split("__", 1)[0] not in _ROUTING_PREFIXES:
-                raise ValueError(
-                    f"Unknown parameter {name!r} for MultiTaskConvEstimator. Routed "
-                    f"parameters start with one of "
-                    f"{sorted(p + '__' for p in _ROUTING_PREFIXES)}; the others are "
-                    f"{sorted(declared)}."
-                )
+        check_routed_names(self.get_params(deep=False), declared)
 
     def _routed(self, destination: str, strict: bool = False) -> dict:
         """Routed parameters ``<destination>__<name>``, keyed by ``<name>``."""
@@ -686,21 +715,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         )
 
     def _predict_chunk(self) -> int:
-        """Rows per forward pass: ``predict__batch_size``, checked."""
-        routed = self._routed("predict")
-        unknown = sorted(set(routed) - _PREDICT_ARGUMENTS)
-        if unknown:
-            raise ValueError(
-                f"Unknown routed parameter(s) {[f'predict__{n}' for n in unknown]}: "
-                f"skmtl's predict takes {sorted(_PREDICT_ARGUMENTS)} through "
-                "predict__."
-            )
-        chunk = routed.get("batch_size", PREDICT_CHUNK)
-        if isinstance(chunk, bool) or not isinstance(chunk, Integral) or chunk < 1:
-            raise ValueError(
-                f"predict__batch_size must be a positive integer; got {chunk!r}."
-            )
-        return int(chunk)
+        return predict_chunk(self._routed("predict"))
 
     def _training_config(self) -> TrainingConfig:
         """The current training parameters, resolved to plain values."""
@@ -714,8 +729,6 @@ class MultiTaskConvEstimator(BaseWrapper):
             learning_rate=self.learning_rate,
             compile_params=self._routed("compile", strict=True),
             fit_params=self._routed("fit", strict=True),
-            callbacks=self.callbacks,
-            callback_params=self._routed("callbacks"),
             batch_size=self.batch_size,
             shuffle=self.shuffle,
             early_stopping=self.early_stopping,
@@ -727,38 +740,21 @@ class MultiTaskConvEstimator(BaseWrapper):
         )
 
     def _architecture_key(self) -> dict[str, str]:
-        params = self.get_params(deep=False)
-        shaping = {n: params[n] for n in _ARCHITECTURE}
-        shaping.update({n: v for n, v in params.items() if n.startswith("model__")})
-        return {name: repr(value) for name, value in shaping.items()}
+        return architecture_key(self.get_params(deep=False))
 
-    def _check_architecture_unchanged(self, state: FittedState) -> None:
-        if state.build_key is None:  # loaded from a file that predates the key
-            return
-        now = self._architecture_key()
-        changed = sorted(
-            n
-            for n in set(now) | set(state.build_key)
-            if now.get(n) != state.build_key.get(n)
-        )
-        if changed:
-            raise ValueError(
-                f"warm_start/partial_fit continues the fitted network, but "
-                f"{changed} changed since it was built and shape the network. Set "
-                "them back, or fit with warm_start=False to build a new network."
-            )
-
-    def _draw_seed(self) -> int:
-        """The fit's one int seed: ``random_state``, or fresh OS entropy if None.
-
-        Unseeded fits are seeded too, from the OS: Keras would otherwise draw its
-        seeds from Python's global ``random`` module and change its state.
-        """
-        if self.random_state is None:
-            return secrets.randbits(31)
-        if isinstance(self.random_state, Integral):
-            return int(self.random_state)
-        return int(check_random_state(self.random_state).randint(2**31 - 1))
+    def _callback_list(self) -> list:
+        """Copies of the user's callbacks (see :func:`_copy_for_fit`)."""
+        if self.callbacks is None:
+            return []
+        items = self.callbacks
+        if isinstance(items, list | tuple):
+            items = [_copy_for_fit(c) for c in items]
+        else:
+            items = _copy_for_fit(items)
+        callbacks = unflatten_params(items=items, params=self._routed("callbacks"))
+        if isinstance(callbacks, keras.callbacks.Callback):
+            callbacks = [callbacks]
+        return list(callbacks)
 
     def _warn_column_vector(self, y) -> None:
         kinds = self._declared_kinds()
@@ -773,7 +769,8 @@ class MultiTaskConvEstimator(BaseWrapper):
 
     # Kept for the benchmarks and tests that compare with plain Keras.
     def _compile_kwargs_for(self, tasks) -> dict:
-        return self._training_config().compile_kwargs(tasks)
+        config = self._training_config()
+        return config.compile_kwargs(tasks, _optimizer(config))
 
     def _distribution_strategy(self) -> tf.distribute.Strategy:
         return distribution_strategy(self.distribute, self.loss_weighting)
@@ -1038,91 +1035,10 @@ def load(path) -> MultiTaskConvEstimator:
     return estimator
 
 
-def _refuse_keras_fit_arguments(fit_params: Mapping) -> None:
-    """Keras habits (``fit(X, y, epochs=3)``) get the skmtl way in one line."""
-    if not fit_params:
-        return
-    names = sorted(fit_params)
-    hints = []
-    for name in names:
-        if name == "validation_data":
-            hints.append(
-                "validation: early_stopping=True with validation_fraction=..., or "
-                "the routed fit__validation_split"
-            )
-        elif name in {
-            "epochs",
-            "batch_size",
-            "verbose",
-            "shuffle",
-            "callbacks",
-            "class_weight",
-        }:
-            hints.append(
-                f"{name} is an estimator parameter: "
-                f"MultiTaskConvEstimator({name}=...) or est.set_params({name}=...)"
-            )
-        else:
-            hints.append(f"keras.Model.fit's {name} can be routed as fit__{name}")
-    raise TypeError(
-        f"fit() got unexpected keyword argument(s) {names}; " + "; ".join(hints) + "."
-    )
-
-
-def _check_lengths(n_samples: int, n_targets: int) -> None:
-    if n_targets != n_samples:
-        raise ValueError(
-            f"X has {n_samples} samples but y has {n_targets}; they must match."
-        )
-
-
-def _feature_names(X, schema) -> np.ndarray | None:
-    """Like scikit-learn: feature_names_in_ only for string column names."""
-    columns = getattr(X, "columns", None)
-    if schema.form != "frame" or columns is None:
-        return None
-    if not all(isinstance(c, str) for c in columns):
-        return None
-    return np.asarray(schema.names, dtype=object)
-
-
-def _warn_if_collapsed(state: FittedState, inputs, targets, weights, chunk) -> None:
-    """Warn when a classification head predicts one class for every sample.
-
-    Checked on up to 512 training samples in 8 runs of 64 spread over the
-    data: data sorted by class still shows several classes, and a memory map
-    is read in 8 places, not 512 (each read pulls in the kernel's readahead
-    window). A head stuck on one class (the classic Dense(1, softmax)
-    failure, a learning rate far off, extreme imbalance) would otherwise
-    pass silently.
-    """
-    n_samples = len(next(iter(inputs.values())))
-    starts = np.linspace(0, max(n_samples - 64, 0), 8, dtype=int)
-    rows = np.unique(np.minimum(starts[:, None] + np.arange(64), n_samples - 1))
-    decoded = None
-    for task in state.tasks:
-        if task.kind != CLASSIFICATION:
-            continue
-        labelled = weights[task.name][rows] > 0
-        codes = np.asarray(targets[task.name])[rows].reshape(len(rows))[labelled]
-        if len(np.unique(codes)) < 2:
-            continue
-        if decoded is None:
-            batch = {k: v[rows] for k, v in inputs.items()}
-            outputs = state.forward(batch, len(rows), chunk)
-            decoded = state.target_encoder.decode(outputs)
-        predicted = np.unique(decoded[task.name][labelled])
-        if len(predicted) == 1:
-            label = (
-                predicted[0].item() if hasattr(predicted[0], "item") else predicted[0]
-            )
-            warnings.warn(
-                f"Task {task.name!r} predicts the single class {label!r} for all "
-                f"{labelled.sum()} labelled training samples checked, although "
-                f"they hold {len(np.unique(codes))} classes: the head may have "
-                "collapsed. Check the learning rate, class balance "
-                "(class_weight='balanced') and, for a custom model, the head's "
-                "width and activation.",
-                UserWarning,
-                stacklevel=4,
-            )
+def _auto_epochs(n_samples: int, config: TrainingConfig):
+    """Epochs of an ``epochs="auto"`` fit, and the config with its passes."""
+    n_train = n_samples
+    if config.early_stopping:
+        n_train = max(1, round(n_samples * (1 - config.validation_fraction)))
+    budget = auto_budget(n_train, config.batch_size)
+    return budget.epochs, replace(config, passes_per_epoch=budget.passes_per_epoch)

@@ -10,7 +10,6 @@ optimizer state and learned task weights then start afresh).
 
 from __future__ import annotations
 
-import copy
 import inspect
 import warnings
 from collections.abc import Mapping, Sequence
@@ -19,11 +18,6 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 import tensorflow as tf
-from scikeras._utils import (
-    get_optimizer_class,
-    try_to_convert_strings_to_classes,
-    unflatten_params,
-)
 
 from ._batching import TaskBatches, validation_rows
 from .frozen import split_frozen_trunk, trunk_features
@@ -100,9 +94,10 @@ class TrainingConfig:
     learning_rate: float = 1e-3
     compile_params: Mapping = field(default_factory=dict)
     fit_params: Mapping = field(default_factory=dict)
-    callbacks: object = None
-    callback_params: Mapping = field(default_factory=dict)
     batch_size: int = 32
+    # Passes over the samples in one epoch (epochs="auto" groups the passes of
+    # a small set: Keras spends tens of ms between epochs; skmtl.budget).
+    passes_per_epoch: int = 1
     shuffle: bool = True
     early_stopping: bool = False
     validation_fraction: float = 0.1
@@ -131,35 +126,14 @@ class TrainingConfig:
             self.mixed_precision,
         )
 
-    def make_optimizer(self) -> keras.optimizers.Optimizer:
-        optimizer = self.optimizer
-        if isinstance(optimizer, keras.optimizers.Optimizer):
-            if self.optimizer_params:
-                raise ValueError(
-                    "optimizer__ parameters need optimizer as a name or a class, "
-                    "not an instance."
-                )
-            # A fresh copy: an optimizer built for one model cannot train another.
-            return type(optimizer).from_config(optimizer.get_config())
-        optimizer = try_to_convert_strings_to_classes(optimizer, get_optimizer_class)
-        return unflatten_params(
-            items=optimizer,
-            # A NumPy scalar (from a grid built with np.logspace) is refused
-            # by Keras: a float is what it takes.
-            params={
-                "learning_rate": float(self.learning_rate),
-                **self.optimizer_params,
-            },
-        )
-
-    def compile_kwargs(self, tasks: Sequence[TaskSpec]) -> dict:
+    def compile_kwargs(self, tasks: Sequence[TaskSpec], optimizer) -> dict:
         """``Model.compile`` arguments for the same training in plain Keras.
 
         skmtl itself trains through :class:`~skmtl.weighting.MultiTaskTrainer`;
         this is what the benchmarks compare it with.
         """
         return {
-            "optimizer": self.make_optimizer(),
+            "optimizer": optimizer,
             "loss": {
                 t.name: task_loss(t, reduction="sum_over_batch_size") for t in tasks
             },
@@ -168,34 +142,6 @@ class TrainingConfig:
             "weighted_metrics": {t.name: task_metrics(t) for t in tasks},
             **keras_arguments("compile", self.compile_params, keras.Model.compile),
         }
-
-    def callback_list(self) -> list:
-        """Copies of the user's callbacks (see :func:`_copy_for_fit`)."""
-        if self.callbacks is None:
-            return []
-        items = self.callbacks
-        if isinstance(items, list | tuple):
-            items = [_copy_for_fit(c) for c in items]
-        else:
-            items = _copy_for_fit(items)
-        callbacks = unflatten_params(items=items, params=dict(self.callback_params))
-        if isinstance(callbacks, keras.callbacks.Callback):
-            callbacks = [callbacks]
-        return list(callbacks)
-
-
-def _copy_for_fit(callback):
-    """The callback a fit trains with: a deep copy where one can be made.
-
-    A used Keras callback keeps the model it trained (CSVLogger its file,
-    TensorBoard a module), which would make the estimator impossible to clone or
-    pickle, and scikit-learn's fit must not change parameters. A callback that
-    cannot be copied (it holds a lock, a thread, an open file) is used as given.
-    """
-    try:
-        return copy.deepcopy(callback)
-    except Exception:
-        return callback
 
 
 def distribution_strategy(distribute, loss_weighting: str) -> tf.distribute.Strategy:
@@ -258,13 +204,16 @@ class TrainingSession:
     tasks : sequence of TaskSpec
     strategy : tf.distribute.Strategy
         From :func:`distribution_strategy`.
+    optimizer : keras.optimizers.Optimizer
+        A new optimizer (one built for another model cannot train this one).
 
     Examples
     --------
     >>> from skmtl.session import TrainingConfig
-    >>> config = TrainingConfig(loss_weighting="dwa", learning_rate=1e-2)
-    >>> config.make_optimizer().learning_rate.numpy().round(3)
-    np.float32(0.01)
+    >>> a = TrainingConfig(loss_weighting="dwa", batch_size=8)
+    >>> b = TrainingConfig(loss_weighting="dwa", batch_size=64)
+    >>> a.trainer_key() == b.trainer_key()  # batch size is read at each fit
+    True
     """
 
     def __init__(
@@ -273,6 +222,7 @@ class TrainingSession:
         model: keras.Model,
         tasks: Sequence[TaskSpec],
         strategy: tf.distribute.Strategy,
+        optimizer: keras.optimizers.Optimizer,
     ):
         self.config = config
         self.key = config.trainer_key()
@@ -292,9 +242,9 @@ class TrainingSession:
                 stacklevel=5,
             )
         with strategy.scope():
-            self.trainer = self._make_trainer()
+            self.trainer = self._make_trainer(optimizer)
 
-    def _make_trainer(self) -> MultiTaskTrainer:
+    def _make_trainer(self, optimizer) -> MultiTaskTrainer:
         config = self.config
         trainer = MultiTaskTrainer(
             self._network,
@@ -307,7 +257,6 @@ class TrainingSession:
         compile_params = keras_arguments(
             "compile", config.compile_params, keras.Model.compile
         )
-        optimizer = config.make_optimizer()
         if config.mixed_precision == "mixed_float16":
             # float16 gradients underflow without loss scaling (bfloat16 don't).
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -335,11 +284,13 @@ class TrainingSession:
         epochs: int,
         initial_epoch: int,
         seed: int,
+        callbacks: Sequence[keras.callbacks.Callback] = (),
     ) -> TrainingRun:
         """Train for ``epochs`` epochs, numbered from ``initial_epoch``.
 
         ``config`` may differ from the session's in its per-fit fields (batch
-        size, callbacks, early stopping, ``fit__*``, verbosity).
+        size, early stopping, ``fit__*``, verbosity); ``callbacks`` are the
+        user's, for this fit.
         """
         fit_params = keras_arguments("fit", config.fit_params, keras.Model.fit)
         n_samples = len(next(iter(inputs.values())))
@@ -373,9 +324,9 @@ class TrainingSession:
             # Offset by the epochs already run, so partial_fit and warm starts
             # do not replay the same batch order.
             seed=seed + initial_epoch,
-            rows=train_rows,
+            rows=_repeated(train_rows, n_samples, config.passes_per_epoch),
         )
-        callbacks = [EpochEnd(self.trainer), *config.callback_list()]
+        callbacks = [EpochEnd(self.trainer), *callbacks]
         stopper = None
         if config.early_stopping:
             stopper = keras.callbacks.EarlyStopping(
@@ -412,6 +363,14 @@ class TrainingSession:
             best_epoch=best,
             task_weights=dict(zip(self.trainer.names, final.tolist(), strict=True)),
         )
+
+
+def _repeated(rows, n_samples: int, passes: int):
+    """``rows`` (None: every sample) listed ``passes`` times: an epoch of that
+    many passes, each sample ``passes`` times, in one shuffled order."""
+    if passes <= 1:
+        return rows
+    return np.tile(np.arange(n_samples) if rows is None else rows, passes)
 
 
 def extend_history(history: Mapping[str, list], logs: Mapping[str, list]) -> dict:
