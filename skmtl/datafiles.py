@@ -155,7 +155,8 @@ def atomic_path(path: str) -> Iterator[str]:
     >>> open(path).read(), os.listdir(os.path.dirname(path))
     ('done', ['out.txt'])
     """
-    target = Path(path)
+    # Through a symbolic link to the file it names: the link stays a link.
+    target = Path(os.path.realpath(path))
     fd, tmp = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=target.suffix, dir=target.resolve().parent
     )
@@ -272,6 +273,13 @@ def _read_parquet(path: str) -> dict[str, np.ndarray]:
     import pyarrow.parquet as pq
 
     try:
+        names = pq.read_schema(path).names
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise DataFileError(
+                f"data file {path} has duplicate column names {duplicated}; each "
+                "field needs its own name: rename the columns"
+            )
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise DataFileError(f"cannot read {path} as a Parquet file: {exc}") from None

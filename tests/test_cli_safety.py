@@ -110,3 +110,24 @@ def test_an_upper_case_npz_extension_is_written_in_place(tmp_path):
     write_table({"density": np.array([1.5, 2.5])}, str(path))
     assert sorted(os.listdir(tmp_path)) == ["P.NPZ"]
     np.testing.assert_array_equal(np.load(path)["density"], [1.5, 2.5])
+
+
+def test_writing_through_a_symbolic_link_keeps_the_link(tmp_path):
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    write_table({"material": np.array(["a"])}, str(link))
+    assert link.is_symlink() and real.read_text() == "material\na\n"
+
+
+def test_duplicate_parquet_columns_are_named(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    columns = [pa.array([1.0, 2.0]), pa.array([3.0, 4.0])]
+    pq.write_table(
+        pa.Table.from_arrays(columns, names=["temp", "temp"]), tmp_path / "d.parquet"
+    )
+    with pytest.raises(DataFileError, match=r"duplicate column names \['temp'\]"):
+        datafiles.read_data(str(tmp_path / "d.parquet"))
