@@ -42,6 +42,8 @@ _N_KERNELS = len(_KERNELS)
 # Rows of training data used to set the features' standardisation.
 _ADAPT_ROWS = 1024
 _ADAPT_CHUNK = 64
+# Scale of the standardised features; None: 1 / sqrt(n_features) (see adapt).
+_GAIN = None
 
 
 def rocket_dilations(
@@ -315,8 +317,14 @@ class MiniRocketFeatures(keras.layers.Layer):
             ]
         )
         std = features.std(axis=0)
+        # Unit variance over the samples, and 1/sqrt(n_features) on top: then a
+        # sample's feature vector has norm ~1, so the heads' initial outputs are
+        # ~0 (not ~N(0, 2) for Glorot weights on 10,000 unit features: noise
+        # that training on a few dozen samples cannot remove) and one Adam step
+        # moves them by ~lr, not by ~lr * n_features.
+        gain = _GAIN if _GAIN is not None else 1.0 / np.sqrt(self.n_features)
         # A feature constant on the training data carries nothing: keep it at 0.
-        scale = np.where(std > 1e-6, 1.0 / np.maximum(std, 1e-6), 0.0)
+        scale = np.where(std > 1e-6, gain / np.maximum(std, 1e-6), 0.0)
         self.feature_mean.assign(features.mean(axis=0).astype(np.float32))
         self.feature_scale.assign(scale.astype(np.float32))
 
