@@ -55,7 +55,7 @@ from ._params import (
 )
 from .budget import auto_budget
 from .fitted import FittedState, warn_if_collapsed
-from .inputs import encode, infer_schema
+from .inputs import check_same_index, encode, infer_schema
 from .metrics import check_score_weights, combined_score
 from .network import (
     TRUNK_FILTERS,
@@ -578,6 +578,7 @@ class MultiTaskConvEstimator(BaseWrapper):
                 "MultiTaskConvEstimator requires y to be passed, but the target y "
                 "is None."
             )
+        check_same_index(X, y)
         self._validate_params()
         self._check_routed_params()
         self._predict_chunk()  # a bad predict__batch_size fails before training
@@ -898,6 +899,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         True
         """
         check_is_fitted(self)
+        check_same_index(X, y)
         encoder = self.target_encoder_
         encoder.check_columns(y)  # columns that are not the tasks raise
         unseen = encoder.unseen_labels(y)

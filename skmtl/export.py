@@ -68,6 +68,9 @@ def _label_dtype(classes: np.ndarray, warn: bool = False) -> tuple:
     kind = classes.dtype.kind
     if kind == "b":
         return tf.bool, classes.astype(bool)
+    if kind == "u" and len(classes) and classes.max() > np.iinfo(np.int64).max:
+        # int64 would wrap these labels to negative values.
+        return tf.uint64, classes.astype(np.uint64)
     if kind in "iu":
         return tf.int64, classes.astype(np.int64)
     if kind == "f":
@@ -232,6 +235,28 @@ def _is_saved_model(path: Path) -> bool:
     return (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()
 
 
+# What an export writes; anything else in the directory is the user's.
+_EXPORT_FILES = {"saved_model.pb", "saved_model.pbtxt", "fingerprint.pb"}
+_EXPORT_DIRS = {"variables", "assets"}
+
+
+def _foreign_files(path: Path) -> list[str]:
+    """Entries of an export directory that no export writes, relative to it."""
+    foreign = []
+    for entry in sorted(path.iterdir()):
+        if entry.is_dir() and not entry.is_symlink() and entry.name in _EXPORT_DIRS:
+            foreign += [
+                str(inner.relative_to(path))
+                for inner in sorted(entry.rglob("*"))
+                if not (
+                    entry.name == "variables" and inner.name.startswith("variables.")
+                )
+            ]
+        elif entry.name not in _EXPORT_FILES or not entry.is_file():
+            foreign.append(entry.name)
+    return foreign
+
+
 def _check_target(path: Path, overwrite: bool) -> None:
     if not path.exists():
         return
@@ -251,6 +276,14 @@ def _check_target(path: Path, overwrite: bool) -> None:
         raise FileExistsError(
             f"{path} is not empty and holds no SavedModel (no saved_model.pb); "
             "overwrite=True only replaces an earlier export, never other files."
+        )
+    foreign = _foreign_files(path)
+    if foreign:
+        raise FileExistsError(
+            f"Cannot export to {path}: it holds files an export does not write "
+            f"{foreign[:10]}. overwrite=True replaces an earlier export and never "
+            "deletes other files: move them out first (then back, such as a TF "
+            "Serving assets.extra), or export elsewhere."
         )
 
 

@@ -11,6 +11,7 @@ loaded from trusted sources.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import tempfile
@@ -32,6 +33,19 @@ __all__ = ["save", "read", "SkmtlFileError", "FORMAT_VERSION"]
 FORMAT_VERSION = 1
 _META = "skmtl.json"
 _MODEL = "model.keras"
+# What load reads at most, checked against the sizes the archive declares
+# before anything is decompressed and again while reading (a crafted archive
+# may understate them). A saved model's metadata is well under 1 MB, and a
+# model file of skmtl's networks a few MB.
+MAX_METADATA_BYTES = 32 * 2**20
+MAX_MODEL_BYTES = 2 * 2**30
+# Uncompressed over compressed size above which a member of at least
+# _RATIO_FLOOR bytes is taken for a zip bomb: metadata and weights compress a
+# few times; deflate's own limit is about 1000.
+MAX_COMPRESSION_RATIO = 100
+_RATIO_FLOOR = 2**20
+# Entries every file written by save holds in its skmtl.json.
+_REQUIRED = ("params", "schema", "input_names", "targets")
 
 
 class SkmtlFileError(ValueError):
@@ -270,6 +284,51 @@ def _write_atomically(path: Path, write) -> None:
         raise
 
 
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def _checked_member(path, zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """Read one archive member, refusing one larger than ``limit`` or bomb-like."""
+    info = zf.getinfo(name)
+    too_large = info.file_size > limit
+    bomb = (
+        info.file_size >= _RATIO_FLOOR
+        and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1)
+    )
+    if too_large or bomb:
+        why = (
+            f"more than the {_megabytes(limit)} skmtl reads"
+            if too_large
+            else f"{info.file_size / max(info.compress_size, 1):.0f} times its "
+            "compressed size, as in a zip bomb"
+        )
+        raise SkmtlFileError(
+            f"{path} is not an skmtl model file ({name} would unpack to "
+            f"{_megabytes(info.file_size)}, {why}); refused before decompressing it."
+        )
+    with zf.open(name) as member:
+        data = member.read(limit + 1)  # the declared size may lie
+    if len(data) > limit:
+        raise SkmtlFileError(
+            f"{path} is not an skmtl model file ({name} unpacks to more than "
+            f"{_megabytes(limit)}, although it declares {_megabytes(info.file_size)})."
+        )
+    return data
+
+
+def _check_inner_archive(path, model_bytes: bytes) -> None:
+    """The Keras file is a zip too: Keras would decompress its members whole."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(model_bytes)) as inner:
+            for name in inner.namelist():
+                _checked_member(path, inner, name, MAX_MODEL_BYTES)
+    except zipfile.BadZipFile:
+        raise SkmtlFileError(
+            f"{path} is not an skmtl model file ({_MODEL} is not a Keras file)."
+        ) from None
+
+
 def _read(path) -> tuple[dict, bytes]:
     try:
         with zipfile.ZipFile(path) as zf:
@@ -280,16 +339,36 @@ def _read(path) -> tuple[dict, bytes]:
                     "joblib or pickle file must be read with joblib.load, and only "
                     "from a trusted source: it runs code when loaded."
                 )
-            meta = json.loads(zf.read(_META))
-            model_bytes = zf.read(_MODEL)
+            meta_bytes = _checked_member(path, zf, _META, MAX_METADATA_BYTES)
+            model_bytes = _checked_member(path, zf, _MODEL, MAX_MODEL_BYTES)
+        _check_inner_archive(path, model_bytes)
+        meta = json.loads(meta_bytes)
     except zipfile.BadZipFile:
         raise SkmtlFileError(
             f"{path} is not an skmtl model file (not a zip archive, or truncated)."
         ) from None
+    except RecursionError:
+        raise SkmtlFileError(
+            f"{path} is not an skmtl model file ({_META} is nested too deeply to "
+            "be skmtl's metadata)."
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError, zipfile.LargeZipFile) as exc:
         raise SkmtlFileError(f"{path} has unreadable metadata: {exc}") from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise  # the path's problem, not the file's
+    except (OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        # A damaged member (bad CRC, an unknown compression method or encryption).
+        raise SkmtlFileError(
+            f"{path} is not an skmtl model file (its archive cannot be read: {exc})."
+        ) from None
     if not isinstance(meta, dict) or meta.get("format") != "skmtl":
         raise SkmtlFileError(f"{path} is not an skmtl model file.")
+    missing = [key for key in _REQUIRED if key not in meta]
+    if missing:
+        raise SkmtlFileError(
+            f"{path} is not an skmtl model file ({_META} lacks "
+            f"{', '.join(map(repr, missing))}); save the model again."
+        )
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise SkmtlFileError(
@@ -395,5 +474,48 @@ def read(path: str | os.PathLike) -> tuple[dict, FittedState]:
             UserWarning,
             stacklevel=3,
         )
+    _check_network(path, state)
     state.predict_function()
     return params, state
+
+
+def _check_network(path, state: FittedState) -> None:
+    """The metadata must describe the network: inputs, and each head's width."""
+    model = state.model
+
+    def disagree(detail: str) -> SkmtlFileError:
+        return SkmtlFileError(
+            f"{path} is not an skmtl model file (its metadata and its network "
+            f"disagree: {detail})."
+        )
+
+    inputs = {t.name: tuple(t.shape[1:]) for t in model.inputs}
+    unknown = [n for n in state.input_names if n not in state.schema]
+    if unknown or set(inputs) != set(state.input_names):
+        raise disagree(
+            f"the network's inputs are {sorted(inputs)}, the metadata's "
+            f"{list(state.input_names)} of fields {state.schema.names}"
+        )
+    for name, shape in inputs.items():
+        spec = state.schema[name]
+        if shape != spec.shape:
+            raise disagree(f"{spec.describe()} feeds an input of shape {shape}")
+    outputs = model.output if isinstance(model.output, dict) else {}
+    tasks = state.target_encoder.tasks_
+    if set(outputs) != {t.name for t in tasks}:
+        raise disagree(
+            f"the network's outputs are {sorted(outputs)}, the tasks "
+            f"{[t.name for t in tasks]}"
+        )
+    for task in tasks:
+        width = outputs[task.name].shape[-1]
+        if width != task.units:
+            what = (
+                f"lists {task.n_classes} classes"
+                if task.kind == "classification"
+                else f"has {task.n_outputs} output(s)"
+            )
+            raise disagree(
+                f"task {task.name!r} {what}, so its head needs {task.units} "
+                f"unit(s), but it has {width}"
+            )

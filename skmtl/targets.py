@@ -10,8 +10,10 @@ placeholder target, since ``NaN * 0`` is still ``NaN``.
 
 from __future__ import annotations
 
+import numbers as _numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 
@@ -188,6 +190,14 @@ def _columns(y) -> tuple[str, dict[str, object]]:
                     f"y column names must be strings (they name the tasks); got "
                     f"{col!r}. Rename them, e.g. y.columns = y.columns.astype(str)."
                 )
+        duplicated = list(dict.fromkeys(y.columns[y.columns.duplicated()]))
+        if duplicated:
+            # y[col] of a duplicated name is a frame: it would become one task.
+            raise ValueError(
+                f"y has duplicate column names {duplicated}; each task needs its "
+                "own name. Rename or drop the duplicates, e.g. "
+                "y = y.loc[:, ~y.columns.duplicated()]."
+            )
         return "frame", {col: y[col] for col in y.columns}
     if _is_series(y):
         name = y.name if isinstance(y.name, str) else "y"
@@ -232,6 +242,31 @@ def _values(column) -> np.ndarray:
     return values
 
 
+# Tasks whose history_ keys skmtl's own logs would overwrite: the trainer
+# logs the unweighted total as "base_loss" (and "val_base_loss").
+_RESERVED_TASK_NAMES = {"base"}
+
+
+def _check_task_names(names: Sequence[str]) -> None:
+    """Refuse task names that are empty or whose history keys would collide."""
+    for name in names:
+        if not name.strip():
+            raise ValueError(
+                f"Task name {name!r} is empty; name every column of y (or the Series)."
+            )
+        if name in _RESERVED_TASK_NAMES:
+            raise ValueError(
+                f"Task name {name!r} is reserved: skmtl logs its unweighted total "
+                f"loss as '{name}_loss' in history_. Rename the column of y."
+            )
+        if name.startswith("val_") and name[4:] in names:
+            raise ValueError(
+                f"Tasks {name!r} and {name[4:]!r} would share history_ keys "
+                f"('{name}_loss' is also the validation loss of {name[4:]!r}); "
+                "rename one."
+            )
+
+
 def _dtype_name(column) -> str:
     dtype = getattr(column, "dtype", None)
     return str(dtype) if dtype is not None else str(np.asarray(column).dtype)
@@ -256,6 +291,29 @@ def missing_mask(values: np.ndarray) -> np.ndarray:
         )
 
 
+def _is_fractional_number(value) -> bool:
+    """A real number that is not an integer type: float, Decimal, Fraction..."""
+    return isinstance(value, _numbers.Real | Decimal) and not isinstance(
+        value, _numbers.Integral | bool | np.bool_
+    )
+
+
+def _holds_numbers(values: np.ndarray) -> bool:
+    """Whether an object column holds numbers (not all of an integer type).
+
+    Numbers in an object column are numbers: ``Decimal`` values, or floats
+    next to None, are a regression target as the same values as floats are.
+    Integers alone stay labels, as in an int column.
+    """
+    if values.dtype != object or values.ndim != 1:
+        return False
+    present = values[~missing_mask(values)]
+    if not len(present):
+        return False
+    numeric = all(isinstance(v, _numbers.Real | Decimal) for v in present)
+    return numeric and any(map(_is_fractional_number, present))
+
+
 def _infer_kind(column) -> str:
     dtype = getattr(column, "dtype", None)
     if str(dtype) == "category":
@@ -263,6 +321,8 @@ def _infer_kind(column) -> str:
     values = _values(column)
     if values.ndim == 2:
         return REGRESSION  # a block of outputs per sample
+    if _holds_numbers(values):
+        return REGRESSION
     # pandas' nullable dtypes ("Float64", "Int64") expose a NumPy-style kind.
     kind = getattr(dtype, "kind", None) or np.asarray(values).dtype.kind
     return REGRESSION if kind == "f" else CLASSIFICATION
@@ -403,10 +463,22 @@ def _regression_values(name: str, values: np.ndarray, missing: np.ndarray):
     return out
 
 
+# Largest regression target accepted: squares (and sums of them) stay finite.
+_MAX_REGRESSION_VALUE = 1e150
+
+
 def _regression_spec(name: str, column, values, missing) -> TaskSpec:
     numbers = _regression_values(name, values, missing)[~missing]
     if not np.isfinite(numbers).all():
         raise ValueError(f"Regression task {name!r} contains infinite values.")
+    largest = float(np.abs(numbers).max()) if numbers.size else 0.0
+    if largest > _MAX_REGRESSION_VALUE:
+        raise ValueError(
+            f"Regression task {name!r} has values up to {largest:.3g}; beyond about "
+            f"{_MAX_REGRESSION_VALUE:.0e} their squares overflow float64, which the "
+            "losses, scores and intervals need. Rescale the target first (other "
+            "units, e.g. y / 1e100)."
+        )
     mean, std = numbers.mean(axis=0), numbers.std(axis=0)
     std = np.where(std > 0, std, 1.0)
     if numbers.ndim == 2:
@@ -485,6 +557,7 @@ class TargetEncoder:
             ``{task: classes}``.
         """
         form, columns = _columns(y)
+        _check_task_names(list(columns))
         declared = resolve_kinds(self.tasks, list(columns))
         extra = _declared_classes(classes, columns, declared)
         specs = []

@@ -75,7 +75,13 @@ def resolve_loss_weights(
             raise ValueError(
                 f"loss_weights[{name!r}] must be a finite number >= 0; got {value!r}."
             )
-    return {name: float(weights.get(name, 1.0)) for name in names}
+    resolved = {name: float(weights.get(name, 1.0)) for name in names}
+    if resolved and not any(resolved.values()):
+        raise ValueError(
+            f"loss_weights are zero for every task ({resolved}): nothing would be "
+            "trained. Give at least one task a positive weight."
+        )
+    return resolved
 
 
 def task_metrics(task: TaskSpec, prefix: str = "") -> list[keras.metrics.Metric]:
