@@ -466,7 +466,18 @@ class MultiTaskConvEstimator(BaseWrapper):
     task_weights_ = _state_field("task_weights")
     n_epochs_ = _state_field("n_epochs")
     best_epoch_ = _state_field("best_epoch")
-    tasks_ = property(lambda self: self._fitted().tasks)
+
+    @property
+    def tasks_(self):
+        return self._fitted().tasks
+
+    @tasks_.setter
+    def tasks_(self, tasks):
+        # A new encoder, so the fitted state stays one consistent object.
+        encoder = copy.copy(self._fitted().target_encoder)
+        encoder.tasks_ = list(tasks)
+        self._state = self._fitted().evolve(target_encoder=encoder)
+
     task_kinds_ = property(lambda self: self._fitted().task_kinds)
     n_features_in_ = property(lambda self: self._fitted().schema.n_features_in)
 

@@ -216,7 +216,11 @@ def _serving_function(estimator, input_specs: dict):
             for name in estimator.fitted_state_.input_names:
                 x = tf.identity(checked[name])
                 want = len(schema[name].shape) + 1  # network rank, batch included
-                features[name] = x[..., tf.newaxis] if x.shape.rank < want else x
+                x = x[..., tf.newaxis] if x.shape.rank < want else x
+                if schema[name].offset:
+                    # As encode does; the float32 input has float32's precision.
+                    x = x - tf.constant(schema[name].offset, tf.float32)
+                features[name] = x
         raw = model(features, training=False)
         out = {}
         for task, dtype, classes in decoders:

@@ -56,6 +56,10 @@ class FieldSpec:
     mean, std : tuple of float, default=()
         Per-channel normalisation statistics (one value for a covariate). A
         constant channel gets ``std = 1`` so it cannot blow up at predict.
+    offset : tuple of float, default=()
+        Per-channel value subtracted in float64 before the cast to float32,
+        for a field whose offset dwarfs its variation (``1e6 + 0.01 * noise``
+        would keep a handful of distinct float32 values); empty for none.
 
     See Also
     --------
@@ -80,6 +84,14 @@ class FieldSpec:
     dtype: str
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()
+    offset: tuple[float, ...] = ()
+
+    @property
+    def network_mean(self) -> tuple[float, ...]:
+        """The mean of the values the network gets (after ``offset``)."""
+        if not self.offset:
+            return self.mean
+        return tuple(m - o for m, o in zip(self.mean, self.offset, strict=True))
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -172,6 +184,7 @@ class InputSchema:
                     **f,
                     "mean": tuple(f.get("mean", ())),
                     "std": tuple(f.get("std", ())),
+                    "offset": tuple(f.get("offset", ())),
                 }
             )
             for f in data["fields"]
@@ -487,17 +500,65 @@ def is_memory_mapped(a: np.ndarray) -> bool:
     return isinstance(a, mmap.mmap)
 
 
-def _as_model_array(a: np.ndarray, kind: str) -> np.ndarray:
+def _as_model_array(a: np.ndarray, kind: str, offset=()) -> np.ndarray:
     """float32 with the per-sample shape the network expects; a view when possible.
 
     A memory-mapped float array of another precision keeps its dtype: converting
-    it would load the whole file; batches are cast to float32 as they are read.
+    it would load the whole file; batches are cast to float32 as they are read
+    (through :class:`_Centred` when the field has an ``offset``).
     """
-    if not (a.dtype.kind == "f" and is_memory_mapped(a)):
-        a = np.asarray(a, dtype=np.float32)
     if kind == COVARIATE or a.ndim == 2:
         a = a[..., np.newaxis]
+    if offset:
+        if a.dtype.kind == "f" and is_memory_mapped(a):
+            return _Centred(a, np.asarray(offset, dtype=np.float64))
+        return _centred(a, np.asarray(offset, dtype=np.float64))
+    if not (a.dtype.kind == "f" and is_memory_mapped(a)):
+        a = np.asarray(a, dtype=np.float32)
     return a
+
+
+def _centred(a: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """``a - offset`` in float64, cast to float32, chunk by chunk."""
+    out = np.empty(a.shape, dtype=np.float32)
+    for start in range(0, a.shape[0], _CHUNK_ROWS):
+        stop = start + _CHUNK_ROWS
+        out[start:stop] = np.asarray(a[start:stop], dtype=np.float64) - offset
+    return out
+
+
+class _Centred:
+    """A memory-mapped field read as ``a - offset`` in float32, rows on demand."""
+
+    def __init__(self, a: np.ndarray, offset: np.ndarray):
+        self._a, self._offset = a, offset
+        self.shape, self.ndim = a.shape, a.ndim
+        self.dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self._a)
+
+    def __getitem__(self, rows) -> np.ndarray:
+        values = np.asarray(self._a[rows], dtype=np.float64) - self._offset
+        return values.astype(np.float32)
+
+    def __array__(self, dtype=None, copy=None):
+        return self[:].astype(dtype or np.float32)
+
+
+# Precision float32 keeps: an offset above this many standard deviations is
+# subtracted (in float64) before the cast.
+_OFFSET_RATIO = 1e3
+
+
+def _offset(a: np.ndarray, mean, std) -> tuple[float, ...]:
+    """The offset a field needs before its float32 cast, or () if none."""
+    if a.dtype == np.float32:
+        return ()  # its precision is what float32 holds already
+    mean, std = np.asarray(mean), np.asarray(std)
+    if np.any(np.abs(mean) > _OFFSET_RATIO * std):
+        return tuple(float(m) for m in mean)
+    return ()
 
 
 def _channel_stats(name: str, a: np.ndarray, kind: str) -> tuple[tuple, tuple]:
@@ -514,9 +575,10 @@ def _channel_stats(name: str, a: np.ndarray, kind: str) -> tuple[tuple, tuple]:
     count = 0
     for start in range(0, a.shape[0], _CHUNK_ROWS):
         raw = a[start : start + _CHUNK_ROWS]
-        rows = _as_float32(raw)
-        _check_finite_rows(name, rows, start, raw)
-        chunk = rows.reshape(-1, n_channels).astype(np.float64)
+        _check_finite_rows(name, _as_float32(raw), start, raw)
+        # The statistics come from the values themselves, in float64: a cast
+        # to float32 first would round an offset signal's variation away.
+        chunk = np.asarray(raw, dtype=np.float64).reshape(-1, n_channels)
         # Chan et al.'s pairwise update: sum(x**2) - n * mean**2 cancels
         # catastrophically for a signal with an offset (or a constant channel).
         n_chunk = chunk.shape[0]
@@ -542,8 +604,9 @@ def infer_schema(X) -> InputSchema:
         a = _numeric(name, a)
         kind, n_steps, n_channels = _per_sample_shape(name, a)
         mean, std = _channel_stats(name, a, kind)
+        offset = _offset(a, mean, std)
         fields.append(
-            FieldSpec(name, kind, n_steps, n_channels, str(a.dtype), mean, std)
+            FieldSpec(name, kind, n_steps, n_channels, str(a.dtype), mean, std, offset)
         )
     return InputSchema(fields=tuple(fields), form=form)
 
@@ -612,7 +675,7 @@ def encode(
             )
         if check_finite:
             _check_finite(spec.name, a)
-        encoded[spec.name] = _as_model_array(a, spec.kind)
+        encoded[spec.name] = _as_model_array(a, spec.kind, spec.offset)
     return encoded, n_samples
 
 

@@ -330,7 +330,9 @@ def conv_trunk(
     by_length: dict[int, list] = {}
     for spec in schema.signals:
         norm_name = namer.name(f"{spec.name}_norm")
-        normalised = _normalization(spec.mean, spec.std, norm_name)(inputs[spec.name])
+        normalised = _normalization(spec.network_mean, spec.std, norm_name)(
+            inputs[spec.name]
+        )
         by_length.setdefault(spec.n_steps, []).append(normalised)
     features = []
     for n_steps, tensors in by_length.items():
@@ -359,7 +361,7 @@ def conv_trunk(
             if len(tensors) > 1
             else tensors[0]
         )
-        mean = [spec.mean[0] for spec in covariates]
+        mean = [spec.network_mean[0] for spec in covariates]
         std = [spec.std[0] for spec in covariates]
         features.append(_normalization(mean, std, namer.name("covariates_norm"))(x))
     if len(features) == 1:

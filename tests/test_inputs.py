@@ -278,7 +278,8 @@ def test_normalisation_stats_equal_numpy(X_dict):
     schema = infer_schema(X_dict)
     for name, a in X_dict.items():
         spec = schema[name]
-        flat = a.astype(np.float32).astype(np.float64).reshape(N, -1, spec.n_channels)
+        # Of the values themselves, in float64 (not of their float32 cast).
+        flat = a.astype(np.float64).reshape(N, -1, spec.n_channels)
         np.testing.assert_allclose(spec.mean, flat.mean(axis=(0, 1)), rtol=1e-12)
         np.testing.assert_allclose(spec.std, flat.std(axis=(0, 1)), rtol=1e-10)
 

@@ -357,3 +357,20 @@ def test_a_custom_builder_is_reproducible_under_random_state(data):
     b = _est(model=builder, epochs=2).fit(X, y).predict(X)
     np.testing.assert_array_equal(a, b)
     assert __import__("random").getstate() == state  # no global seed leaked
+
+
+def test_an_offset_signal_keeps_its_variation(tmp_path):
+    """1e6 + 0.01 * noise: statistics in float64, centred before the cast."""
+    rng = np.random.default_rng(0)
+    n, steps = 60, 32
+    labels = np.arange(n) % 2
+    shape = np.sin(np.linspace(0, 3, steps))[None, :] * (2 * labels[:, None] - 1)
+    X = {"s": 1e6 + 0.01 * (shape + 0.1 * rng.standard_normal((n, steps)))}
+    est = _est(epochs=30, learning_rate=1e-2, filters=(8,))
+    est.fit(X, labels)
+    spec = est.schema_["s"]
+    assert spec.std[0] == pytest.approx(np.std(X["s"]), rel=1e-6)
+    assert spec.offset == pytest.approx((1e6,))
+    assert est.score(X, labels) > 0.9  # float32 alone keeps ~2 distinct values
+    est.save(tmp_path / "m.skmtl")
+    assert load(tmp_path / "m.skmtl").score(X, labels) == est.score(X, labels)
