@@ -223,8 +223,12 @@ def test_callbacks_cross_into_loky_workers(searches):
         serial.best_estimator_.history_["learning_rate"],
     )
     assert unchanged
-    if any(log_dir.glob("train")):  # TensorBoard installed
-        assert len(_event_files(log_dir)) == N_FITS
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return
+    # Every fit, in whichever worker, wrote its own event file.
+    assert len(_event_files(log_dir)) == N_FITS
 
 
 # --------------------------------------------------------------- verbose

@@ -137,7 +137,17 @@ def test_cross_val_score_is_identical_with_one_or_two_loky_workers(data, serial_
 def test_cross_val_score_is_identical_on_a_dask_cluster(
     data, serial_scores, dask_client
 ):
+    from distributed import get_task_stream
+
     X, y = data
-    with joblib.parallel_config(backend="dask"):
+    with (
+        get_task_stream(dask_client) as stream,
+        joblib.parallel_config(backend="dask"),
+    ):
         on_dask = _cv_scores(X, y, n_jobs=2)
     np.testing.assert_array_equal(on_dask, serial_scores)
+    # Equal scores would also come from a serial run: the fits ran as tasks.
+    assert len(stream.data) >= 2
+    assert {task["worker"] for task in stream.data} <= set(
+        dask_client.scheduler_info()["workers"]
+    )

@@ -81,11 +81,18 @@ def _assert_same_results(search, reference) -> None:
 
 @pytest.mark.parametrize("name", list(SEARCHES))
 def test_search_on_dask_matches_serial_search(data, dask_client, serial, name):
-    with joblib.parallel_config(backend="dask"):
+    from distributed import get_task_stream
+
+    with (
+        get_task_stream(dask_client) as stream,
+        joblib.parallel_config(backend="dask"),
+    ):
         search = SEARCHES[name](n_jobs=-1).fit(*data)
     _assert_same_results(search, serial[name])
-    # The fits really ran on the cluster's workers.
-    assert len(dask_client.scheduler_info()["workers"]) == 2
+    # The fits really ran on the cluster: tasks on both workers.
+    workers = {task["worker"] for task in stream.data}
+    assert len(workers) == 2, workers
+    assert len(stream.data) >= 4  # at least one task per candidate and split
 
 
 def test_search_on_ray_matches_serial_search(data, serial):
