@@ -525,6 +525,10 @@ class MultiTaskConvEstimator(BaseWrapper):
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sample in every task's loss. (A third positional
             argument is this weight, not a second target.)
+        **fit_params
+            Refused with a message that says where each Keras ``fit`` keyword
+            goes here (``epochs`` is an estimator parameter, validation is
+            ``early_stopping=True``, others are routed as ``fit__<name>``).
 
         Returns
         -------
@@ -626,7 +630,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         session = self.__dict__.get("_session")
         if session is None or not session.fits(config, model):
             session = TrainingSession(
-                config, model, tasks, strategy, _optimizer(config)
+                config, model, tasks, strategy, lambda: _optimizer(config)
             )
         inputs = {name: inputs[name] for name in input_names}
         run = self._train(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import keras
@@ -204,8 +204,9 @@ class TrainingSession:
     tasks : sequence of TaskSpec
     strategy : tf.distribute.Strategy
         From :func:`distribution_strategy`.
-    optimizer : keras.optimizers.Optimizer
-        A new optimizer (one built for another model cannot train this one).
+    make_optimizer : callable
+        Returns a new optimizer; called under ``strategy``'s scope, where its
+        variables must be created.
 
     Examples
     --------
@@ -222,7 +223,7 @@ class TrainingSession:
         model: keras.Model,
         tasks: Sequence[TaskSpec],
         strategy: tf.distribute.Strategy,
-        optimizer: keras.optimizers.Optimizer,
+        make_optimizer: Callable[[], keras.optimizers.Optimizer],
     ):
         self.config = config
         self.key = config.trainer_key()
@@ -242,7 +243,7 @@ class TrainingSession:
                 stacklevel=5,
             )
         with strategy.scope():
-            self.trainer = self._make_trainer(optimizer)
+            self.trainer = self._make_trainer(make_optimizer())
 
     def _make_trainer(self, optimizer) -> MultiTaskTrainer:
         config = self.config
