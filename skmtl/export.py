@@ -4,7 +4,10 @@ The exported graph takes the **raw** named inputs and returns **decoded**
 outputs, so a server (TF Serving, ``tf.saved_model.load`` in a process without
 skmtl) needs nothing else:
 
-- one float32 input per field of X seen at fit, named as the field: a
+- one float32 input per field of X seen at fit, named as the field (a name
+  TensorFlow refuses for an argument, such as ``amp l``, ``température`` or
+  ``ampl-raw``, is sanitised and de-duplicated: ``amp_l``, ``temperature``,
+  ``ampl_raw``; :func:`signature_input_names` gives the mapping): a
   covariate is ``(batch,)``; a one-channel signal ``(batch, n_steps)``; a
   multi-channel signal ``(batch, n_steps, n_channels)`` (and so is the single
   ``"signal"`` field of a 3-D array X, even with one channel);
@@ -39,18 +42,59 @@ import numpy as np
 import tensorflow as tf
 from sklearn.utils.validation import check_is_fitted
 
+from ._names import keras_stem
 from .inputs import SIGNAL
 from .targets import CLASSIFICATION, ArrayOps, decode_output
 
-__all__ = ["export", "serving_specs", "PROBA_SUFFIX", "SIGNATURE_KEY"]
+__all__ = [
+    "export",
+    "serving_specs",
+    "signature_input_names",
+    "PROBA_SUFFIX",
+    "SIGNATURE_KEY",
+]
 
 #: Key of the exported signature (TensorFlow's and TF Serving's default).
 SIGNATURE_KEY = "serving_default"
 #: Suffix of each classification task's probability output.
 PROBA_SUFFIX = "_proba"
-# tf.function renames (silently) any argument name outside this pattern, so the
-# signature's input names would no longer be the field names.
+# tf.function renames (with a warning) any argument name outside this
+# pattern, and two fields may then share one; skmtl names them itself.
 _VALID_INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def signature_input_names(fields) -> dict[str, str]:
+    """Each field's input name in the exported signature: the field's own name
+    where TensorFlow accepts it, else a sanitised, unique one.
+
+    Parameters
+    ----------
+    fields : sequence of str
+        Field names, such as ``est.schema_.names``.
+
+    Returns
+    -------
+    dict of str to str
+        ``{field: signature input name}``.
+
+    Examples
+    --------
+    >>> signature_input_names(["ampl", "amp l", "température", "amp_l"])
+    {'ampl': 'ampl', 'amp l': 'amp_l_2', 'température': 'temperature', 'amp_l': 'amp_l'}
+    """
+    names = {f: f for f in fields if _VALID_INPUT_NAME.match(f)}
+    taken = set(names)
+    for field in fields:
+        if field in names:
+            continue
+        stem = re.sub(r"[^A-Za-z0-9_]", "_", keras_stem(field))
+        stem = stem if stem[:1].isalpha() else "f_" + stem
+        name, k = stem, 2
+        while name in taken:
+            name, k = f"{stem}_{k}", k + 1
+        taken.add(name)
+        names[field] = name
+    return {f: names[f] for f in fields}
 
 
 # TensorFlow's side of the one decoding (skmtl.targets.decode_output).
@@ -108,7 +152,9 @@ def serving_specs(estimator) -> tuple[dict, dict]:
     Returns
     -------
     inputs : dict of str to tf.TensorSpec
-        One float32 spec per field of X, in the order seen at fit.
+        One float32 spec per field of X, in the order seen at fit, keyed by
+        field; each spec's ``name`` is the signature's input name (see
+        :func:`signature_input_names`).
     outputs : dict of str to tf.TensorSpec
         ``<task>`` (labels or values) and ``<task>_proba`` (classification
         only), in task order.
@@ -132,15 +178,11 @@ def serving_specs(estimator) -> tuple[dict, dict]:
     """
     check_is_fitted(estimator)
     schema = estimator.schema_
-    bad = [n for n in schema.names if not _VALID_INPUT_NAME.match(n)]
-    if bad:
-        raise ValueError(
-            f"Field name(s) {bad} cannot name a SavedModel signature input "
-            "(TensorFlow would rename them): use letters, digits and '_', starting "
-            "with a letter. Rename the fields of X and fit again."
-        )
+    names = signature_input_names(schema.names)
     inputs = {
-        spec.name: tf.TensorSpec(_input_shape(spec, schema.form), tf.float32, spec.name)
+        spec.name: tf.TensorSpec(
+            _input_shape(spec, schema.form), tf.float32, names[spec.name]
+        )
         for spec in schema.fields
     }
     outputs = {}
@@ -192,7 +234,9 @@ def _serving_function(estimator, input_specs: dict):
         # without these ops a signal of the wrong length would be pooled into a
         # plausible prediction.
         checked = {
-            name: tf.ensure_shape(x, input_specs[name].shape, name=f"check_{name}")
+            name: tf.ensure_shape(
+                x, input_specs[name].shape, name=f"check_{input_specs[name].name}"
+            )
             for name, x in inputs.items()
         }
         first = next(iter(input_specs))
@@ -318,8 +362,7 @@ def export(estimator, path: str | os.PathLike, *, overwrite: bool = False) -> No
         If ``path`` is a file, or a non-empty directory (unless ``overwrite``
         and it holds a SavedModel).
     ValueError
-        If a field name cannot name a signature input, or two outputs would
-        share a name.
+        If two outputs would share a name.
 
     Examples
     --------

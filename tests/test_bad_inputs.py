@@ -1299,6 +1299,25 @@ def test_regression_targets_of_a_large_scale_are_scaled_safely(ctx):
     np.testing.assert_allclose(large, small * 1e100, rtol=1e-5)
 
 
+def test_export_maps_the_names_tensorflow_refuses(ctx, tmp_path):
+    import tensorflow as tf
+
+    from skmtl.export import signature_input_names
+
+    X = {ODD_FIELD_NAMES[k]: v for k, v in _fields(ctx.X).items()}
+    y = ctx.y.rename(columns={"material": "mat/erial", "density": "densité"})
+    est = _est().fit(X, y)
+    est.export(tmp_path / "served")
+    serve = tf.saved_model.load(str(tmp_path / "served")).signatures["serving_default"]
+    names = signature_input_names(est.schema_.names)
+    assert names["amp l"] == "amp_l" and names["température"] == "temperature"
+    out = serve(**{names[k]: tf.constant(v) for k, v in X.items()})
+    expected = est.predict(X)
+    assert sorted(out) == ["densité", "mat/erial", "mat/erial_proba"]
+    labels = out["mat/erial"].numpy().astype(str)
+    np.testing.assert_array_equal(labels, expected["mat/erial"].to_numpy())
+
+
 def test_export_serves_uint64_labels_above_2_63(ctx, tmp_path):
     import tensorflow as tf
 
