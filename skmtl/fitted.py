@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .conformal import Calibration
 from .inputs import InputSchema, encode
 from .targets import CLASSIFICATION, TargetEncoder, TaskSpec
 
@@ -29,9 +30,10 @@ from ._params import PREDICT_CHUNK
 class FittedState:
     """What a fit learned: input schema, target encoder, network and history.
 
-    Attributes
+    Parameters
     ----------
     schema : InputSchema
+        The fields of X, with normalisation statistics.
     target_encoder : TargetEncoder
         Fitted; its ``tasks_`` are the tasks.
     model : keras.Model
@@ -49,6 +51,9 @@ class FittedState:
     build_key : dict or None
         ``{parameter: repr}`` of the parameters that shaped the network, so a
         warm start can refuse a change it cannot honour (None in old files).
+    calibration : Calibration or None
+        Conformal residuals and temperatures from the rows held out at fit
+        (:mod:`skmtl.conformal`); None when none were (and in old files).
 
     Examples
     --------
@@ -71,6 +76,7 @@ class FittedState:
     best_epoch: int = 0
     feature_names: np.ndarray | None = None
     build_key: dict | None = None
+    calibration: Calibration | None = None
 
     @property
     def tasks(self) -> list[TaskSpec]:
@@ -93,9 +99,13 @@ class FittedState:
         return len(self.history.get("loss", []))
 
     def evolve(self, **changes) -> FittedState:
-        """A copy with ``changes`` (the traced predict function is not shared
-        when the network changes)."""
-        return replace(self, **changes)  # a new object: no cached function
+        """A copy with ``changes`` (the traced predict function is shared
+        unless the network or its inputs change)."""
+        new = replace(self, **changes)
+        fn = self.__dict__.get("_predict_fn")
+        if fn is not None and not {"model", "schema", "input_names"} & set(changes):
+            object.__setattr__(new, "_predict_fn", fn)  # no second trace
+        return new
 
     # ------------------------------------------------------------ forward
     def predict_function(self):
@@ -159,6 +169,35 @@ def warn_if_collapsed(state: FittedState, inputs, targets, weights, chunk) -> No
     window). A head stuck on one class (the classic Dense(1, softmax)
     failure, a learning rate far off, extreme imbalance) would otherwise
     pass silently.
+
+    Parameters
+    ----------
+    state : FittedState
+        The state just trained.
+    inputs, targets, weights : dict of str to ndarray
+        The encoded training data, as the session trained on them.
+    chunk : int
+        Rows per forward pass.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skmtl import MultiTaskConvEstimator
+    >>> from skmtl.datasets import make_sensor_tasks
+    >>> from skmtl.inputs import encode
+    >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     state = est.fit(X, y).fitted_state_
+    >>> inputs, n = encode(X, state.schema)
+    >>> one_sample = {k: v[:1].repeat(n, axis=0) for k, v in inputs.items()}
+    >>> targets, weights = state.target_encoder.transform(y)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_if_collapsed(state, one_sample, targets, weights, chunk=256)
+    >>> "may have collapsed" in str(caught[0].message)
+    True
     """
     n_samples = len(next(iter(inputs.values())))
     starts = np.linspace(0, max(n_samples - 64, 0), 8, dtype=int)

@@ -63,6 +63,35 @@ def keras_arguments(prefix: str, routed: Mapping, method) -> dict:
 
     An unknown name would otherwise surface as Keras' own TypeError, which never
     mentions the routed parameter.
+
+    Parameters
+    ----------
+    prefix : {"fit", "compile"}
+        The routing prefix, which names the Keras method.
+    routed : mapping
+        ``{name: value}`` of the routed ``<prefix>__<name>`` parameters.
+    method : callable
+        ``keras.Model.fit`` or ``keras.Model.compile``.
+
+    Returns
+    -------
+    dict
+        A copy of ``routed``.
+
+    Raises
+    ------
+    ValueError
+        If a name is not an argument of ``method``, or is one skmtl sets itself.
+
+    Examples
+    --------
+    >>> import keras
+    >>> keras_arguments("fit", {"validation_split": 0.2}, keras.Model.fit)
+    {'validation_split': 0.2}
+    >>> keras_arguments("fit", {"epochs": 3}, keras.Model.fit)
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown routed parameter(s) ['fit__epochs']: ...
     """
     known = set(inspect.signature(method).parameters) - {"self", "kwargs"}
     known -= _OWN_ARGUMENTS[prefix]
@@ -80,9 +109,49 @@ def keras_arguments(prefix: str, routed: Mapping, method) -> dict:
 class TrainingConfig:
     """The training parameters of one fit, resolved to plain values.
 
-    ``trainer_key`` holds the fields that shape the trainer (weighting, loss
-    weights, optimizer, compile options, strategy): a warm fit whose key differs
-    from the session's builds a new session.
+    :meth:`trainer_key` holds the fields that shape the trainer (weighting,
+    loss weights, optimizer, compile options, strategy): a warm fit whose key
+    differs from the session's builds a new session. The other fields are read
+    at every fit.
+
+    Parameters
+    ----------
+    loss_weighting : str
+        ``"fixed"``, ``"uncertainty"``, ``"dwa"`` or ``"gradnorm"``.
+    loss_weights : mapping
+        ``{task: weight}``, routed ``loss_weights__<task>`` merged in.
+    dwa_temperature, gradnorm_alpha : float
+        Of the learned weightings.
+    optimizer : str, class or keras.optimizers.Optimizer
+        As the estimator's ``optimizer``.
+    optimizer_params : mapping
+        The routed ``optimizer__*`` parameters.
+    learning_rate : float
+        The optimizer's learning rate (unless routed).
+    compile_params, fit_params : mapping
+        The routed ``compile__*`` and ``fit__*`` parameters.
+    batch_size : int
+        Samples per optimizer step.
+    passes_per_epoch : int
+        Passes over the training samples in one Keras epoch (``epochs="auto"``
+        groups the passes of a small set; see :mod:`skmtl.budget`).
+    shuffle : bool
+        Draw a new seeded order every pass.
+    early_stopping : bool
+        Hold out ``validation_fraction`` and stop after ``n_iter_no_change``
+        epochs without a lower validation loss.
+    validation_fraction : float
+    n_iter_no_change : int
+    distribute : None, "mirrored" or tf.distribute.Strategy
+    mixed_precision : str or None
+    verbose : int
+        Keras' verbosity.
+
+    Examples
+    --------
+    >>> a = TrainingConfig(learning_rate=1e-3, batch_size=16)
+    >>> a.trainer_key() == TrainingConfig(learning_rate=1e-2).trainer_key()
+    False
     """
 
     loss_weighting: str = "fixed"
@@ -107,6 +176,7 @@ class TrainingConfig:
     verbose: int = 0
 
     def trainer_key(self) -> tuple:
+        """The fields a training session is built from, as comparable values."""
         optimizer = self.optimizer
         if isinstance(optimizer, keras.optimizers.Optimizer):
             optimizer = (type(optimizer).__name__, repr(optimizer.get_config()))
@@ -145,7 +215,25 @@ class TrainingConfig:
 
 
 def distribution_strategy(distribute, loss_weighting: str) -> tf.distribute.Strategy:
-    """The ``distribute`` parameter as a strategy (the default one if None)."""
+    """The ``distribute`` parameter as a strategy (the default one if None).
+
+    Parameters
+    ----------
+    distribute : None, "mirrored" or tf.distribute.Strategy
+        ``"mirrored"`` is ``tf.distribute.MirroredStrategy()`` over every
+        visible GPU (the CPU if there is none).
+    loss_weighting : str
+        GradNorm refuses several replicas.
+
+    Returns
+    -------
+    tf.distribute.Strategy
+
+    Examples
+    --------
+    >>> distribution_strategy(None, "fixed").num_replicas_in_sync
+    1
+    """
     if distribute is None:
         return tf.distribute.get_strategy()
     if distribute == "mirrored":
@@ -185,7 +273,26 @@ def _skip_gradient_all_reduce(optimizer) -> None:
 
 @dataclass(frozen=True)
 class TrainingRun:
-    """What one call to :meth:`TrainingSession.fit` produced."""
+    """What one call to :meth:`TrainingSession.fit` produced.
+
+    Parameters
+    ----------
+    logs : dict
+        Keras' per-epoch logs of this call.
+    n_epochs : int
+        Epochs run.
+    best_epoch : int
+        The (1-based) epoch whose weights were kept (early stopping), else the
+        last.
+    task_weights : dict
+        ``{task: weight}`` in force at the end.
+
+    Examples
+    --------
+    >>> run = TrainingRun({"loss": [0.9, 0.5]}, 2, 2, {"y": 1.0})
+    >>> run.n_epochs
+    2
+    """
 
     logs: dict[str, list[float]]
     n_epochs: int
@@ -286,26 +393,33 @@ class TrainingSession:
         initial_epoch: int,
         seed: int,
         callbacks: Sequence[keras.callbacks.Callback] = (),
+        rows: np.ndarray | None = None,
     ) -> TrainingRun:
         """Train for ``epochs`` epochs, numbered from ``initial_epoch``.
 
         ``config`` may differ from the session's in its per-fit fields (batch
         size, early stopping, ``fit__*``, verbosity); ``callbacks`` are the
-        user's, for this fit.
+        user's, for this fit. ``rows`` (None: all) are the samples this fit
+        may train and validate on; the others (held out for calibration) are
+        never read.
         """
         fit_params = keras_arguments("fit", config.fit_params, keras.Model.fit)
         n_samples = len(next(iter(inputs.values())))
         if self._trunk is not None:
             inputs = trunk_features(self._trunk, inputs)
+        subset = (lambda a: a) if rows is None else (lambda a: a[rows])
         train_rows, val_rows = validation_rows(
-            targets,
+            {k: subset(v) for k, v in targets.items()},
             self.tasks,
-            n_samples,
+            n_samples if rows is None else len(rows),
             fraction=config.validation_fraction if config.early_stopping else 0.0,
             keras_split=float(fit_params.pop("validation_split", 0.0)),
-            weights=weights,
+            weights={k: subset(v) for k, v in weights.items()},
             seed=seed,
         )
+        if rows is not None:  # positions within ``rows`` back to sample indices
+            train_rows = rows if train_rows is None else rows[train_rows]
+            val_rows = None if val_rows is None else rows[val_rows]
         validation_data = None
         if val_rows is not None:
             validation_data = TaskBatches(
@@ -379,7 +493,24 @@ def extend_history(history: Mapping[str, list], logs: Mapping[str, list]) -> dic
 
     A warm-started fit may log keys the earlier ones did not (``val_*`` once
     early stopping is on) or the reverse: the epochs without a key hold NaN, so
-    ``history[key][i]`` is always epoch ``i + 1``. Returns a new dict.
+    ``history[key][i]`` is always epoch ``i + 1``.
+
+    Parameters
+    ----------
+    history : mapping
+        ``{key: per-epoch values}`` so far.
+    logs : mapping
+        One fit's Keras logs.
+
+    Returns
+    -------
+    dict
+        A new dict; ``history`` is not changed.
+
+    Examples
+    --------
+    >>> extend_history({"loss": [1.0]}, {"loss": [0.5], "val_loss": [0.7]})
+    {'loss': [1.0, 0.5], 'val_loss': [nan, 0.7]}
     """
     before = len(history.get("loss", []))
     ran = len(logs.get("loss", []))

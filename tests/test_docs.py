@@ -98,6 +98,8 @@ EXPORTING_MODULES = [
     "skmtl.inputs",
     "skmtl.persistence",
     "skmtl.network",
+    "skmtl.session",
+    "skmtl.fitted",
 ]
 
 ESTIMATOR_METHODS = [
