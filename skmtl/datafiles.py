@@ -146,6 +146,16 @@ def atomic_path(path: str) -> Iterator[str]:
     was at ``path`` untouched and no temporary file behind: the data are
     flushed to disk, then ``os.replace`` swaps the files in one step.
 
+    Parameters
+    ----------
+    path : str
+        The file to write; a symbolic link is followed (the link stays).
+
+    Yields
+    ------
+    str
+        The temporary file's path, in the same folder: write the output there.
+
     Examples
     --------
     >>> import os, tempfile

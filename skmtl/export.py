@@ -46,13 +46,7 @@ from ._names import keras_stem
 from .inputs import SIGNAL
 from .targets import CLASSIFICATION, ArrayOps, decode_output
 
-__all__ = [
-    "export",
-    "serving_specs",
-    "signature_input_names",
-    "PROBA_SUFFIX",
-    "SIGNATURE_KEY",
-]
+__all__ = ["export", "serving_specs", "PROBA_SUFFIX", "SIGNATURE_KEY"]
 
 #: Key of the exported signature (TensorFlow's and TF Serving's default).
 SIGNATURE_KEY = "serving_default"
