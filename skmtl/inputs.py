@@ -12,7 +12,8 @@ a float64 array where float32 was seen at fit, just works.
 from __future__ import annotations
 
 import mmap
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -205,6 +206,7 @@ def _form_of(X) -> str:
         return "frame"
     if isinstance(X, np.ndarray) and X.dtype.names is not None:
         return "structured"
+    check_input_list(X)
     if isinstance(X, np.ndarray | list | tuple) or hasattr(X, "__array__"):
         # np.asarray, not np.ndim: an array-like may define __array__ alone.
         try:
@@ -236,6 +238,75 @@ def _form_of(X) -> str:
 
 def _is_dataframe(X) -> bool:
     return type(X).__name__ == "DataFrame" and hasattr(X, "columns")
+
+
+def _is_input_list(X, same_shapes: bool) -> bool:
+    """Whether X is a list or tuple of per-input arrays, as ``keras.Model.fit`` takes.
+
+    Each such array has the samples on its first axis, so they share it. Without
+    more knowledge that is certain only when their shapes differ otherwise, or
+    when they have 3 or more dimensions (a sample in a list of samples has at
+    most 2); arrays of one shape count only with ``same_shapes``.
+    """
+    if not isinstance(X, list | tuple) or not X:
+        return False
+    if not all(hasattr(a, "shape") and hasattr(a, "ndim") for a in X):
+        return False  # nested Python lists: a list of samples
+    shapes = [tuple(np.shape(a)) for a in X]
+    if not all(shapes) or len({s[0] for s in shapes}) != 1:
+        return False
+    return same_shapes or len(set(shapes)) > 1 or len(shapes[0]) >= 3
+
+
+def check_input_list(X, n_samples: int | None = None, names=None) -> None:
+    """Refuse a Keras-style list of per-input arrays with the one-line fix.
+
+    ``keras.Model.fit([X_ampl, X_phase, temp], y)`` names its inputs by their
+    order in the model; skmtl names them in X, in a form scikit-learn can split.
+    Guessing names here would leave X unsplittable, so the fix is the user's
+    one call of :func:`to_structured`.
+
+    Parameters
+    ----------
+    X : object
+        Anything; only a list or tuple of arrays that share their first axis
+        is refused.
+    n_samples : int, optional
+        The number of samples (from y at fit): arrays of one shape, each with
+        ``n_samples`` rows, are inputs too, unless there are ``n_samples`` of
+        them.
+    names : list of str, optional
+        The field names a fitted model expects (at predict): arrays of one
+        shape are inputs too, and the fix names them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_input_list([np.zeros((4, 16)), np.zeros(4)])
+    Traceback (most recent call last):
+    ...
+    TypeError: X is a list of 2 arrays of 4 samples each, the way keras.Model.fit ...
+    >>> check_input_list([np.zeros(16), np.zeros(16)])  # two samples
+    """
+    if not isinstance(X, list | tuple):
+        return
+    same_shapes = names is not None or (n_samples is not None and len(X) != n_samples)
+    if not _is_input_list(X, same_shapes):
+        return
+    n = np.shape(X[0])[0]
+    if n_samples is not None and n != n_samples and names is None:
+        return  # neither samples nor inputs of y's length: the length check says
+    known = names is not None and len(names) == len(X)
+    names = list(names) if known else [f"x{i}" for i in range(len(X))]
+    pairs = ", ".join(f"{name}=X[{i}]" for i, name in enumerate(names[:3]))
+    raise TypeError(
+        f"X is a {type(X).__name__} of {len(X)} arrays of {n} samples each, the "
+        "way keras.Model.fit takes several inputs; skmtl takes named inputs, in "
+        "a form scikit-learn can split. Name them with "
+        f"X = skmtl.to_structured(X, names={names!r})"
+        f"{'' if known else ' (your names, in order)'}, or "
+        f"skmtl.to_structured(dict({pairs}{', ...' if len(X) > 3 else ''}))."
+    )
 
 
 def check_same_index(X, y) -> None:
@@ -309,20 +380,56 @@ def _frame_column(name: str, column) -> np.ndarray:
     return np.stack(cells)
 
 
+def _dict_field(name: str, value) -> np.ndarray:
+    """One value of a dict X as an array, with samples on axis 0."""
+    try:
+        a = np.asarray(value)
+    except ValueError:  # NumPy's "inhomogeneous shape": samples differ in shape
+        cells = [np.asarray(cell, dtype=object) for cell in value]
+        row = next((i for i, c in enumerate(cells) if c.shape != cells[0].shape), None)
+        where = (
+            f": sample 0 has shape {cells[0].shape} but sample {row} has shape "
+            f"{cells[row].shape}"
+            if row is not None
+            else " (its samples' nested sequences differ in length)"
+        )
+        raise ValueError(
+            f"Field {name!r} is ragged{where}. Every sample of a signal must have "
+            "the same number of steps and channels; pad or crop them first."
+        ) from None
+    if a.ndim == 0:
+        example = (
+            f", e.g. {{{name!r}: [{a.item()!r}]}} for a single sample"
+            if isinstance(a.item(), int | float)
+            else ""
+        )
+        raise ValueError(
+            f"X field {name!r} is a single value ({a.item()!r}), not one value per "
+            f"sample. Pass an array with one entry per sample{example}."
+        )
+    return a
+
+
 def to_named_arrays(X) -> tuple[dict[str, np.ndarray], str]:
     """Split X into ``{field name: array with samples on axis 0}`` without copying.
 
     Parameters
     ----------
     X : dict, structured ndarray, DataFrame, 2-D or 3-D array-like
-        - dict of arrays: 1-D values are covariates, 2-D ``(n, n_steps)`` and
-          3-D ``(n, n_steps, n_channels)`` values are signals;
-        - NumPy structured array: scalar fields are covariates, sub-array fields
+        - dict of arrays: 1-D ``(n,)`` and ``(n, 1)`` values are covariates,
+          2-D ``(n, n_steps)`` and 3-D ``(n, n_steps, n_channels)`` values are
           signals;
+        - NumPy structured array: scalar fields (and fields of shape ``(1,)``)
+          are covariates, sub-array fields signals;
         - pandas DataFrame: numeric columns are covariates, columns whose cells
           are arrays are signals;
         - 2-D array ``(n, n_steps)``: one univariate signal named ``"signal"``;
-        - 3-D array ``(n, n_steps, n_channels)``: one signal named ``"signal"``.
+        - 3-D array ``(n, n_steps, n_channels)``: one signal named ``"signal"``
+          (aeon's and sktime's ``(n, n_channels, n_steps)`` goes through
+          :func:`skmtl.from_aeon` first).
+
+        A Keras-style list of per-input arrays is refused with the call that
+        names them (:func:`to_structured` with ``names=``).
 
     Returns
     -------
@@ -342,16 +449,16 @@ def to_named_arrays(X) -> tuple[dict[str, np.ndarray], str]:
     if form == "dict":
         for key in X:
             check_name(key, "X field")
-        arrays = {k: np.asarray(v) for k, v in X.items()}
-        for key, a in arrays.items():
-            if a.ndim == 0:
-                raise ValueError(
-                    f"X field {key!r} is a single value ({a.item()!r}), not one "
-                    "value per sample. Pass an array with one entry per sample, "
-                    f"e.g. {{{key!r}: [{a.item()!r}]}} for a single sample."
-                )
+        arrays = {k: _dict_field(k, v) for k, v in X.items()}
     elif form == "structured":
         arrays = {name: X[name] for name in X.dtype.names}
+    if form in ("dict", "structured"):
+        # keras.Input(shape=(1,)) habit: an (n, 1) value is one number per
+        # sample, a covariate; predict then takes (n,) and (n, 1) alike.
+        arrays = {
+            k: a[:, 0] if a.ndim == 2 and a.shape[1] == 1 else a
+            for k, a in arrays.items()
+        }
     elif form == "frame":
         named = [isinstance(col, str) for col in X.columns]
         if any(named) and not all(named):
@@ -595,6 +702,21 @@ def _channel_stats(name: str, a: np.ndarray, kind: str) -> tuple[tuple, tuple]:
     return tuple(float(m) for m in mean), tuple(float(s) for s in std)
 
 
+def _warn_if_channels_first(name: str, a: np.ndarray, form: str) -> None:
+    """A 3-D signal of more channels than steps is likely aeon's numpy3D layout."""
+    if a.ndim != 3 or a.shape[2] <= a.shape[1]:
+        return
+    what = "X" if form == "array3d" else f"Field {name!r}"
+    warnings.warn(
+        f"{what} has {a.shape[1]} steps x {a.shape[2]} channels per sample: more "
+        "channels than steps. skmtl reads a 3-D array as (n_samples, n_steps, "
+        "n_channels); aeon and sktime store (n_samples, n_channels, n_steps). If "
+        "yours comes from them, convert it with skmtl.from_aeon(X).",
+        UserWarning,
+        stacklevel=5,  # the caller of fit
+    )
+
+
 def infer_schema(X) -> InputSchema:
     """Learn the :class:`InputSchema` of X, including normalisation statistics."""
     arrays, form = to_named_arrays(X)
@@ -603,6 +725,7 @@ def infer_schema(X) -> InputSchema:
     for name, a in arrays.items():
         a = _numeric(name, a)
         kind, n_steps, n_channels = _per_sample_shape(name, a)
+        _warn_if_channels_first(name, a, form)
         mean, std = _channel_stats(name, a, kind)
         offset = _offset(a, mean, std)
         fields.append(
@@ -641,6 +764,8 @@ def encode(
     skips the scan for NaN and infinity, for an X that :func:`infer_schema` has
     just scanned (one read of a memory-mapped file less).
     """
+    if schema.form in ("dict", "structured", "frame"):
+        check_input_list(X, names=schema.names)
     arrays, _ = to_named_arrays(X)
     message = _mismatch_message(schema, arrays)
     if message:
@@ -649,6 +774,8 @@ def encode(
     encoded = {}
     for spec in schema.fields:
         a = _numeric(spec.name, arrays[spec.name])
+        if spec.kind == SIGNAL and spec.shape == (1, 1) and a.ndim == 1:
+            a = a[:, np.newaxis]  # a model saved when (n, 1) was a 1-step signal
         kind, n_steps, n_channels = _per_sample_shape(spec.name, a)
         if kind != spec.kind:
             got = (
@@ -704,7 +831,7 @@ class InputEncoder:
         return self.fit(X).transform(X)
 
 
-def to_structured(X) -> np.ndarray:
+def to_structured(X, names: Sequence[str] | None = None) -> np.ndarray:
     """Convert X (typically a dict of arrays) into a NumPy structured array.
 
     scikit-learn cannot index a dict, so ``train_test_split``, ``cross_val_score``
@@ -713,12 +840,16 @@ def to_structured(X) -> np.ndarray:
 
     Parameters
     ----------
-    X : dict, structured ndarray, DataFrame, 2-D or 3-D array
+    X : dict, structured ndarray, DataFrame, 2-D or 3-D array, or list of arrays
         Any form of X that :class:`~skmtl.MultiTaskConvEstimator` accepts: a
         dict of arrays (signals ``(n, n_steps)`` or ``(n, n_steps,
-        n_channels)``, covariates ``(n,)``), a structured array, a DataFrame
-        (array-valued and numeric columns), or a 2-D or 3-D array (one field
-        named ``"signal"``).
+        n_channels)``, covariates ``(n,)`` or ``(n, 1)``), a structured array,
+        a DataFrame (array-valued and numeric columns), or a 2-D or 3-D array
+        (one field named ``"signal"``). With ``names``, a list or tuple of
+        per-input arrays, as ``keras.Model.fit`` takes them.
+    names : sequence of str, optional
+        The field names of a list X, in its order (``X[i]`` becomes field
+        ``names[i]``); only for a list or tuple X.
 
     Returns
     -------
@@ -731,9 +862,10 @@ def to_structured(X) -> np.ndarray:
     ------
     ValueError
         If X is not an accepted form, its fields differ in length, or a field
-        is not numeric.
+        is not numeric; if ``names`` does not give one name per array of X.
     TypeError
-        If an object field holds a value that is not a number.
+        If an object field holds a value that is not a number, or ``names`` is
+        given for an X that is not a list or tuple.
 
     See Also
     --------
@@ -750,7 +882,16 @@ def to_structured(X) -> np.ndarray:
     >>> X_train, X_test = train_test_split(X, test_size=0.3, random_state=0)
     >>> X_train["ampl"].shape, X_test["temp"].shape
     ((7, 8), (3,))
+
+    Keras-style per-input arrays, named in their order:
+
+    >>> X = to_structured([np.zeros((10, 8, 1)), np.ones((10, 1))],
+    ...                   names=["ampl", "temp"])
+    >>> X.dtype.names, X["ampl"].shape, X["temp"].shape
+    (('ampl', 'temp'), (10, 8, 1), (10,))
     """
+    if names is not None:
+        X = _named_inputs(X, names)
     arrays, _ = to_named_arrays(X)
     n = _n_samples(arrays)
     arrays = {name: _numeric(name, a) for name, a in arrays.items()}
@@ -759,3 +900,24 @@ def to_structured(X) -> np.ndarray:
     for name, a in arrays.items():
         out[name] = a
     return out
+
+
+def _named_inputs(X, names) -> dict:
+    """``{names[i]: X[i]}`` for a list of per-input arrays; names checked."""
+    if not isinstance(X, list | tuple):
+        raise TypeError(
+            f"names= names the arrays of a list or tuple X; X is a "
+            f"{type(X).__name__} (a dict or DataFrame names its fields already)."
+        )
+    if isinstance(names, str):
+        raise TypeError(f"names must be a list of str, one per array; got {names!r}.")
+    names = list(names)
+    if len(names) != len(X):
+        raise ValueError(
+            f"names has {len(names)} name(s) for the {len(X)} arrays of X; give "
+            "one name per array, in X's order."
+        )
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ValueError(f"names repeats {duplicated}; each array needs its own name.")
+    return dict(zip(names, X, strict=True))

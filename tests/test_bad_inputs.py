@@ -127,6 +127,13 @@ def _ragged_frame(c) -> pd.DataFrame:
     return frame
 
 
+def _ragged_list(signal: np.ndarray) -> list:
+    """A signal as a list of recordings, the last one cropped to 20 steps."""
+    rows = [list(r) for r in signal]
+    rows[-1] = rows[-1][:20]
+    return rows
+
+
 def _frame_with_none(c) -> pd.DataFrame:
     frame = _frame(c.X)
     frame["temp"] = frame["temp"].astype(object)
@@ -433,6 +440,16 @@ CATALOGUE = [
         r"Field 'ampl' is ragged: sample 0 has shape \(32,\) but sample 7 has "
         r"shape \(20,\)",
         "A DataFrame column holds arrays of different lengths (ragged object column).",
+        "Pad or crop every sample to one length.",
+    ),
+    Row(
+        "dict-ragged-list-signal",
+        lambda c: _est().fit(_with(c, ampl=_ragged_list(c.X["ampl"])), c.y),
+        ValueError,
+        r"Field 'ampl' is ragged: sample 0 has shape \(32,\) but sample 59 has "
+        r"shape \(20,\)",
+        "A dict X holds a list of recordings of different lengths (NumPy's own "
+        "'inhomogeneous shape' error once).",
         "Pad or crop every sample to one length.",
     ),
     Row(
