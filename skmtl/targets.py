@@ -472,14 +472,22 @@ def _regression_spec(name: str, column, values, missing) -> TaskSpec:
     if not np.isfinite(numbers).all():
         raise ValueError(f"Regression task {name!r} contains infinite values.")
     largest = float(np.abs(numbers).max()) if numbers.size else 0.0
-    if largest > _MAX_REGRESSION_VALUE:
-        raise ValueError(
-            f"Regression task {name!r} has values up to {largest:.3g}; beyond about "
-            f"{_MAX_REGRESSION_VALUE:.0e} their squares overflow float64, which the "
-            "losses, scores and intervals need. Rescale the target first (other "
-            "units, e.g. y / 1e100)."
+    if largest > _MAX_REGRESSION_VALUE or 0 < largest < 1 / _MAX_REGRESSION_VALUE:
+        where = (
+            f"beyond {_MAX_REGRESSION_VALUE:.0e} their squares overflow"
+            if largest > 1
+            else f"below {1 / _MAX_REGRESSION_VALUE:.0e} their squares underflow"
         )
-    mean, std = numbers.mean(axis=0), numbers.std(axis=0)
+        raise ValueError(
+            f"Regression task {name!r} has values up to {largest:.3g}; {where} "
+            "float64, which the losses, scores and intervals need. Rescale the "
+            "target first (other units)."
+        )
+    # Scaled by the largest magnitude: a tiny target's squared deviations would
+    # underflow to a zero std (and every prediction be its mean).
+    scale = largest or 1.0
+    mean = (numbers / scale).mean(axis=0) * scale
+    std = (numbers / scale).std(axis=0) * scale
     std = np.where(std > 0, std, 1.0)
     if numbers.ndim == 2:
         return TaskSpec(
@@ -562,7 +570,16 @@ class TargetEncoder:
         extra = _declared_classes(classes, columns, declared)
         specs = []
         for name, column in columns.items():
-            values = _values(column)
+            try:
+                values = _values(column)
+            except ValueError as exc:  # a ragged target block
+                raise ValueError(f"Task {name!r}: {exc}") from None
+            if values.dtype.kind == "c":
+                raise ValueError(
+                    f"Task {name!r} holds complex numbers, which are neither labels "
+                    "nor a regression target skmtl can fit; split it into two real "
+                    "tasks (real and imaginary part, or magnitude and phase)."
+                )
             missing = missing_mask(values)
             if missing.all():
                 raise ValueError(

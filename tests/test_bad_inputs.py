@@ -134,6 +134,10 @@ def _ragged_list(signal: np.ndarray) -> list:
     return rows
 
 
+def _ragged_block() -> list:
+    return [np.ones(1 if i == 1 else 2) for i in range(N)]
+
+
 def _frame_with_none(c) -> pd.DataFrame:
     frame = _frame(c.X)
     frame["temp"] = frame["temp"].astype(object)
@@ -625,11 +629,39 @@ CATALOGUE = [
         "regression-target-too-large",
         lambda c: _est().fit(c.X, c.y.assign(density=c.y["density"] * 1e200)),
         ValueError,
-        r"Regression task 'density' has values up to 1\.\d+e\+201; beyond about "
-        r"1e\+150 their squares overflow float64",
+        r"Regression task 'density' has values up to 1\.\d+e\+201; beyond 1e\+150 "
+        r"their squares overflow float64",
         "A regression target of scale 1e200 (its std once overflowed and every "
         "prediction was -inf).",
         "Rescale the target (other units) before fitting.",
+    ),
+    Row(
+        "regression-target-too-small",
+        lambda c: _est().fit(c.X, c.y.assign(density=c.y["density"] * 1e-300)),
+        ValueError,
+        r"Regression task 'density' has values up to 1\.\d+e-299; below 1e-150 "
+        r"their squares underflow float64",
+        "A regression target of scale 1e-300 (its std underflowed to 0: every "
+        "prediction was the mean).",
+        "Rescale the target (other units) before fitting.",
+    ),
+    Row(
+        "y-complex",
+        lambda c: _est().fit(c.X, c.y.assign(density=c.y["density"] + 1j)),
+        ValueError,
+        r"Task 'density' holds complex numbers",
+        "A target column is complex (it became a classification task, one class "
+        "per value).",
+        "Split it into two real tasks (real/imaginary or magnitude/phase).",
+    ),
+    Row(
+        "y-ragged-block",
+        lambda c: _est().fit(c.X, c.y.assign(density=_ragged_block())),
+        ValueError,
+        r"Task 'density': A target block is ragged: row 1 has 1 values, row 0 has 2",
+        "A column of per-sample arrays (a block of regression outputs) whose "
+        "rows differ in length.",
+        "Give every row the same number of outputs.",
     ),
     Row(
         "x-y-index-mismatch",
