@@ -132,6 +132,12 @@ def check_score_weights(score_weights, tasks: list[str]) -> None:
             raise ValueError(
                 f"score_weights[{task!r}] must be a finite number >= 0; got {weight!r}."
             )
+    # Refused here, so that fit refuses it too, before any training.
+    if tasks and all((score_weights or {}).get(t, 1.0) == 0 for t in tasks):
+        raise ValueError(
+            "score_weights must give a positive total weight; they are zero for "
+            "every task."
+        )
 
 
 def combined_score(

@@ -794,6 +794,16 @@ CATALOGUE = [
         "Use task names.",
     ),
     Row(
+        "score-weights-all-zero",
+        _fit(score_weights={"material": 0.0, "density": 0.0}),
+        ValueError,
+        r"score_weights must give a positive total weight; they are zero for every "
+        r"task",
+        "score_weights are zero for every task: refused by fit (score once raised "
+        "after every fold's training).",
+        "Give at least one task a positive weight.",
+    ),
+    Row(
         "sample-weight-unknown-task",
         lambda c: _est().fit(c.X, c.y, sample_weight={"colour": np.ones(N)}),
         ValueError,
