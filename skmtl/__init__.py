@@ -8,7 +8,13 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ._version import __version__
 
-__all__ = ["MultiTaskConvEstimator", "load", "to_structured", "__version__"]
+__all__ = [
+    "MultiTaskConvEstimator",
+    "load",
+    "to_structured",
+    "from_aeon",
+    "__version__",
+]
 
 # Where each public name lives. They are imported on first use, so that
 # ``skmtl --version`` and ``import skmtl.plotting`` do not pay for TensorFlow.
@@ -16,6 +22,7 @@ _LAZY = {
     "MultiTaskConvEstimator": ".estimator",
     "load": ".estimator",
     "to_structured": ".inputs",
+    "from_aeon": ".convert",
 }
 
 

@@ -54,8 +54,15 @@ from ._params import (
     refuse_keras_fit_arguments,
 )
 from .budget import auto_budget
+from .conformal import (
+    Calibration,
+    calibrate_rows,
+    calibration_split,
+    intervals,
+    scale_probabilities,
+)
 from .fitted import FittedState, warn_if_collapsed
-from .inputs import check_same_index, encode, infer_schema
+from .inputs import check_input_list, check_same_index, encode, infer_schema
 from .metrics import check_score_weights, combined_score
 from .network import (
     TRUNK_FILTERS,
@@ -74,7 +81,7 @@ from .session import (
     distribution_strategy,
     extend_history,
 )
-from .targets import CLASSIFICATION, REGRESSION, TargetEncoder
+from .targets import CLASSIFICATION, REGRESSION, TargetEncoder, decode_output
 from .weighting import STRATEGIES
 
 __all__ = ["MultiTaskConvEstimator", "load"]
@@ -191,22 +198,34 @@ class MultiTaskConvEstimator(BaseWrapper):
         Temperature ``T`` of dynamic weight average.
     gradnorm_alpha : float, default=1.5
         Restoring-force strength ``alpha`` of GradNorm.
-    trunk : {"conv", "fcn", "resnet"}, default="conv"
-        The shared trunk: skmtl's pooled conv stages, or the FCN or ResNet of
-        Wang, Yan & Oates (2017) with their published kernel sizes (8, 5, 3).
+    trunk : {"rocket", "conv", "fcn", "resnet"}, default="rocket"
+        The shared trunk. ``"rocket"``: MiniRocket's fixed convolutions
+        (Dempster et al. 2021) as a non-trainable layer whose biases are set
+        from the training data at fit (:mod:`skmtl.rocket`); its features are
+        computed once per fit and only the heads train, in seconds
+        (:mod:`skmtl.frozen`). It reaches FCN-level accuracy on the UCR
+        archive where the trainable trunks need thousands of epochs (see the
+        Accuracy page). The trainable ones: skmtl's pooled conv stages, or the
+        FCN or ResNet of Wang, Yan & Oates (2017) with their published kernel
+        sizes (8, 5, 3).
     filters : sequence of int or None, default=None
         Width of each stage; its length is the number of stages. None takes the
-        trunk's default: (16, 32, 64, 64) for "conv", the published (128, 256,
-        128) for "fcn" and (64, 128, 128) for "resnet".
+        trunk's default: 10,000 features for "rocket" (``filters[0]`` is their
+        number), (16, 32, 64, 64) for "conv", the published (128, 256, 128) for
+        "fcn" and (64, 128, 128) for "resnet".
     kernel_size : int, default=7
         Kernel of every "conv" stage.
     pool_size : int, default=4
         Max-pooling size of each "conv" stage (skipped once a signal is too
         short).
-    dropout : float, default=0.1
-        Dropout rate after the shared dense block.
-    dense_units : int, default=64
-        Width of the shared dense block (0 to skip it).
+    dropout : float, default=0.0
+        Dropout rate after the shared dense block (on the trunk's features
+        when there is none).
+    dense_units : int, default=0
+        Width of the shared ReLU dense block; 0 (the default) puts each head
+        directly on the trunk's features (linear heads: the best on the
+        archive with the "rocket" trunk; ``loss_weighting="gradnorm"`` needs a
+        shared block, e.g. 64).
     optimizer : str, keras Optimizer class or instance, default="adam"
         Its arguments can be routed as ``optimizer__<name>``.
     learning_rate : float, default=1e-3
@@ -214,7 +233,7 @@ class MultiTaskConvEstimator(BaseWrapper):
     batch_size : int, default=32
         Samples per gradient step (``predict__batch_size`` sets the chunk
         size of ``predict``).
-    epochs : int or "auto", default=20
+    epochs : int or "auto", default="auto"
         Passes over the training data per call to ``fit``. ``"auto"`` sets a
         budget in optimizer steps: at least 1,000 steps and 10 passes, small
         sets' passes grouped into epochs of at least 50 steps (see
@@ -245,6 +264,13 @@ class MultiTaskConvEstimator(BaseWrapper):
         Share of the training samples held out when ``early_stopping``.
     n_iter_no_change : int, default=5
         Epochs without a lower validation loss before ``early_stopping`` stops.
+    calibration_fraction : float, "auto" or None, default="auto"
+        Rows of each ``fit`` kept for :meth:`predict_interval` (split-conformal
+        residuals) and temperature scaling, never trained on. ``"auto"`` reuses
+        the validation rows of ``early_stopping`` (or ``fit__validation_split``)
+        when there are any, at no cost, and otherwise holds out 10 % when that
+        is at least 20 rows (200 samples), else none; a float holds out that
+        share; 0 or None none. See ``docs/explain.md`` for the cost.
     score_weights : dict or None, default=None
         ``{task: weight}`` of each task's score in :meth:`score` (default 1).
     distribute : "mirrored", tf.distribute.Strategy or None, default=None
@@ -333,6 +359,11 @@ class MultiTaskConvEstimator(BaseWrapper):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "calibration_fraction": [
+            Interval(Real, 0, 1, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
         "score_weights": [dict, None],
         "distribute": [StrOptions({"mirrored"}), tf.distribute.Strategy, None],
         "mixed_precision": [StrOptions({"mixed_float16", "mixed_bfloat16"}), None],
@@ -348,16 +379,16 @@ class MultiTaskConvEstimator(BaseWrapper):
         loss_weighting: str = "fixed",
         dwa_temperature: float = 2.0,
         gradnorm_alpha: float = 1.5,
-        trunk: str = "conv",
+        trunk: str = "rocket",
         filters: Sequence[int] | None = None,
         kernel_size: int = 7,
         pool_size: int = 4,
-        dropout: float = 0.1,
-        dense_units: int = 64,
+        dropout: float = 0.0,
+        dense_units: int = 0,
         optimizer: str | keras.optimizers.Optimizer | type = "adam",
         learning_rate: float = 1e-3,
         batch_size: int = 32,
-        epochs: int | str = 20,
+        epochs: int | str = "auto",
         shuffle: bool = True,
         callbacks: list | None = None,
         warm_start: bool = False,
@@ -366,6 +397,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 5,
+        calibration_fraction: float | str | None = "auto",
         score_weights: Mapping[str, float] | None = None,
         distribute: str | tf.distribute.Strategy | None = None,
         mixed_precision: str | None = None,
@@ -396,6 +428,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.calibration_fraction = calibration_fraction
         self.score_weights = score_weights
         self.distribute = distribute
         self.mixed_precision = mixed_precision
@@ -579,9 +612,21 @@ class MultiTaskConvEstimator(BaseWrapper):
         >>> len(est.history_["loss"])
         3
         """
-        return self._fit(X, y, sample_weight, epochs=1, warm=True, classes=classes)
+        return self._fit(
+            X, y, sample_weight, epochs=1, warm=True, classes=classes, holdout=False
+        )
 
-    def _fit(self, X, y, sample_weight, *, epochs: int, warm: bool, classes=None):
+    def _fit(
+        self,
+        X,
+        y,
+        sample_weight,
+        *,
+        epochs: int,
+        warm: bool,
+        classes=None,
+        holdout=True,
+    ):
         """Validate, encode, build or reuse, train, then commit in one step.
 
         Nothing on ``self`` changes before the last statement, so a fit that
@@ -611,13 +656,29 @@ class MultiTaskConvEstimator(BaseWrapper):
             encoder = TargetEncoder(self.tasks).fit(y, classes=classes)
             self._warn_column_vector(y)
         targets, weights = encoder.transform(y)
-        if epochs == "auto":
-            epochs, config = _auto_epochs(n_samples, config)
+        check_input_list(X, n_samples=encoder.n_samples_of(y))  # Keras' [X1, X2]
         check_lengths(n_samples, encoder.n_samples_of(y))
         weights = apply_sample_weight(weights, sample_weight, n_samples)
         tasks = encoder.tasks_
         weights = apply_class_weight(weights, targets, tasks, self.class_weight)
         check_score_weights(self.score_weights, [t.name for t in tasks])
+        # Rows kept for predict_interval (skmtl.conformal); partial_fit sees
+        # batches and holds nothing out.
+        train_rows, cal_rows, cal_source = calibration_split(
+            self.calibration_fraction if holdout else None,
+            targets,
+            tasks,
+            weights,
+            n_samples,
+            validation_fraction=config.validation_fraction
+            if config.early_stopping
+            else 0.0,
+            keras_split=float(config.fit_params.get("validation_split", 0.0)),
+            seed=seed,
+        )
+        if epochs == "auto":
+            n_train = n_samples if train_rows is None else len(train_rows)
+            epochs, config = _auto_epochs(n_train, config)
         strategy = distribution_strategy(config.distribute, config.loss_weighting)
         if previous is None:
             model, input_names = self._new_network(
@@ -634,7 +695,7 @@ class MultiTaskConvEstimator(BaseWrapper):
             )
         inputs = {name: inputs[name] for name in input_names}
         run = self._train(
-            session, config, inputs, targets, weights, epochs, history, seed
+            session, config, inputs, targets, weights, epochs, history, seed, train_rows
         )
         state = FittedState(
             schema=schema,
@@ -651,11 +712,19 @@ class MultiTaskConvEstimator(BaseWrapper):
         # Traced now, for the network just trained, so that predict does not
         # change the estimator's state (scikit-learn's check_dict_unchanged).
         state.predict_function()
+        if cal_rows is not None:
+            chunk = self._predict_chunk()
+            calibration = calibrate_rows(
+                state, inputs, targets, weights, cal_rows, cal_source, chunk
+            )
+            state = state.evolve(calibration=calibration)
         warn_if_collapsed(state, inputs, targets, weights, self._predict_chunk())
         self._state, self._session = state, session
         return self
 
-    def _train(self, session, config, inputs, targets, weights, epochs, history, seed):
+    def _train(
+        self, session, config, inputs, targets, weights, epochs, history, seed, rows
+    ):
         """One call of the session; a warm fit that raises gets its weights back."""
         initial_epoch = len(history.get("loss", []))
         snapshot = session.model.get_weights() if initial_epoch else None
@@ -669,6 +738,7 @@ class MultiTaskConvEstimator(BaseWrapper):
                 initial_epoch=initial_epoch,
                 seed=seed,
                 callbacks=self._callback_list(),
+                rows=rows,
             )
         except BaseException:
             if snapshot is not None:
@@ -849,13 +919,18 @@ class MultiTaskConvEstimator(BaseWrapper):
         return kinds is None or CLASSIFICATION in kinds or None in kinds
 
     @available_if(_has_classification_task)
-    def predict_proba(self, X):
+    def predict_proba(self, X, *, calibrated: bool = False):
         """Class probabilities of each classification task.
 
         Parameters
         ----------
         X : dict, structured ndarray, DataFrame, 2-D or 3-D array
             The fields seen at fit, matched by name.
+        calibrated : bool, default=False
+            Divide each task's log-probabilities by the temperature fitted on
+            the rows held out at fit (``calibration_``; 1.0 where scaling did
+            not lower the calibration error there). The predicted class, and
+            so :meth:`predict`, never changes.
 
         Returns
         -------
@@ -876,9 +951,174 @@ class MultiTaskConvEstimator(BaseWrapper):
         """
         outputs = self._outputs(X)
         probas = self.target_encoder_.probabilities(outputs)
+        if calibrated:
+            temperatures = self.calibration_.temperatures
+            probas = {
+                name: scale_probabilities(p, temperatures.get(name, 1.0))
+                for name, p in probas.items()
+            }
         if self.target_encoder_.form_ == "1d":
             return next(iter(probas.values()))
         return probas
+
+    @property
+    def calibration_(self) -> Calibration:
+        """What the rows held out at fit learned: residuals, temperatures and
+        the ECE before and after scaling (:class:`~skmtl.conformal.Calibration`).
+        """
+        calibration = self._fitted().calibration
+        if calibration is None:
+            raise AttributeError(
+                "calibration_: no rows were held out at fit "
+                f"(calibration_fraction={self.calibration_fraction!r}, "
+                "'auto' holds out none below 200 samples, partial_fit none). "
+                "Fit with calibration_fraction=0.1, or early_stopping=True."
+            )
+        return calibration
+
+    def _has_regression_task(self) -> bool:
+        if self.__sklearn_is_fitted__():
+            return any(t.kind == REGRESSION for t in self.tasks_)
+        kinds = self._declared_kinds()
+        return kinds is None or REGRESSION in kinds or None in kinds
+
+    @available_if(_has_regression_task)
+    def predict_interval(self, X, alpha: float = 0.1):
+        """Split-conformal prediction intervals for each regression task.
+
+        ``prediction -+ q``, with ``q`` the ``ceil((m + 1)(1 - alpha))``-th
+        smallest absolute residual of the ``m`` rows held out at fit
+        (``calibration_fraction``): a new row's value lies inside with
+        probability at least ``1 - alpha`` when rows are exchangeable.
+        Held-out rows missing a task's label do not count for that task; the
+        others count once each, whatever their sample weight. With early
+        stopping's validation rows (``calibration_fraction="auto"``) the rows
+        also chose the epoch, a mild selection: coverage is then close to,
+        not guaranteed at, ``1 - alpha``. See ``docs/explain.md``.
+
+        Parameters
+        ----------
+        X : dict, structured ndarray, DataFrame, 2-D or 3-D array
+            The fields seen at fit.
+        alpha : float, default=0.1
+            Miscoverage rate in (0, 1).
+
+        Returns
+        -------
+        dict or ndarray
+            ``{task: (n_samples, 2)}`` of (lower, upper) in the target's
+            units (``(n_samples, n_outputs, 2)`` for a block task); for a 1-D
+            y, the array itself. Infinite (with a warning) when too few rows
+            were held out for this ``alpha``.
+
+        Raises
+        ------
+        AttributeError
+            If no rows were held out at fit (see ``calibration_``).
+
+        Examples
+        --------
+        >>> from skmtl import MultiTaskConvEstimator
+        >>> from skmtl.datasets import make_sensor_tasks
+        >>> X, y = make_sensor_tasks(300, n_steps=32, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(4,), epochs=2, random_state=0)
+        >>> band = est.fit(X, y).predict_interval(X, alpha=0.2)["density"]
+        >>> band.shape, bool((band[:, 0] < band[:, 1]).all())
+        ((300, 2), True)
+        """
+        if not (isinstance(alpha, Real) and 0 < alpha < 1):
+            raise ValueError(f"alpha={alpha!r}; expected a float in (0, 1).")
+        calibration = self.calibration_
+        outputs = self._outputs(X)
+        predictions = {
+            task.name: decode_output(task, outputs[task.name])[0]
+            for task in self.tasks_
+            if task.kind == REGRESSION
+        }
+        bands = intervals(predictions, calibration, float(alpha))
+        if self.target_encoder_.form_ == "1d":
+            return next(iter(bands.values()))
+        return bands
+
+    def explain(
+        self,
+        X,
+        task: str | None = None,
+        target=None,
+        *,
+        method: str = "occlusion",
+        window: int | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Where each signal (and which covariate) drove one task's prediction.
+
+        Occlusion by default: each window of ``window`` steps is replaced by
+        the signal's mean and the change in the output is that window's
+        relevance (forward passes only, in batches; it works for every trunk
+        and for a custom ``model``). It placed the most relevance inside a
+        planted informative window in ``benchmarks/explain_uncertainty.py``;
+        gradient methods are offered too. See :mod:`skmtl.explain`.
+
+        Parameters
+        ----------
+        X : dict, structured ndarray, DataFrame, 2-D or 3-D array
+            The fields seen at fit.
+        task : str or None, default=None
+            The task explained; None is the first.
+        target : label or None, default=None
+            For a classification task, the class whose probability is
+            explained (None: each sample's predicted class). Not used for a
+            regression task (its predicted value is explained).
+        method : {"occlusion", "integrated_gradients", "smoothgrad", \
+"gradient"}, default="occlusion"
+            The gradient methods refuse the ``"rocket"`` trunk (zero gradient).
+        window : int or None, default=None
+            Occlusion window in steps; None is ``n_steps // 16``.
+
+        Returns
+        -------
+        dict
+            ``{signal: (n_samples, n_steps)}`` and ``{covariate: (n_samples,)}``
+            of non-negative relevance, in the units of the output explained
+            (class probability, or standardised regression value).
+
+        Examples
+        --------
+        >>> from skmtl import MultiTaskConvEstimator
+        >>> from skmtl.datasets import make_sensor_tasks
+        >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+        >>> relevance = est.fit(X, y).explain(X[:5], task="material")
+        >>> relevance["ampl"].shape, relevance["temp"].shape
+        ((5, 64), (5,))
+        """
+        from .explain import explain_inputs
+
+        check_is_fitted(self)
+        state = self._state
+        names = [t.name for t in state.tasks]
+        name = names[0] if task is None else task
+        if name not in names:
+            raise ValueError(f"task={task!r} is not a task; tasks are {names}.")
+        spec = state.tasks[names.index(name)]
+        inputs, n_samples = encode(X, state.schema)
+        index = None
+        if target is not None and spec.kind == CLASSIFICATION:
+            known = spec.classes.tolist()
+            if target not in known:
+                raise ValueError(
+                    f"target={target!r} is not a class of task {name!r}; its "
+                    f"classes are {known}."
+                )
+            index = np.full(n_samples, known.index(target), dtype=np.int32)
+        return explain_inputs(
+            state,
+            inputs,
+            name,
+            index,
+            method=method,
+            window=window,
+            chunk=self._predict_chunk(),
+        )
 
     def score(self, X, y, sample_weight=None) -> float:
         """Mean over tasks of accuracy (classification) and R² (regression).

@@ -1,0 +1,248 @@
+"""Keras users' and time-series users' habits get what they meant, or the fix.
+
+Issue 12: a Keras-style list of inputs, ``(n, 1)`` scalars, Keras ``fit``
+keywords, target kinds guessed in silence, progress written to a log file,
+aeon's ``(n, channels, steps)`` layout and ``.ts`` files, and smaller surprises
+(predict's index, the collapse warning's label, the serving signature).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from skmtl import MultiTaskConvEstimator, from_aeon, to_structured
+from skmtl.datasets import make_sensor_tasks
+from skmtl.inputs import check_input_list, infer_schema, to_named_arrays
+
+TINY = {"filters": (4,), "dense_units": 8, "batch_size": 16, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def data():
+    """60 samples of 32 steps: structured X and a two-task DataFrame y."""
+    return make_sensor_tasks(60, n_steps=32, random_state=0)
+
+
+def keras_list(X):
+    """X as a Keras user holds it: one array per input, signals (n, T, 1)."""
+    return [
+        X["ampl"][..., None],
+        X["phase"][..., None],
+        X["temp"],
+        X["moist"],
+        X["weight"],
+    ]
+
+
+# ------------------------------------------------------------- Keras: inputs
+def test_keras_list_of_inputs_is_refused_with_the_naming_call(data):
+    X, y = data
+    est = MultiTaskConvEstimator(**TINY, epochs=1)
+    with pytest.raises(TypeError) as info:
+        est.fit(keras_list(X), y)
+    message = str(info.value)
+    assert "list of 5 arrays of 60 samples" in message
+    assert "to_structured(X, names=" in message
+    assert "ragged" not in message
+    assert est.__dict__.get("_state") is None
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        lambda X: [X["ampl"][..., None], X["phase"][..., None]],  # was "got 4-D"
+        lambda X: (X["ampl"], X["temp"]),  # a tuple, mixed shapes
+    ],
+    ids=["two-3d-signals", "tuple"],
+)
+def test_other_input_lists_are_recognised(data, inputs):
+    X, _ = data
+    with pytest.raises(TypeError, match=r"the way keras\.Model\.fit takes"):
+        to_named_arrays(inputs(X))
+
+
+def test_a_list_of_same_shaped_signals_is_recognised_at_fit(data):
+    """Two (n, T) arrays stack into a 3-D array; y's length tells them apart."""
+    X, y = data
+    est = MultiTaskConvEstimator(**TINY, epochs=1)
+    with pytest.raises(TypeError, match=r"names=\['x0', 'x1'\]"):
+        est.fit([X["ampl"], X["phase"]], y)  # was "X has 2 samples but y has 60"
+
+
+def test_a_list_of_samples_is_still_a_list_of_samples():
+    rows = [np.arange(8.0) + i for i in range(3)]
+    arrays, form = to_named_arrays(rows)
+    assert form == "array2d" and arrays["signal"].shape == (3, 8)
+    check_input_list(rows, n_samples=3)  # three samples: not refused
+
+
+def test_at_predict_the_message_names_the_fitted_fields(data):
+    X, y = data
+    est = MultiTaskConvEstimator(**TINY, epochs=1).fit(X, y)
+    with pytest.raises(TypeError) as info:
+        est.predict(keras_list(X))
+    assert "names=['ampl', 'phase', 'temp', 'moist', 'weight']" in str(info.value)
+
+
+def test_to_structured_names_a_keras_list(data):
+    X, _ = data
+    named = to_structured(keras_list(X), names=["ampl", "phase", "temp", "moist", "w"])
+    assert named.dtype.names == ("ampl", "phase", "temp", "moist", "w")
+    np.testing.assert_array_equal(named["ampl"][..., 0], X["ampl"])
+    np.testing.assert_array_equal(named["w"], X["weight"])
+    with pytest.raises(ValueError, match="2 name"):
+        to_structured(keras_list(X), names=["a", "b"])
+    with pytest.raises(ValueError, match="repeats"):
+        to_structured(keras_list(X)[:2], names=["a", "a"])
+    with pytest.raises(TypeError, match="list or tuple"):
+        to_structured({"a": X["ampl"]}, names=["b"])
+
+
+def test_n_by_1_values_are_covariates_and_predict_takes_both_shapes(data):
+    X, y = data
+    fields = {
+        "ampl": X["ampl"],
+        "temp": X["temp"][:, None],  # keras.Input(shape=(1,))
+        "weight": X["weight"][:, None],
+    }
+    schema = infer_schema(fields)
+    assert [f.kind for f in schema.fields] == ["signal", "covariate", "covariate"]
+    assert "covariate 'temp'" in schema["temp"].describe()
+    est = MultiTaskConvEstimator(**TINY, epochs=1).fit(fields, y)
+    flat = {**fields, "temp": X["temp"], "weight": X["weight"]}
+    np.testing.assert_array_equal(
+        est.predict(fields)["density"], est.predict(flat)["density"]
+    )
+    # A structured field of shape (1,) is a covariate too.
+    structured = to_structured(fields)
+    assert structured["temp"].shape == (60,)
+    assert infer_schema(structured)["temp"].kind == "covariate"
+
+
+def test_a_2d_array_x_of_one_column_stays_one_feature():
+    """scikit-learn's (n, 1) X is one feature (its checks count on it)."""
+    schema = infer_schema(np.zeros((5, 1)) + np.arange(5)[:, None])
+    assert schema.form == "array2d" and schema.n_features_in == 1
+
+
+# ----------------------------------------------------------- Keras: keywords
+@pytest.mark.parametrize(
+    ("keyword", "value", "expected"),
+    [
+        ("epochs", 3, "MultiTaskConvEstimator(epochs=...) or est.set_params"),
+        ("validation_data", None, "early_stopping=True with validation_fraction"),
+        ("batch_size", 8, "estimator parameter"),
+    ],
+)
+def test_keras_fit_keywords_say_where_they_go(data, keyword, value, expected):
+    X, y = data
+    est = MultiTaskConvEstimator(**TINY, epochs=1)
+    with pytest.raises(TypeError, match=r"fit__validation_split|set_params") as info:
+        est.fit(X, y, **{keyword: value})
+    assert expected in str(info.value)
+    assert "__dict__" not in str(info.value)
+    assert est.__dict__.get("_state") is None  # refused before training
+
+
+def test_fit_documents_the_third_positional_argument():
+    doc = MultiTaskConvEstimator.fit.__doc__
+    assert "third positional" in doc and "sample_weight" in doc
+
+
+# --------------------------------------------------------- smaller surprises
+def test_predict_on_a_dataframe_keeps_its_index():
+    pd = pytest.importorskip("pandas")
+    from sklearn.model_selection import train_test_split
+
+    X, y = make_sensor_tasks(60, n_steps=32, random_state=0)
+    frame = pd.DataFrame(
+        {
+            "ampl": list(X["ampl"]),
+            "temp": X["temp"],
+        }
+    )
+    X_train, X_test, y_train, y_test = train_test_split(
+        frame, y, test_size=0.25, random_state=0
+    )
+    est = MultiTaskConvEstimator(**TINY, epochs=1).fit(X_train, y_train)
+    pred = est.predict(X_test)
+    assert pred.index.equals(X_test.index)
+    (pred["material"] == y_test["material"]).mean()  # pandas compares by label
+
+
+def test_the_collapse_warning_prints_a_plain_label(data):
+    from skmtl.fitted import warn_if_collapsed
+    from skmtl.inputs import encode
+
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state = MultiTaskConvEstimator(**TINY, epochs=1).fit(X, y).fitted_state_
+    inputs, n = encode(X, state.schema)
+    one_sample = {k: v[:1].repeat(n, axis=0) for k, v in inputs.items()}
+    targets, weights = state.target_encoder.transform(y)
+    with pytest.warns(UserWarning, match="may have collapsed") as caught:
+        warn_if_collapsed(state, one_sample, targets, weights, chunk=256)
+    message = str(caught[0].message)
+    label = message.split("single class ")[1].split(" for all")[0]
+    assert label.startswith("'") and "np." not in message, message
+
+
+# ------------------------------------------------------------------ aeon data
+def test_from_aeon_transposes_numpy3d():
+    X = np.arange(2 * 3 * 5, dtype=np.float64).reshape(2, 3, 5)  # (n, C, T)
+    out = from_aeon(X)
+    assert out.shape == (2, 5, 3) and out.flags.c_contiguous
+    assert out[1, 4, 2] == X[1, 2, 4]
+    two_d = np.zeros((4, 7))
+    assert from_aeon(two_d) is two_d  # numpy2D is skmtl's own 2-D layout
+
+
+def test_from_aeon_takes_aeons_list_of_equal_length_series():
+    series = [np.full((2, 6), i, dtype=np.float64) for i in range(3)]
+    out = from_aeon(series)
+    assert out.shape == (3, 6, 2)
+    assert (out[2] == 2).all()
+
+
+def test_from_aeon_points_unequal_lengths_to_padding():
+    series = [np.zeros((2, 6)), np.zeros((2, 9)), np.zeros((2, 4))]
+    with pytest.raises(ValueError, match=r"4 to 9 steps.*Padder"):
+        from_aeon(series)
+    with pytest.raises(ValueError, match="channels"):
+        from_aeon([np.zeros((2, 6)), np.zeros((3, 6))])
+    with pytest.raises(TypeError, match="numpy3D"):
+        from_aeon({"a": np.zeros((2, 3, 4))})
+
+
+def test_a_3d_array_with_more_channels_than_steps_warns():
+    with pytest.warns(UserWarning, match=r"6 steps x 100 channels.*from_aeon"):
+        infer_schema(np.random.rand(8, 6, 100))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        infer_schema(from_aeon(np.random.rand(8, 6, 100)))  # (8, 100, 6): silent
+
+
+def test_basic_motions_from_aeon_fits_as_six_channels():
+    aeon = pytest.importorskip("aeon")
+    import os
+
+    from aeon.datasets import load_from_ts_file
+
+    path = os.path.join(
+        os.path.dirname(aeon.__file__),
+        "datasets",
+        "data",
+        "BasicMotions",
+        "BasicMotions_TRAIN.ts",
+    )
+    X, y = load_from_ts_file(path)
+    assert X.shape == (40, 6, 100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one epoch may collapse the head
+        est = MultiTaskConvEstimator(**TINY, epochs=1).fit(from_aeon(X), y)
+    spec = est.schema_["signal"]
+    assert (spec.n_steps, spec.n_channels) == (100, 6)
