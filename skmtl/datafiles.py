@@ -247,6 +247,7 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
         )
     data = {}
     with archive:
+        _check_npz_sizes(path, archive)
         for name in archive.files:
             try:
                 data[name] = archive[name]
@@ -264,7 +265,49 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
                 raise DataFileError(
                     f"cannot read field {name!r} of {path}: {exc}"
                 ) from None
+            except MemoryError:
+                raise DataFileError(
+                    f"field {name!r} of {path} does not fit in memory"
+                ) from None
     return data
+
+
+def _memory_bytes() -> int | None:
+    """The machine's physical memory, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_npz_sizes(path: str, archive) -> None:
+    """Refuse an .npz whose arrays would not fit in memory, before reading them.
+
+    Each array's header declares its shape and dtype; a crafted (or
+    mistaken) file may declare terabytes in a few bytes of compressed data.
+    """
+    memory = _memory_bytes()
+    if memory is None:
+        return
+    total = 0
+    for member in archive.zip.namelist():
+        try:
+            with archive.zip.open(member) as stream:
+                version = np.lib.format.read_magic(stream)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read_header(stream)
+        except (ValueError, OSError, EOFError):
+            continue  # not an array header: reading the field will say so
+        total += int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if total > memory:
+        raise DataFileError(
+            f"{path} declares arrays of {total / 1e9:.1f} GB in all, more than "
+            f"this machine's memory ({memory / 1e9:.1f} GB); it cannot be read"
+        )
 
 
 def need_pyarrow(action: str) -> None:
@@ -290,12 +333,26 @@ def _read_parquet(path: str) -> dict[str, np.ndarray]:
                 f"data file {path} has duplicate column names {duplicated}; each "
                 "field needs its own name: rename the columns"
             )
+        _check_parquet_size(path, pq.read_metadata(path))
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise DataFileError(f"cannot read {path} as a Parquet file: {exc}") from None
     return {
         name: _arrow_column(name, table.column(name)) for name in table.schema.names
     }
+
+
+def _check_parquet_size(path: str, metadata) -> None:
+    """Refuse a Parquet file whose data would not fit in memory, before reading."""
+    memory = _memory_bytes()
+    total = sum(
+        metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)
+    )
+    if memory is not None and total > memory:
+        raise DataFileError(
+            f"{path} holds {total / 1e9:.1f} GB of uncompressed data, more than "
+            f"this machine's memory ({memory / 1e9:.1f} GB); it cannot be read"
+        )
 
 
 def _arrow_column(name: str, column) -> np.ndarray:

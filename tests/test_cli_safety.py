@@ -10,6 +10,7 @@ import contextlib
 import io
 import os
 import stat
+import zipfile
 
 import numpy as np
 import pytest
@@ -131,3 +132,16 @@ def test_duplicate_parquet_columns_are_named(tmp_path):
     )
     with pytest.raises(DataFileError, match=r"duplicate column names \['temp'\]"):
         datafiles.read_data(str(tmp_path / "d.parquet"))
+
+
+def test_an_npz_declaring_more_than_the_memory_is_refused_before_reading(tmp_path):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**14,)}
+    )
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ampl.npy", header.getvalue() + bytes(1000))
+    status, err = _run("fit", path, "--target", "ampl", "-o", tmp_path / "m.skmtl")
+    assert status == 2 and "Traceback" not in err
+    assert "declares arrays of 800000.0 GB in all, more than this machine's" in err
