@@ -24,6 +24,7 @@ import keras
 import numpy as np
 
 from ._version import __version__
+from .conformal import Calibration
 from .fitted import FittedState
 from .inputs import InputSchema
 from .targets import TargetEncoder, TaskSpec
@@ -242,6 +243,9 @@ def save(estimator, path: str | os.PathLike) -> None:
             "best_epoch_": state.best_epoch,
             "task_weights_": state.task_weights,
             "build_key": state.build_key,
+            "calibration": None
+            if state.calibration is None
+            else state.calibration.to_dict(),
             "feature_names": None
             if state.feature_names is None
             else list(state.feature_names),
@@ -456,6 +460,9 @@ def read(path: str | os.PathLike) -> tuple[dict, FittedState]:
             best_epoch=fitted.get("best_epoch_", n_epochs),
             feature_names=None if names is None else np.asarray(names, dtype=object),
             build_key=fitted.get("build_key"),
+            calibration=None
+            if fitted.get("calibration") is None
+            else Calibration.from_dict(fitted["calibration"]),
         )
     except SkmtlFileError:
         raise

@@ -25,7 +25,7 @@ from .targets import CLASSIFICATION, missing_mask
 if TYPE_CHECKING:  # pragma: no cover - matplotlib is an optional extra
     from matplotlib.figure import Figure, SubFigure
 
-__all__ = ["plot_history", "plot_task_diagnostics"]
+__all__ = ["plot_explanation", "plot_history", "plot_task_diagnostics"]
 
 _INSTALL_HINT = 'pip install "skmtl[plot]"'
 # History keys that carry a task's name but are not its metrics.
@@ -420,3 +420,99 @@ def plot_task_diagnostics(
         ax.set_title(f"{task}: {_SCORE_NAMES[metric]} {score:.3f} (n={len(true)})")
         displays[task] = display
     return fig, displays
+
+
+def plot_explanation(
+    est,
+    X_row,
+    task: str | None = None,
+    *,
+    target=None,
+    method: str = "occlusion",
+    fig: Figure | SubFigure | None = None,
+) -> tuple[Figure, dict[str, Any]]:
+    """Plot each signal of one sample with its relevance as a coloured band.
+
+    One panel per signal (its channels as lines over a band whose colour is
+    the relevance of each step, from :meth:`~skmtl.MultiTaskConvEstimator.
+    explain`) and, if there are covariates, one bar panel of theirs. The
+    figure title gives the task and its prediction for the sample.
+
+    Parameters
+    ----------
+    est : MultiTaskConvEstimator or Pipeline
+        A fitted estimator (or a Pipeline ending in one: X_row is then in the
+        form the final estimator takes).
+    X_row : any form of X the estimator accepts
+        The sample explained: the first one if there are several.
+    task : str or None, default=None
+        The task explained; None is the first.
+    target : label or None, default=None
+        For a classification task, the class explained (None: the predicted).
+    method : str, default="occlusion"
+        Passed to ``explain``.
+    fig : Figure or SubFigure or None, default=None
+        Draw into this figure; None creates one.
+
+    Returns
+    -------
+    fig : Figure or SubFigure
+    axes : dict
+        ``{field name: Axes}``; the covariates' panel is under ``"covariates"``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skmtl import MultiTaskConvEstimator
+    >>> from skmtl.datasets import make_sensor_tasks
+    >>> from skmtl.plotting import plot_explanation
+    >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> fig, axes = plot_explanation(est.fit(X, y), X[:1], "material")
+    >>> sorted(axes)
+    ['ampl', 'covariates', 'phase']
+    """
+    from .inputs import encode
+
+    plt = _pyplot()
+    final = _fitted(est)
+    schema = final.schema_
+    task = final.tasks_[0].name if task is None else task
+    inputs, _ = encode(X_row, schema)
+    relevance = final.explain(X_row, task=task, target=target, method=method)
+    predicted = np.asarray(task_column(final.predict(X_row), task)).reshape(-1)
+    signals = [f.name for f in schema.signals]
+    covariates = [f.name for f in schema.covariates]
+    n_panels = len(signals) + bool(covariates)
+    fig = _new_figure(plt, fig, n_panels, 1, (8.0, 2.2))
+    axes_list = np.atleast_1d(fig.subplots(n_panels, 1, squeeze=False)[:, 0])
+    axes: dict[str, Any] = {}
+    for ax, name in zip(axes_list, signals, strict=False):
+        # The values as given (encode subtracts a large constant offset).
+        values = inputs[name][0] + np.asarray(schema[name].offset or 0.0)
+        weights = relevance[name][0]
+        low, high = float(values.min()), float(values.max())
+        ax.imshow(
+            weights[None, :],
+            aspect="auto",
+            cmap="Reds",
+            extent=(-0.5, len(weights) - 0.5, low, high if high > low else low + 1),
+            vmin=0.0,
+            alpha=0.6,
+            interpolation="nearest",
+        )
+        ax.plot(values, color="black", linewidth=0.8)
+        ax.set_ylabel(name)
+        axes[name] = ax
+    if covariates:
+        ax = axes_list[-1]
+        ax.bar(covariates, [float(relevance[c][0]) for c in covariates], color="C3")
+        ax.set_ylabel("relevance")
+        axes["covariates"] = ax
+    if signals:
+        axes_list[len(signals) - 1].set_xlabel("step")
+    label = predicted[0].item() if hasattr(predicted[0], "item") else predicted[0]
+    shown = f"{label:.4g}" if isinstance(label, float) else repr(label)
+    fig.suptitle(f"{task}: predicted {shown} ({method})")
+    return fig, axes

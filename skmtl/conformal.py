@@ -1,0 +1,374 @@
+"""Uncertainty from rows held out at fit: conformal intervals and temperatures.
+
+Split-conformal regression (Vovk et al. 2005; Lei et al. 2018): the absolute
+residuals ``|y - y_hat|`` of ``m`` rows the network was not trained on are
+sorted; for a new row, ``y_hat +- q`` with ``q`` the ``ceil((m + 1)(1 - alpha))``-th
+smallest residual covers the true value with probability at least
+``1 - alpha`` when the rows are exchangeable. It costs one forward pass over
+the held-out rows and the training those rows would have given; no refit.
+(CV+ and jackknife+ keep every row for training but cost one fit per fold.)
+
+Temperature scaling (Guo et al. 2017): one scalar ``T`` per classification
+task dividing the log-probabilities, fitted on the same rows by log-loss. It
+never changes the predicted class (``argmax`` is unchanged by ``T > 0``).
+
+Everything here is NumPy on arrays already decoded from the network; nothing
+knows the estimator. :class:`Calibration` is the part of the fitted state that
+:mod:`skmtl.persistence` writes.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._batching import validation_rows
+from .targets import CLASSIFICATION, REGRESSION, TaskSpec
+
+__all__ = [
+    "Calibration",
+    "MIN_CALIBRATION_ROWS",
+    "calibrate",
+    "calibrate_rows",
+    "calibration_split",
+    "conformal_quantile",
+    "expected_calibration_error",
+    "fit_temperature",
+    "scale_probabilities",
+]
+
+#: ``calibration_fraction="auto"`` holds out rows only when it yields at least
+#: this many: the fewest that give a finite interval at ``alpha=0.05``
+#: (``ceil((m + 1) * 0.95) <= m`` needs ``m >= 19``).
+MIN_CALIBRATION_ROWS = 20
+#: The share held out by ``calibration_fraction="auto"`` without early stopping.
+AUTO_FRACTION = 0.1
+
+
+@dataclass(frozen=True, eq=False)
+class Calibration:
+    """What the held-out rows of a fit learned.
+
+    Attributes
+    ----------
+    n_rows : int
+        Rows held out (not trained on, or only used to pick the epoch).
+    source : {"holdout", "validation"}
+        Rows held out for calibration alone, or early stopping's validation
+        rows reused.
+    residuals : dict
+        ``{regression task: (m, n_outputs) sorted absolute residuals}`` in the
+        target's units, over the held-out rows labelled for that task.
+    temperatures : dict
+        ``{classification task: T}``; 1.0 where scaling did not lower the ECE.
+    ece : dict
+        ``{classification task: (ECE before, ECE after scaling)}`` on the
+        held-out rows (the "after" is optimistic: ``T`` was fitted there).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cal = Calibration(n_rows=3, source="holdout",
+    ...                   residuals={"density": np.array([[0.1], [0.2], [0.4]])})
+    >>> Calibration.from_dict(cal.to_dict()).residuals["density"].ravel().tolist()
+    [0.1, 0.2, 0.4]
+    """
+
+    n_rows: int
+    source: str
+    residuals: dict = field(default_factory=dict)
+    temperatures: dict = field(default_factory=dict)
+    ece: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "n_rows": int(self.n_rows),
+            "source": self.source,
+            "residuals": {k: np.asarray(v).tolist() for k, v in self.residuals.items()},
+            "temperatures": {k: float(v) for k, v in self.temperatures.items()},
+            "ece": {k: [float(a), float(b)] for k, (a, b) in self.ece.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Calibration:
+        residuals = {
+            k: np.asarray(v, dtype=np.float64).reshape(len(v), -1)
+            for k, v in data.get("residuals", {}).items()
+        }
+        return cls(
+            n_rows=int(data["n_rows"]),
+            source=str(data["source"]),
+            residuals=residuals,
+            temperatures={k: float(v) for k, v in data.get("temperatures", {}).items()},
+            ece={k: (float(a), float(b)) for k, (a, b) in data.get("ece", {}).items()},
+        )
+
+
+def calibration_split(
+    fraction,
+    targets: Mapping[str, np.ndarray],
+    tasks: Sequence[TaskSpec],
+    weights: Mapping[str, np.ndarray],
+    n_samples: int,
+    *,
+    validation_fraction: float = 0.0,
+    keras_split: float = 0.0,
+    seed: int | None = None,
+) -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
+    """``(train rows, calibration rows, source)`` of one fit.
+
+    ``fraction``: ``"auto"`` reuses the validation rows of early stopping
+    (``validation_fraction``) or ``fit__validation_split`` (``keras_split``)
+    when there are any (``train rows`` is then None: training splits them off
+    itself, identically), and otherwise holds out :data:`AUTO_FRACTION` when
+    that gives at least :data:`MIN_CALIBRATION_ROWS`; a float holds out that
+    share (stratified on the first classification task, as early stopping
+    is); 0 or None holds out nothing: ``(None, None, None)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.targets import TaskSpec
+    >>> tasks = [TaskSpec("v", "regression", "float64", mean=0.0, std=1.0)]
+    >>> t, w = {"v": np.zeros((300, 1))}, {"v": np.ones(300)}
+    >>> train, cal, source = calibration_split("auto", t, tasks, w, 300, seed=0)
+    >>> len(train), len(cal), source
+    (270, 30, 'holdout')
+    >>> calibration_split("auto", t, tasks, w, 100, seed=0)
+    (None, None, None)
+    """
+    if fraction is None or (fraction != "auto" and float(fraction) == 0.0):
+        return None, None, None
+    if fraction == "auto":
+        if validation_fraction or keras_split:
+            _, rows = validation_rows(
+                targets,
+                tasks,
+                n_samples,
+                weights=weights,
+                fraction=validation_fraction,
+                keras_split=keras_split,
+                seed=seed,
+            )
+            return None, rows, "validation"
+        if round(n_samples * AUTO_FRACTION) < MIN_CALIBRATION_ROWS:
+            return None, None, None
+        fraction = AUTO_FRACTION
+    n_cal = round(n_samples * float(fraction))
+    if n_cal < 1 or n_cal >= n_samples - 1:
+        raise ValueError(
+            f"calibration_fraction={fraction} holds out {n_cal} of {n_samples} "
+            "samples; it must leave at least one row for calibration and two for "
+            "training."
+        )
+    # A seed of its own, so the early-stopping split of the training rows
+    # (drawn with ``seed``) is not the same permutation.
+    cal_seed = None if seed is None else (seed + 7919) % (2**31)
+    train, cal = validation_rows(
+        targets, tasks, n_samples, weights=weights, fraction=fraction, seed=cal_seed
+    )
+    return np.sort(train), np.sort(cal), "holdout"
+
+
+def conformal_quantile(residuals: np.ndarray, alpha: float) -> np.ndarray:
+    """The split-conformal half-width per output: the ``ceil((m+1)(1-alpha))``-th
+    smallest of ``m`` sorted residuals, or infinity when ``m`` is too small.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = np.arange(1.0, 20.0)[:, None]  # 19 residuals
+    >>> conformal_quantile(r, 0.1).tolist(), conformal_quantile(r, 0.01).tolist()
+    ([18.0], [inf])
+    """
+    residuals = np.asarray(residuals, dtype=np.float64)
+    m = residuals.shape[0]
+    rank = math.ceil((m + 1) * (1 - alpha))
+    if rank > m:
+        return np.full(residuals.shape[1:], np.inf)
+    return residuals[rank - 1]
+
+
+def expected_calibration_error(
+    proba: np.ndarray, labels: np.ndarray, n_bins: int = 15
+) -> float:
+    """Top-label ECE: ``sum_b n_b / n * |accuracy_b - confidence_b|`` over
+    ``n_bins`` equal-width confidence bins (Guo et al. 2017).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> proba = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.3, 0.7]])
+    >>> round(expected_calibration_error(proba, np.array([0, 1, 0, 1])), 3)
+    0.375
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) == 0:
+        return float("nan")
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == labels
+    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
+    total = 0.0
+    for b in np.unique(bins):
+        in_bin = bins == b
+        total += in_bin.sum() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(total / len(labels))
+
+
+def scale_probabilities(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(log(proba) / T)``: the same ranking, sharper or softer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scale_probabilities(np.array([[0.8, 0.2]]), 2.0).round(3).tolist()
+    [[0.667, 0.333]]
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    if temperature == 1.0:
+        return proba
+    logits = np.log(np.clip(proba, 1e-12, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    scaled = np.exp(logits)
+    return scaled / scaled.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(proba: np.ndarray, labels: np.ndarray) -> float:
+    """The ``T`` in [0.05, 20] that minimises the log-loss of scaled ``proba``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> labels = rng.integers(0, 2, 500)
+    >>> right = rng.random(500) < 0.7  # 70 % right, but 99 % sure: overconfident
+    >>> pred = np.where(right, labels, 1 - labels)
+    >>> proba = np.where(pred[:, None] == [0, 1], 0.99, 0.01)
+    >>> fit_temperature(proba, labels) > 2
+    True
+    """
+    from scipy.optimize import minimize_scalar
+
+    proba = np.asarray(proba, dtype=np.float64)
+    labels = np.asarray(labels).reshape(-1).astype(int)
+    rows = np.arange(len(labels))
+
+    def log_loss(log_t: float) -> float:
+        scaled = scale_probabilities(proba, float(np.exp(log_t)))
+        return float(-np.log(np.clip(scaled[rows, labels], 1e-12, None)).mean())
+
+    best = minimize_scalar(
+        log_loss, bounds=(np.log(0.05), np.log(20.0)), method="bounded"
+    )
+    return float(np.exp(best.x))
+
+
+def calibrate(
+    tasks: Sequence[TaskSpec],
+    outputs: Mapping[str, np.ndarray],
+    probabilities: Mapping[str, np.ndarray],
+    targets: Mapping[str, np.ndarray],
+    weights: Mapping[str, np.ndarray],
+    *,
+    source: str,
+) -> Calibration:
+    """A :class:`Calibration` from the held-out rows' outputs and encoded targets.
+
+    ``outputs`` are the raw network outputs (regression tasks standardised),
+    ``probabilities`` the decoded class probabilities, ``targets`` and
+    ``weights`` those of :meth:`~skmtl.targets.TargetEncoder.transform`, all
+    restricted to the held-out rows. A row whose weight is 0 (a missing label,
+    or a zero sample weight) does not count for that task; the others count
+    once each, whatever their weight: the guarantee is over unweighted,
+    exchangeable rows.
+    """
+    n_rows = len(next(iter(targets.values())))
+    residuals, temperatures, ece = {}, {}, {}
+    for task in tasks:
+        labelled = np.asarray(weights[task.name]) > 0
+        target = np.asarray(targets[task.name])[labelled]
+        if task.kind == REGRESSION:
+            out = np.asarray(outputs[task.name], dtype=np.float64)[labelled]
+            std = np.asarray(task.std, dtype=np.float64).reshape(-1)
+            error = np.abs(target.reshape(len(target), -1) - out) * std
+            residuals[task.name] = np.sort(error, axis=0)
+        elif task.kind == CLASSIFICATION and labelled.sum():
+            proba = np.asarray(probabilities[task.name])[labelled]
+            codes = target.reshape(-1).astype(int)
+            before = expected_calibration_error(proba, codes)
+            temperature = fit_temperature(proba, codes)
+            after = expected_calibration_error(
+                scale_probabilities(proba, temperature), codes
+            )
+            if not after < before:
+                temperature, after = 1.0, before
+            temperatures[task.name], ece[task.name] = temperature, (before, after)
+    return Calibration(
+        n_rows=n_rows,
+        source=source,
+        residuals=residuals,
+        temperatures=temperatures,
+        ece=ece,
+    )
+
+
+def calibrate_rows(
+    state,
+    inputs: Mapping[str, np.ndarray],
+    targets: Mapping[str, np.ndarray],
+    weights: Mapping[str, np.ndarray],
+    rows: np.ndarray,
+    source: str,
+    chunk: int,
+) -> Calibration:
+    """:func:`calibrate` on ``rows`` of the encoded fit data, through the
+    forward pass of a fitted state (``state.forward``, ``state.tasks``)."""
+    take = {k: np.asarray(v[rows]) for k, v in inputs.items()}
+    outputs = state.forward(take, len(rows), chunk)
+    probabilities = state.target_encoder.probabilities(outputs)
+    return calibrate(
+        state.tasks,
+        outputs,
+        probabilities,
+        {k: np.asarray(v)[rows] for k, v in targets.items()},
+        {k: np.asarray(v)[rows] for k, v in weights.items()},
+        source=source,
+    )
+
+
+def intervals(
+    predictions: Mapping[str, np.ndarray], calibration: Calibration, alpha: float
+) -> dict[str, np.ndarray]:
+    """``{task: (n, 2)}`` (``(n, n_outputs, 2)`` for a block task) of
+    ``prediction -+ q``; warns when too few rows make ``q`` infinite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cal = Calibration(n_rows=19, source="holdout",
+    ...                   residuals={"v": np.arange(1.0, 20.0)[:, None]})
+    >>> intervals({"v": np.array([0.0, 10.0])}, cal, 0.1)["v"].tolist()
+    [[-18.0, 18.0], [-8.0, 28.0]]
+    """
+    out = {}
+    for name, pred in predictions.items():
+        residuals = calibration.residuals[name]
+        q = conformal_quantile(residuals, alpha)
+        if np.isinf(q).any():
+            warnings.warn(
+                f"Task {name!r}: {len(residuals)} calibration rows cannot give "
+                f"coverage {1 - alpha:g} (that needs at least "
+                f"{math.ceil(1 / alpha) - 1}); the interval is infinite. Use a "
+                "larger alpha or a larger calibration_fraction.",
+                UserWarning,
+                stacklevel=3,
+            )
+        pred = np.asarray(pred, dtype=np.float64)
+        half = q[0] if pred.ndim == 1 else q
+        out[name] = np.stack([pred - half, pred + half], axis=-1)
+    return out
