@@ -17,6 +17,8 @@ from decimal import Decimal
 
 import numpy as np
 
+from ._kind_hints import warn_guessed_kinds
+
 __all__ = [
     "CLASSIFICATION",
     "REGRESSION",
@@ -600,6 +602,7 @@ class TargetEncoder:
             else:
                 spec = _regression_spec(name, column, values, missing)
             specs.append(spec)
+        warn_guessed_kinds(y, form, columns, declared, specs)
         self.tasks_ = specs
         self.form_ = form
         self.y_dtype_ = y.dtype if isinstance(y, np.ndarray) else None

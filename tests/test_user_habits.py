@@ -246,3 +246,71 @@ def test_basic_motions_from_aeon_fits_as_six_channels():
         est = MultiTaskConvEstimator(**TINY, epochs=1).fit(from_aeon(X), y)
     spec = est.schema_["signal"]
     assert (spec.n_steps, spec.n_channels) == (100, 6)
+
+
+# --------------------------------------------------- target kinds in silence
+def _guess_warnings(y, tasks=None) -> list[str]:
+    from skmtl.targets import TargetEncoder
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        TargetEncoder(tasks).fit(y)
+    return [str(w.message) for w in caught if w.category is UserWarning]
+
+
+@pytest.fixture(scope="module")
+def columns():
+    rng = np.random.default_rng(0)
+    n = 200
+    return {
+        "labels": rng.choice(["oak", "pine", "steel"], n),
+        "density": rng.normal(5.0, 1.0, n),
+        "codes": rng.integers(0, 5, n),
+        "ids": np.array([f"sample-{i}" for i in range(n)]),
+    }
+
+
+def test_a_label_per_sample_warns_naming_tasks(columns):
+    (message,) = _guess_warnings(columns["ids"])
+    assert "200 classes for 200 labelled samples" in message
+    assert "tasks={'y': 'regression'}" in message
+    assert _guess_warnings(columns["labels"]) == []  # 3 classes: silent
+
+
+def test_float_codes_warn_and_a_declaration_silences(columns):
+    (message,) = _guess_warnings(columns["codes"].astype(float))
+    assert "[0.0, 1.0, 2.0, 3.0, 4.0]" in message
+    assert "tasks={'y': 'classification'}" in message
+    assert _guess_warnings(columns["codes"].astype(float), tasks="regression") == []
+    assert _guess_warnings(columns["density"]) == []  # real regression: silent
+
+
+def test_column_stack_of_labels_and_numbers_warns(columns):
+    y = np.column_stack([columns["labels"], columns["density"]])  # all strings
+    (message,) = _guess_warnings(y)
+    assert "Column 'y1' of y holds numbers stored as text" in message
+    assert "tasks={'y1': 'regression'}" in message
+    y = np.column_stack([columns["codes"], columns["density"]])  # all floats
+    (message,) = _guess_warnings(y)
+    assert "Task 'y0'" in message and "np.column_stack" in message
+    assert "tasks={'y0': 'classification'}" in message
+    assert _guess_warnings(y, tasks=["classification", "regression"]) == []
+
+
+def test_one_hot_y_warns_once(columns):
+    y = np.eye(5)[columns["codes"]]
+    (message,) = _guess_warnings(y)
+    assert "one-hot" in message and "5 regression tasks" in message
+    assert "y.argmax(axis=1)" in message and "tasks=" in message
+    (message,) = _guess_warnings(y.astype(int))
+    assert "5 classification tasks" in message
+
+
+def test_the_warning_points_at_the_call_of_fit(data, columns):
+    X, _ = data
+    y = columns["codes"][:60].astype(float)
+    est = MultiTaskConvEstimator(**TINY, epochs=1)
+    with pytest.warns(UserWarning, match="guessed a regression task") as caught:
+        est.fit(X, y)
+    hint = next(w for w in caught if "guessed" in str(w.message))
+    assert hint.filename == __file__
