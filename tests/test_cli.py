@@ -331,3 +331,37 @@ def test_version_does_not_import_tensorflow():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["skmtl", __version__, "False"]
+
+
+def test_fit_options_infer_kinds_weight_and_warn(data, capsys, tmp_path):
+    """``--target NAME`` infers the kind, ``--loss-weighting`` reaches the
+    estimator, ``--verbose 2`` prints one line per epoch, and a library warning
+    is one ``skmtl: warning:`` line on stderr."""
+    path = tmp_path / "model.skmtl"
+    options = [o if o != "1" else "2" for o in TINY_OPTIONS]  # --epochs 2
+    status, out, err = run(
+        capsys,
+        *["fit", data["npz"], "--target", "material", "--target", "density"],
+        *["--loss-weighting", "uncertainty", "--verbose", "2", "-o", path],
+        *[*options, "--param", "loss_weights={'density': 2.0}"],
+    )
+    assert status == 0, err
+    assert out == ""
+    warning = [line for line in err.splitlines() if line.startswith("skmtl: warning:")]
+    assert warning == [
+        "skmtl: warning: loss_weighting='uncertainty' learns every task's weight; "
+        "the loss_weights given are not used."
+    ]
+    epochs = [line for line in err.splitlines() if " - loss: " in line]
+    assert len(epochs) == 2 and "━" not in err
+    est = load(path)
+    assert est.task_kinds_ == {"material": "classification", "density": "regression"}
+    assert est.loss_weighting == "uncertainty" and est.n_epochs_ == 2
+    status, out, _ = run(capsys, "info", "--json", path)
+    summary = json.loads(out)
+    assert [(t["name"], t["kind"]) for t in summary["tasks"]] == [
+        ("material", "classification"),
+        ("density", "regression"),
+    ]
+    assert summary["epochs"] == 2
+    assert summary["final_losses"]["loss"] == pytest.approx(est.history_["loss"][-1])
