@@ -294,7 +294,24 @@ def _megabytes(n: int) -> str:
 
 def _checked_member(path, zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
     """Read one archive member, refusing one larger than ``limit`` or bomb-like."""
-    info = zf.getinfo(name)
+    _check_declared(path, zf.getinfo(name), limit)
+    with zf.open(name) as member:
+        data = member.read(limit + 1)  # zipfile stops at the declared size
+    if len(data) > limit:
+        raise SkmtlFileError(
+            f"{path} is not an skmtl model file ({name} unpacks to more than "
+            f"{_megabytes(limit)})."
+        )
+    return data
+
+
+def _check_declared(path, info: zipfile.ZipInfo, limit: int) -> None:
+    """Refuse a member that declares more than ``limit``, or a bomb's ratio.
+
+    zipfile never yields more than a member's declared size (a longer stream
+    fails its CRC check), so checking the declaration bounds what is read.
+    """
+    name = info.filename
     too_large = info.file_size > limit
     bomb = (
         info.file_size >= _RATIO_FLOOR
@@ -311,22 +328,14 @@ def _checked_member(path, zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
             f"{path} is not an skmtl model file ({name} would unpack to "
             f"{_megabytes(info.file_size)}, {why}); refused before decompressing it."
         )
-    with zf.open(name) as member:
-        data = member.read(limit + 1)  # the declared size may lie
-    if len(data) > limit:
-        raise SkmtlFileError(
-            f"{path} is not an skmtl model file ({name} unpacks to more than "
-            f"{_megabytes(limit)}, although it declares {_megabytes(info.file_size)})."
-        )
-    return data
 
 
 def _check_inner_archive(path, model_bytes: bytes) -> None:
     """The Keras file is a zip too: Keras would decompress its members whole."""
     try:
         with zipfile.ZipFile(io.BytesIO(model_bytes)) as inner:
-            for name in inner.namelist():
-                _checked_member(path, inner, name, MAX_MODEL_BYTES)
+            for info in inner.infolist():
+                _check_declared(path, info, MAX_MODEL_BYTES)
     except zipfile.BadZipFile:
         raise SkmtlFileError(
             f"{path} is not an skmtl model file ({_MODEL} is not a Keras file)."
