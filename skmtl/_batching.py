@@ -19,6 +19,9 @@ from sklearn.model_selection import train_test_split
 
 from .targets import CLASSIFICATION, TaskSpec
 
+# Batches per window sorted by length (variable-length signals).
+_BUCKET_BATCHES = 16
+
 
 class TaskBatches(keras.utils.PyDataset):
     """``(inputs, targets, weights)`` batches of named arrays for ``Model.fit``.
@@ -58,10 +61,42 @@ class TaskBatches(keras.utils.PyDataset):
         self.rows = np.arange(n_total) if rows is None else np.sort(rows)
         self.n_samples = len(self.rows)
         self._rng = np.random.default_rng(seed)
+        # Variable-length signals: batches of similar lengths pad little.
+        ragged = [a.lengths for a in self.inputs.values() if hasattr(a, "lengths")]
+        self._lengths = np.sum(ragged, axis=0) if ragged else None
         self._order = self._next_order()
 
     def _next_order(self) -> np.ndarray:
-        return self._rng.permutation(self.rows) if self.shuffle else self.rows
+        if not self.shuffle:
+            return self.rows
+        order = self._rng.permutation(self.rows)
+        if self._lengths is None:
+            return order
+        return self._bucketed(order)
+
+    def _bucketed(self, order: np.ndarray) -> np.ndarray:
+        """The shuffled rows regrouped so each batch holds similar lengths.
+
+        Within windows of ``_BUCKET_BATCHES`` batches the rows are sorted by
+        length and cut into batches, and the batches are shuffled: the order
+        stays seeded and random, and a batch pads to a length close to its
+        members'.
+        """
+        size = self.batch_size * _BUCKET_BATCHES
+        batches = []
+        for start in range(0, len(order), size):
+            window = order[start : start + size]
+            window = window[np.argsort(self._lengths[window], kind="stable")]
+            batches += [
+                window[i : i + self.batch_size]
+                for i in range(0, len(window), self.batch_size)
+            ]
+        # The last (short) batch stays last; the full ones are shuffled.
+        last = batches.pop() if len(batches[-1]) < self.batch_size else None
+        batches = [batches[i] for i in self._rng.permutation(len(batches))]
+        if last is not None:
+            batches.append(last)
+        return np.concatenate(batches) if batches else order
 
     def __len__(self) -> int:
         return math.ceil(self.n_samples / self.batch_size)

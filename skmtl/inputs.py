@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ._names import check_name
+from .ragged import RaggedSignal
 
 __all__ = [
     "FieldSpec",
@@ -61,6 +62,11 @@ class FieldSpec:
         Per-channel value subtracted in float64 before the cast to float32,
         for a field whose offset dwarfs its variation (``1e6 + 0.01 * noise``
         would keep a handful of distinct float32 values); empty for none.
+    ragged : bool, default=False
+        A variable-length signal (:mod:`skmtl.ragged`): ``n_steps`` is then the
+        longest recording seen at fit and ``min_steps`` the shortest.
+    min_steps : int, default=0
+        The shortest recording of a ragged signal at fit.
 
     See Also
     --------
@@ -86,6 +92,8 @@ class FieldSpec:
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()
     offset: tuple[float, ...] = ()
+    ragged: bool = False
+    min_steps: int = 0
 
     @property
     def network_mean(self) -> tuple[float, ...]:
@@ -96,10 +104,21 @@ class FieldSpec:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Per-sample shape of the array fed to the network."""
+        """Per-sample shape of the array fed to the network.
+
+        A ragged signal is ``(None, n_channels + 1)``: any length, and a last
+        channel that is 1 on true steps and 0 on padding.
+        """
+        if self.ragged:
+            return (None, self.n_channels + 1)
         return (self.n_steps, self.n_channels) if self.kind == SIGNAL else (1,)
 
     def describe(self) -> str:
+        if self.ragged:
+            return (
+                f"variable-length signal {self.name!r} ({self.min_steps} to "
+                f"{self.n_steps} steps at fit) x {self.n_channels} channel(s)"
+            )
         if self.kind == SIGNAL:
             return (
                 f"signal {self.name!r} of {self.n_steps} steps x "
@@ -370,33 +389,22 @@ def _frame_column(name: str, column) -> np.ndarray:
             "sample. skmtl does not impute inputs: fill or drop those samples first."
         )
     if len(shapes) > 1:
-        first = cells[0].shape
-        row = next(i for i, c in enumerate(cells) if c.shape != first)
-        raise ValueError(
-            f"Field {name!r} is ragged: sample 0 has shape {first} but sample "
-            f"{row} has shape {cells[row].shape}. Every sample of a signal must "
-            "have the same number of steps and channels; pad or crop them first."
-        )
+        # Recordings of different lengths: a variable-length signal.
+        return RaggedSignal.from_list(cells, name)
     return np.stack(cells)
 
 
 def _dict_field(name: str, value) -> np.ndarray:
     """One value of a dict X as an array, with samples on axis 0."""
+    if isinstance(value, RaggedSignal):
+        return value
     try:
         a = np.asarray(value)
     except ValueError:  # NumPy's "inhomogeneous shape": samples differ in shape
-        cells = [np.asarray(cell, dtype=object) for cell in value]
-        row = next((i for i, c in enumerate(cells) if c.shape != cells[0].shape), None)
-        where = (
-            f": sample 0 has shape {cells[0].shape} but sample {row} has shape "
-            f"{cells[row].shape}"
-            if row is not None
-            else " (its samples' nested sequences differ in length)"
-        )
-        raise ValueError(
-            f"Field {name!r} is ragged{where}. Every sample of a signal must have "
-            "the same number of steps and channels; pad or crop them first."
-        ) from None
+        # Recordings of different lengths: a variable-length signal.
+        return RaggedSignal.from_list(list(value), name)
+    if a.dtype == object and a.ndim == 1:
+        return object_cells(name, a)
     if a.ndim == 0:
         example = (
             f", e.g. {{{name!r}: [{a.item()!r}]}} for a single sample"
@@ -451,7 +459,10 @@ def to_named_arrays(X) -> tuple[dict[str, np.ndarray], str]:
             check_name(key, "X field")
         arrays = {k: _dict_field(k, v) for k, v in X.items()}
     elif form == "structured":
-        arrays = {name: X[name] for name in X.dtype.names}
+        arrays = {
+            name: object_cells(name, X[name]) if X.dtype[name].kind == "O" else X[name]
+            for name in X.dtype.names
+        }
     if form in ("dict", "structured"):
         # keras.Input(shape=(1,)) habit: an (n, 1) value is one number per
         # sample, a covariate; predict then takes (n,) and (n, 1) alike.
@@ -491,6 +502,16 @@ def to_named_arrays(X) -> tuple[dict[str, np.ndarray], str]:
                 "input names; rename the field."
             )
     return arrays, form
+
+
+def object_cells(name: str, a: np.ndarray):
+    """An object array of per-sample values: numbers, equal arrays or ragged."""
+    cells = [np.asarray(c) if c is not None else None for c in a]
+    if any(c is None for c in cells) or all(c.ndim == 0 for c in cells):
+        return a  # numbers (or missing values): checked as a covariate
+    if len({c.shape for c in cells}) == 1:
+        return np.stack(cells)
+    return RaggedSignal.from_list(cells, name)
 
 
 def _n_samples(arrays: Mapping[str, np.ndarray]) -> int:
@@ -723,6 +744,9 @@ def infer_schema(X) -> InputSchema:
     _n_samples(arrays)
     fields = []
     for name, a in arrays.items():
+        if isinstance(a, RaggedSignal):
+            fields.append(_ragged_spec(name, a))
+            continue
         a = _numeric(name, a)
         kind, n_steps, n_channels = _per_sample_shape(name, a)
         _warn_if_channels_first(name, a, form)
@@ -732,6 +756,43 @@ def infer_schema(X) -> InputSchema:
             FieldSpec(name, kind, n_steps, n_channels, str(a.dtype), mean, std, offset)
         )
     return InputSchema(fields=tuple(fields), form=form)
+
+
+def _ragged_spec(name: str, a: RaggedSignal) -> FieldSpec:
+    """A variable-length signal's spec: statistics over its true steps only."""
+    values = a.values.astype(np.float64)
+    mean, std = values.mean(axis=0), values.std(axis=0)
+    std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
+    lengths = a.lengths
+    return FieldSpec(
+        name,
+        SIGNAL,
+        int(lengths.max()),
+        a.n_channels,
+        "float32",
+        tuple(float(m) for m in mean),
+        tuple(float(s) for s in std),
+        ragged=True,
+        min_steps=int(lengths.min()),
+    )
+
+
+def _encode_ragged(spec: FieldSpec, a) -> RaggedSignal:
+    """A ragged field at predict: any lengths, the channels seen at fit."""
+    if not isinstance(a, RaggedSignal):
+        a = _numeric(spec.name, a)
+        if a.ndim not in (2, 3):
+            raise ValueError(
+                f"Field {spec.name!r} was a {spec.describe()} at fit, but now holds "
+                "one value per sample."
+            )
+        a = RaggedSignal.from_list(list(a), spec.name)
+    if a.n_channels != spec.n_channels:
+        raise ValueError(
+            f"Field {spec.name!r} has {a.n_channels} channel(s) per step, but the "
+            f"{spec.describe()} was seen at fit."
+        )
+    return a
 
 
 def _mismatch_message(schema: InputSchema, arrays: Mapping) -> str | None:
@@ -773,6 +834,15 @@ def encode(
     n_samples = _n_samples(arrays)
     encoded = {}
     for spec in schema.fields:
+        if spec.ragged:
+            encoded[spec.name] = _encode_ragged(spec, arrays[spec.name])
+            continue
+        if isinstance(arrays[spec.name], RaggedSignal):
+            raise ValueError(
+                f"Field {spec.name!r} holds recordings of different lengths, but "
+                f"the {spec.describe()} was seen at fit (every recording of one "
+                "length). Fit on recordings of different lengths to predict them."
+            )
         a = _numeric(spec.name, arrays[spec.name])
         if spec.kind == SIGNAL and spec.shape == (1, 1) and a.ndim == 1:
             a = a[:, np.newaxis]  # a model saved when (n, 1) was a 1-step signal

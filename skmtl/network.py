@@ -30,6 +30,7 @@ import numpy as np
 
 from ._names import LayerNamer
 from .inputs import InputSchema
+from .masking import apply_mask, masked_average, pool_mask, split_mask, step_mask
 from .rocket import rocket_branch
 from .targets import CLASSIFICATION, TaskSpec
 
@@ -178,9 +179,20 @@ def _normalization(mean, std, name: str) -> keras.layers.Normalization:
 
 
 def _conv_bn_relu(
-    x, width: int, kernel: int, name: str, seeds, relu: bool = True, index=""
+    x,
+    width: int,
+    kernel: int,
+    name: str,
+    seeds,
+    relu: bool = True,
+    index="",
+    mask=None,
 ):
-    """``Conv1D(same, no bias) -> BatchNorm -> ReLU``: the unit of every trunk."""
+    """``Conv1D(same, no bias) -> BatchNorm -> ReLU``: the unit of every trunk.
+
+    With the ``mask`` of a variable-length signal, BatchNorm's statistics use
+    true steps only and the padded steps are zeroed again at the end.
+    """
     x = keras.layers.Conv1D(
         width,
         kernel,
@@ -191,10 +203,23 @@ def _conv_bn_relu(
     )(x)
     # Momentum 0.9, not 0.99: a small data set gives few steps, and the moving
     # statistics used at predict must converge within them.
-    x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn{index}")(x)
-    if not relu:
-        return x
-    return keras.layers.Activation("relu", name=f"{name}_relu{index}")(x)
+    bn = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn{index}")
+    if mask is None:
+        x = bn(x)
+    else:
+        x = bn(x, mask=step_mask(mask, f"{name}_steps{index}"))
+    if relu:
+        x = keras.layers.Activation("relu", name=f"{name}_relu{index}")(x)
+    if mask is not None:
+        x = apply_mask(x, mask, f"{name}_mask{index}")
+    return x
+
+
+def _global_average(x, name: str, mask=None):
+    """Average over steps: the true steps only, for a variable-length signal."""
+    if mask is None:
+        return keras.layers.GlobalAveragePooling1D(name=f"{name}_gap")(x)
+    return masked_average(x, mask, f"{name}_gap")
 
 
 def _conv_branch(
@@ -206,36 +231,53 @@ def _conv_branch(
     kernel_size: int,
     pool_size: int,
     seeds: Iterator[int | None],
+    mask=None,
 ):
-    """skmtl's trunk: conv stages, each pooled while the branch is long enough."""
+    """skmtl's trunk: conv stages, each pooled while the branch is long enough.
+
+    ``n_steps`` is the branch's length (a variable-length signal's shortest
+    recording at fit): pooling stops before it would empty the branch.
+    """
     length = n_steps
     for i, width in enumerate(filters):
-        x = _conv_bn_relu(x, width, kernel_size, name, seeds, index=i)
+        x = _conv_bn_relu(x, width, kernel_size, name, seeds, index=i, mask=mask)
         if pool_size > 1 and length >= pool_size:
             x = keras.layers.MaxPooling1D(pool_size, name=f"{name}_pool{i}")(x)
+            if mask is not None:
+                # A window is a true step only if all its steps are, as a lone
+                # sample's "valid" pooling drops a partial last window.
+                mask = pool_mask(mask, pool_size, f"{name}_poolmask{i}")
+                x = apply_mask(x, mask, f"{name}_poolmasked{i}")
             length //= pool_size
-    return keras.layers.GlobalAveragePooling1D(name=f"{name}_gap")(x)
+    return _global_average(x, name, mask)
 
 
-def _fcn_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds):
+def _fcn_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds, mask=None):
     """FCN (Wang, Yan & Oates, 2017): three conv-BN-ReLU blocks, no pooling."""
     for i, width in enumerate(filters):
         kernel = _FCN_KERNELS[min(i, len(_FCN_KERNELS) - 1)]
-        x = _conv_bn_relu(x, width, kernel, f"{name}_block{i}", seeds)
-    return keras.layers.GlobalAveragePooling1D(name=f"{name}_gap")(x)
+        x = _conv_bn_relu(x, width, kernel, f"{name}_block{i}", seeds, mask=mask)
+    return _global_average(x, name, mask)
 
 
-def _resnet_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds):
+def _resnet_branch(
+    x, n_steps, name, *, filters, kernel_size, pool_size, seeds, mask=None
+):
     """ResNet (Wang, Yan & Oates, 2017): three residual blocks of three convs."""
     for i, width in enumerate(filters):
         block = f"{name}_res{i}"
-        shortcut = _conv_bn_relu(x, width, 1, f"{block}_short", seeds, relu=False)
+        shortcut = _conv_bn_relu(
+            x, width, 1, f"{block}_short", seeds, relu=False, mask=mask
+        )
         y = x
         for j, kernel in enumerate(_FCN_KERNELS):
-            y = _conv_bn_relu(y, width, kernel, f"{block}_{j}", seeds, relu=j < 2)
+            y = _conv_bn_relu(
+                y, width, kernel, f"{block}_{j}", seeds, relu=j < 2, mask=mask
+            )
+        # Both terms are zero on padding, and so is the ReLU of their sum.
         x = keras.layers.Add(name=f"{block}_add")([shortcut, y])
         x = keras.layers.Activation("relu", name=f"{block}_out")(x)
-    return keras.layers.GlobalAveragePooling1D(name=f"{name}_gap")(x)
+    return _global_average(x, name, mask)
 
 
 # Kernel sizes of both published trunks (Wang, Yan & Oates, 2017).
@@ -254,6 +296,25 @@ _BRANCHES = {
     "resnet": _resnet_branch,
     "rocket": rocket_branch,
 }
+
+
+def _ragged_branch(x, spec, namer, *, trunk, branch, **params):
+    """A variable-length signal's own branch, its padding masked throughout."""
+    if trunk not in _MASKED_TRUNKS:
+        raise ValueError(
+            f"trunk={trunk!r} does not take variable-length signals (field "
+            f"{spec.name!r}); use one of {sorted(_MASKED_TRUNKS)}, or pad or crop "
+            "the recordings to one length."
+        )
+    name = namer.prefix(f"ragged_{spec.name}")
+    values, mask = split_mask(x, name)
+    normalised = _normalization(spec.network_mean, spec.std, f"{name}_norm")(values)
+    normalised = apply_mask(normalised, mask, f"{name}_masked")
+    return branch(normalised, max(spec.min_steps, 1), name, mask=mask, **params)
+
+
+# Trunks whose every layer keeps a ragged signal's padding out (skmtl.masking).
+_MASKED_TRUNKS = {"conv", "fcn", "resnet"}
 
 
 def conv_trunk(
@@ -328,13 +389,28 @@ def conv_trunk(
     # sanitised and kept clear of the inputs' names and of each other.
     namer = LayerNamer(t.name for t in inputs.values())
     by_length: dict[int, list] = {}
+    features = []
     for spec in schema.signals:
+        if spec.ragged:
+            features.append(
+                _ragged_branch(
+                    inputs[spec.name],
+                    spec,
+                    namer,
+                    trunk=trunk,
+                    branch=branch,
+                    filters=filters,
+                    kernel_size=kernel_size,
+                    pool_size=pool_size,
+                    seeds=seeds,
+                )
+            )
+            continue
         norm_name = namer.name(f"{spec.name}_norm")
         normalised = _normalization(spec.network_mean, spec.std, norm_name)(
             inputs[spec.name]
         )
         by_length.setdefault(spec.n_steps, []).append(normalised)
-    features = []
     for n_steps, tensors in by_length.items():
         name = namer.prefix(f"branch{n_steps}")
         x = (

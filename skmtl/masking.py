@@ -1,0 +1,99 @@
+"""Keras layers that keep a variable-length signal's padding out of the network.
+
+A ragged field reaches the network as ``(batch, T, C + 1)``, its last channel
+1 on true steps (see :mod:`skmtl.ragged`). The trunks split that mask off,
+zero the padded steps after every layer (so a convolution near a recording's
+end sees the zeros a lone sample's ``same`` padding would), pool the mask with
+the values, and average over true steps only.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+__all__ = ["split_mask", "apply_mask", "pool_mask", "masked_average", "step_mask"]
+
+
+@keras.saving.register_keras_serializable(package="skmtl")
+class SplitMask(keras.layers.Layer):
+    """``(batch, T, C + 1)`` -> values ``(batch, T, C)`` and mask ``(batch, T, 1)``."""
+
+    def call(self, x):
+        return x[..., :-1], x[..., -1:]
+
+
+@keras.saving.register_keras_serializable(package="skmtl")
+class ApplyMask(keras.layers.Layer):
+    """Zero the padded steps: what a lone sample's ``same`` padding would see.
+
+    It consumes the Keras mask a masked BatchNormalization attaches to its
+    output (the zeros now carry that information), so no later layer warns
+    that it cannot use one.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, x, keep):
+        return x * ops.cast(keep, x.dtype)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
+@keras.saving.register_keras_serializable(package="skmtl")
+class PoolMask(keras.layers.Layer):
+    """The mask after ``MaxPooling1D(pool_size)``: a window is a true step only
+    if all its steps are, as a lone sample's ``valid`` pooling drops a partial
+    last window."""
+
+    def __init__(self, pool_size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = int(pool_size)
+
+    def call(self, mask):
+        return -ops.max_pool(-mask, self.pool_size, self.pool_size, padding="valid")
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size}
+
+
+@keras.saving.register_keras_serializable(package="skmtl")
+class MaskedAverage(keras.layers.Layer):
+    """Global average over true steps only (divides by the true length)."""
+
+    def call(self, x, mask):
+        mask = ops.cast(mask, x.dtype)
+        total = ops.sum(x * mask, axis=1)
+        count = ops.maximum(ops.sum(mask, axis=1), 1.0)
+        return total / count
+
+
+@keras.saving.register_keras_serializable(package="skmtl")
+class StepMask(keras.layers.Layer):
+    """``(batch, T, 1)`` float mask -> ``(batch, T)`` booleans (BatchNorm's)."""
+
+    def call(self, mask):
+        return mask[..., 0] > 0.5
+
+
+def step_mask(mask, name: str):
+    return StepMask(name=name)(mask)
+
+
+def split_mask(x, name: str):
+    return SplitMask(name=f"{name}_split")(x)
+
+
+def apply_mask(x, mask, name: str):
+    return ApplyMask(name=name)(x, mask)
+
+
+def pool_mask(mask, pool_size: int, name: str):
+    return PoolMask(pool_size, name=name)(mask)
+
+
+def masked_average(x, mask, name: str):
+    return MaskedAverage(name=name)(x, mask)

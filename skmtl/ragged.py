@@ -1,0 +1,134 @@
+"""Variable-length signals: recordings of different lengths in one field.
+
+A ragged field holds one ``(T_i, C)`` recording per sample, ``T_i`` free and
+``C`` fixed. It is kept as one flat float32 array of every true step and the
+row offsets (:class:`RaggedSignal`), never as a padded copy of the data set.
+Each batch is padded to its own longest member, and the network gets the
+field as ``(batch, T, C + 1)``: the last channel is 1 on true steps and 0 on
+padding. Every trunk multiplies its activations by that mask after each layer,
+pools it with the values and averages over true steps only, so a sample's
+prediction does not depend on what it is batched with (the layers are in
+:mod:`skmtl.masking`; this module, like the rest of the data layer, needs no
+TensorFlow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["RaggedSignal"]
+
+
+class RaggedSignal:
+    """Recordings of different lengths, stored flat without padding.
+
+    Parameters
+    ----------
+    values : ndarray of shape (total_steps, n_channels)
+        Every sample's steps, one after the other.
+    offsets : ndarray of int, shape (n_samples + 1,)
+        Sample ``i`` is ``values[offsets[i]:offsets[i + 1]]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ragged = RaggedSignal.from_list([np.ones(3), np.arange(5.0)], "ampl")
+    >>> len(ragged), ragged.lengths.tolist(), ragged.n_channels
+    (2, [3, 5], 1)
+    >>> ragged.padded().shape  # values and the mask channel
+    (2, 5, 2)
+    """
+
+    ndim = 3
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, values: np.ndarray, offsets: np.ndarray):
+        self.values = values
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+
+    @classmethod
+    def from_list(cls, cells: Sequence, name: str) -> RaggedSignal:
+        """Check each recording and store them flat; errors name the sample."""
+        arrays = []
+        n_channels = None
+        for i, cell in enumerate(cells):
+            try:
+                a = np.asarray(cell, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"Field {name!r}: sample {i} is not numeric ({type(cell).__name__}"
+                    "); each recording must be an array of numbers."
+                ) from None
+            if a.ndim == 1:
+                a = a[:, None]
+            if a.ndim != 2:
+                raise ValueError(
+                    f"Field {name!r}: sample {i} has shape {a.shape}; a recording "
+                    "is (n_steps,) or (n_steps, n_channels)."
+                )
+            if a.shape[0] == 0:
+                raise ValueError(
+                    f"Field {name!r}: sample {i} is an empty recording (0 steps)."
+                )
+            if n_channels is None:
+                n_channels = a.shape[1]
+            elif a.shape[1] != n_channels:
+                raise ValueError(
+                    f"Field {name!r}: sample {i} has {a.shape[1]} channel(s), sample "
+                    f"0 has {n_channels}; every recording needs the same channels."
+                )
+            if not np.isfinite(a).all():
+                raise ValueError(
+                    f"Field {name!r}: sample {i} contains NaN or infinity."
+                )
+            if np.abs(a).max() > np.finfo(np.float32).max:
+                raise ValueError(f"Field {name!r}: sample {i} overflows float32.")
+            arrays.append(a)
+        if not arrays:
+            raise ValueError(f"Field {name!r} has no samples.")
+        lengths = np.array([len(a) for a in arrays])
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        values = np.concatenate(arrays).astype(np.float32)
+        return cls(values, offsets)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @property
+    def n_channels(self) -> int:
+        return self.values.shape[1]
+
+    @property
+    def shape(self) -> tuple:
+        return (len(self), None, self.n_channels)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def _rows(self, rows) -> np.ndarray:
+        return np.arange(len(self))[rows] if isinstance(rows, slice) else rows
+
+    def __getitem__(self, rows) -> np.ndarray:
+        """The padded batch of ``rows``, with the mask channel (what the network
+        gets): ``(len(rows), max length, n_channels + 1)`` float32."""
+        return self.padded(rows)
+
+    def padded(self, rows=None) -> np.ndarray:
+        rows = np.arange(len(self)) if rows is None else self._rows(rows)
+        rows = np.atleast_1d(rows)
+        lengths = self.lengths[rows]
+        width = int(lengths.max()) if len(rows) else 0
+        out = np.zeros((len(rows), width, self.n_channels + 1), dtype=np.float32)
+        for j, (i, n) in enumerate(zip(rows, lengths, strict=True)):
+            out[j, :n, :-1] = self.values[self.offsets[i] : self.offsets[i] + n]
+            out[j, :n, -1] = 1.0
+        return out
+
+    def cells(self) -> list[np.ndarray]:
+        """One ``(T_i, C)`` array per sample."""
+        return [
+            self.values[self.offsets[i] : self.offsets[i + 1]] for i in range(len(self))
+        ]
