@@ -323,3 +323,55 @@ def test_module_imports_without_matplotlib(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)
     importlib.reload(skmtl.plotting)
     assert callable(skmtl.plotting.plot_history)
+
+
+def test_regression_subsample_as_a_fraction(fixed, data):
+    _, y = data
+    n_labelled = int(y["density"].notna().sum())
+    _, displays = plot_task_diagnostics(
+        fixed, *data, tasks="density", subsample=0.5, random_state=0
+    )
+    assert len(displays["density"].y_true) == int(0.5 * n_labelled)
+    # random_state picks which points: the same seed, the same points.
+    _, again = plot_task_diagnostics(
+        fixed, *data, tasks="density", subsample=0.5, random_state=0
+    )
+    np.testing.assert_array_equal(again["density"].y_true, displays["density"].y_true)
+
+
+def test_diagnostics_redraw_into_a_given_figure(fixed, data):
+    fig = plt.figure()
+    top, bottom = fig.subfigures(2, 1)
+    out, displays = plot_task_diagnostics(fixed, *data, fig=bottom)
+    assert out is bottom
+    assert displays["material"].figure_ is bottom
+    assert len(bottom.axes) == 2 and top.axes == []
+    plot_task_diagnostics(fixed, *data, fig=bottom)  # cleared first
+    assert len(bottom.axes) == 2
+
+
+def test_regression_block_panel_pools_its_outputs(data):
+    X, y = data
+    labelled = y["density"].notna().to_numpy()
+    block = np.column_stack([y["density"], 2 * y["density"]])
+    y_block = y.assign(pos=list(block)).drop(columns="density")
+    est = MultiTaskConvEstimator(**TINY, epochs=1, random_state=0).fit(X, y_block)
+    _, displays = plot_task_diagnostics(est, X, y_block, tasks="pos", subsample=None)
+    display = displays["pos"]
+    pred = np.stack(est.predict(X)["pos"])[labelled]
+    np.testing.assert_allclose(display.y_true, block[labelled].ravel())
+    np.testing.assert_allclose(display.y_pred, pred.ravel())
+    assert display.ax_.get_title().startswith("pos: R² ")
+    assert display.ax_.get_title().endswith(f"(n={labelled.sum()})")
+
+
+def test_diagnostics_normalize_by_prediction_and_overall(fixed, data):
+    raw = plot_task_diagnostics(fixed, *data, tasks="material")[1]["material"]
+    counts = raw.confusion_matrix
+    for normalize, total in [("pred", counts.sum(axis=0)), ("all", counts.sum())]:
+        display = plot_task_diagnostics(
+            fixed, *data, tasks="material", normalize=normalize
+        )[1]["material"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected = np.nan_to_num(counts / total)
+        np.testing.assert_allclose(display.confusion_matrix, expected)
