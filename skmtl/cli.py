@@ -212,7 +212,9 @@ def _add_fit(commands) -> None:
         "(repeatable), e.g. --param 'filters=(16, 32)'",
     )
     _add_verbosity(
-        fit, "0 silent, 1 Keras' progress bar (default), 2 one line per epoch"
+        fit,
+        "0 silent; 1 Keras' progress bar on a terminal, one line per epoch "
+        "elsewhere (default); 2 one line per epoch",
     )
 
 
@@ -278,15 +280,53 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("model", metavar="MODEL", help="a model file from skmtl fit")
     info.add_argument("--json", action="store_true", help="print JSON instead")
     demo = commands.add_parser(
-        "demo", help="train the default estimator on the built-in synthetic data"
+        "demo",
+        help="train the default estimator on the built-in synthetic data",
+        description="Generate the synthetic sensor data (2 signals, 3 covariates; "
+        "tasks 'material' and 'density'), train the default estimator on 75 % "
+        "of it, print held-out metrics and save the model.",
     )
-    demo.add_argument("--n-samples", type=int, default=2000)
-    demo.add_argument("--n-steps", type=int, default=3750)
-    demo.add_argument("--epochs", type=int, default=15)
-    demo.add_argument("--random-state", type=int, default=0)
-    demo.add_argument("--output", default="demo_model.skmtl")
     demo.add_argument(
-        "--verbose", type=int, default=1, help="0 silent, 1 progress bar (default)"
+        "--n-samples",
+        type=int,
+        default=2000,
+        metavar="N",
+        help="recordings to generate; a quarter is held out (default 2000)",
+    )
+    demo.add_argument(
+        "--n-steps",
+        type=int,
+        default=3750,
+        metavar="T",
+        help="steps per signal (default 3750)",
+    )
+    demo.add_argument(
+        "--epochs",
+        type=int,
+        default=15,
+        metavar="N",
+        help="training epochs (default 15)",
+    )
+    demo.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        metavar="SEED",
+        help="seed of the data, the split and the network (default 0)",
+    )
+    demo.add_argument(
+        "--output",
+        default="demo_model.skmtl",
+        metavar="FILE",
+        help="model file to write (default demo_model.skmtl)",
+    )
+    demo.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=1,
+        help="0 silent; 1 Keras' progress bar on a terminal, one line per epoch "
+        "elsewhere (default); 2 one line per epoch",
     )
     return parser
 

@@ -11,6 +11,7 @@ optimizer state and learned task weights then start afresh).
 from __future__ import annotations
 
 import inspect
+import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -460,7 +461,7 @@ class TrainingSession:
             initial_epoch=initial_epoch,
             validation_data=validation_data,
             callbacks=callbacks,
-            verbose=config.verbose,
+            verbose=keras_verbosity(config.verbose),
             # TaskBatches shuffles in a seeded order; Keras would reshuffle the
             # batches with Python's global RNG.
             shuffle=False,
@@ -478,6 +479,28 @@ class TrainingSession:
             best_epoch=best,
             task_weights=dict(zip(self.trainer.names, final.tolist(), strict=True)),
         )
+
+
+def keras_verbosity(verbose):
+    """Keras' ``verbose`` for skmtl's: the progress bar only on a terminal.
+
+    Keras redraws its bar with ``\b`` and ``\r`` on any POSIX system, terminal
+    or not: a 15-epoch demo wrote 300 KB of them into a log file. Off a terminal
+    (a log file, CI, a captured notebook cell) ``verbose=1`` and ``"auto"``
+    print Keras' one line per epoch instead (its ``verbose=2``).
+
+    Examples
+    --------
+    >>> keras_verbosity(0), keras_verbosity(2)
+    (0, 2)
+    """
+    if verbose not in (1, "auto"):
+        return verbose
+    try:
+        terminal = sys.stdout.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        terminal = False
+    return verbose if terminal else 2
 
 
 def _repeated(rows, n_samples: int, passes: int):

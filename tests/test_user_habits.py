@@ -314,3 +314,65 @@ def test_the_warning_points_at_the_call_of_fit(data, columns):
         est.fit(X, y)
     hint = next(w for w in caught if "guessed" in str(w.message))
     assert hint.filename == __file__
+
+
+# ------------------------------------------------------- progress in log files
+def test_the_demo_writes_plain_lines_to_a_file(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "demo.log"
+    argv = ["--n-samples", "40", "--n-steps", "64", "--epochs", "3"]
+    with open(log, "wb") as stdout:
+        subprocess.run(
+            [sys.executable, "-m", "skmtl", "demo", *argv, "--output", "m.skmtl"],
+            stdout=stdout,
+            stderr=subprocess.DEVNULL,
+            cwd=tmp_path,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            check=True,
+        )
+    text = log.read_bytes()
+    assert b"\x1b" not in text and b"\b" not in text and b"\r" not in text
+    assert text.count(b"Epoch ") == 3  # one line per epoch, with its metrics
+    assert text.count(b"material_accuracy") == 3
+    assert len(text) < 2000  # the progress bar wrote 3 KB for these 3 epochs
+
+
+def test_keras_verbosity_keeps_the_bar_on_a_terminal(monkeypatch):
+    import io
+
+    from skmtl.session import keras_verbosity
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stdout", io.StringIO())
+    assert [keras_verbosity(v) for v in (0, 1, 2, "auto")] == [0, 2, 2, 2]
+    monkeypatch.setattr("sys.stdout", Terminal())
+    assert [keras_verbosity(v) for v in (0, 1, 2, "auto")] == [0, 1, 2, "auto"]
+    monkeypatch.setattr("sys.stdout", None)
+    assert keras_verbosity(1) == 2
+
+
+def test_demo_help_documents_every_option_and_refuses_verbose_3(capsys):
+    from skmtl.cli import build_parser, main
+
+    parser = build_parser()
+    demo = next(
+        action.choices["demo"]
+        for action in parser._actions
+        if getattr(action, "choices", None) and "demo" in action.choices
+    )
+    options = [a for a in demo._actions if a.option_strings and a.dest != "help"]
+    assert {a.dest for a in options} >= {"n_samples", "epochs", "verbose", "output"}
+    assert all(a.help for a in options), [a.dest for a in options if not a.help]
+    assert main(["demo", "--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert "0 silent" in help_text and "2 one line per epoch" in help_text
+    assert main(["demo", "--verbose", "3"]) == 2
+    out, err = capsys.readouterr()
+    assert "Synthetic sensor data" not in out  # refused before generating data
+    assert "invalid choice: 3" in err
