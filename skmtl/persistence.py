@@ -10,7 +10,6 @@ loaded from trusted sources.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -25,6 +24,7 @@ import numpy as np
 
 from ._version import __version__
 from .conformal import Calibration
+from .datafiles import atomic_path
 from .fitted import FittedState
 from .inputs import InputSchema
 from .targets import TargetEncoder, TaskSpec
@@ -272,20 +272,12 @@ def _write_atomically(path: Path, write) -> None:
 
     A failing write (a full disk, an error while serialising) leaves the file
     that was there before untouched: ``os.replace`` is atomic on one file
-    system, and the data are flushed to disk before it.
+    system, and the data are flushed to disk before it. The new file gets the
+    mode of the one it replaces, or a new file's (not mkstemp's private 0600);
+    see :func:`skmtl.datafiles.atomic_path`, which the CLI's outputs share.
     """
-    parent = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+    with atomic_path(str(path)) as tmp, open(tmp, "wb") as file:
+        write(file)
 
 
 def _megabytes(n: int) -> str:

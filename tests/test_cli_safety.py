@@ -145,3 +145,18 @@ def test_an_npz_declaring_more_than_the_memory_is_refused_before_reading(tmp_pat
     status, err = _run("fit", path, "--target", "ampl", "-o", tmp_path / "m.skmtl")
     assert status == 2 and "Traceback" not in err
     assert "declares arrays of 800000.0 GB in all, more than this machine's" in err
+
+
+def test_a_saved_model_gets_a_new_file_s_mode_not_a_private_one(tmp_path):
+    from skmtl import MultiTaskConvEstimator
+    from skmtl.datasets import make_sensor_tasks
+
+    X, y = make_sensor_tasks(20, n_steps=16, random_state=0)
+    est = MultiTaskConvEstimator(filters=(2,), dense_units=4, epochs=1, random_state=0)
+    mask = os.umask(0o022)
+    try:
+        est.fit(X, y).save(tmp_path / "m.skmtl")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "m.skmtl").stat().st_mode) == 0o644
+    assert sorted(os.listdir(tmp_path)) == ["m.skmtl"]
