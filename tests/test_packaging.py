@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import email
 import importlib.metadata
-import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tomllib
 import zipfile
 from pathlib import Path
@@ -26,7 +26,7 @@ import skmtl
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-EXTRAS = {"pandas", "plot", "parquet", "dask", "docs", "test"}
+EXTRAS = set(PYPROJECT["project"]["optional-dependencies"])
 
 
 def _unmet_build_requirements() -> list[str]:
@@ -106,19 +106,34 @@ def test_wheel_declares_the_console_script(wheel):
 
 
 def test_console_script_from_the_wheel_prints_the_version(wheel, tmp_path):
-    """The script as pip generates it from the wheel's entry point (no
-    dependencies installed: the test environment's serve). In a development
-    environment skmtl itself is imported from the editable install, whose
-    finder comes before PYTHONPATH."""
-    target = tmp_path / "site"
+    """The script pip generates from the wheel's entry point, run in a virtual
+    environment that holds the wheel's skmtl and not the development install:
+    the dependencies come from this environment through a plain path entry,
+    which does not run its .pth files (where the editable install's finder is
+    registered)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+    (site,) = (venv / "lib").glob("python*/site-packages")
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     pip = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index"]
-    subprocess.run([*pip, "--target", target, wheel], check=True, capture_output=True)
-    env = {**os.environ, "PYTHONPATH": str(target), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run(
-        [target / "bin" / "skmtl", "--version"],
+    subprocess.run([*pip, "--target", site, wheel], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    env = {"PATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    where = subprocess.run(
+        [python, "-c", "import skmtl.cli; print(skmtl.cli.__file__)"],
         capture_output=True,
         text=True,
         env=env,
+        cwd=tmp_path,  # not the source tree, which -c would put on the path
+        check=True,
+    )
+    assert Path(where.stdout.strip()).is_relative_to(site), where.stdout
+    result = subprocess.run(
+        [python, site / "bin" / "skmtl", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
