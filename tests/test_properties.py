@@ -210,24 +210,3 @@ def test_random_schemas_fit_predict_and_round_trip(case: Case, tmp_path_factory)
         reloaded = loaded.predict_proba(X)
         for name, p in est.predict_proba(X).items():
             np.testing.assert_array_equal(reloaded[name], p)
-
-
-@pytest.mark.parametrize("seed", [0])
-def test_builder_respects_the_label_constraints(seed):
-    """The generator itself: >= 2 labelled classes / values per task."""
-    case = Case(
-        n_samples=30,
-        signals=(Signal("a", 8, 1, True),),
-        covariates=(),
-        tasks=(
-            Task("c", "classification", 4, False),
-            Task("s", "classification", 2, True),
-            Task("r", "regression"),
-        ),
-        missing_rate=0.5,
-        seed=seed,
-    )
-    _, y = build(case)
-    assert y["c"].dtype == "Int64" and y["s"].dtype == object
-    assert len(_known_labels(y["c"])) >= 2 and len(_known_labels(y["s"])) >= 2
-    assert y["r"].notna().sum() >= 2 and y["r"].nunique() >= 2
