@@ -19,6 +19,9 @@ What it runs
    ``jit_compile`` and ``filters`` choices.
 6. ``parallel_search.py``: ``GridSearchCV`` with ``n_jobs=1`` and ``n_jobs=2``
    under three thread settings for the workers.
+7. ``real_data.py``: accuracy / RMSE and fit seconds of the default estimator
+   on the UCR/UEA/TSER sets shipped with aeon (the ``bench`` extra), next to
+   aeon's MiniRocket and the published FCN figures.
 
 Each with its defaults; ``--quick`` shrinks them all for a smoke run (the
 numbers are then dominated by noise and fixed costs). ``--only`` runs a subset.
@@ -48,6 +51,7 @@ import flops
 import memory
 import parallel_search
 import predict_latency
+import real_data
 import scaling
 from _common import load_average
 
@@ -83,6 +87,7 @@ BENCHMARKS = {
             "n_jobs=2, TF_NUM_*_THREADS=1",
         ],
     ),
+    "real_data": (real_data, ["--seeds", "0", "--sets", "ItalyPowerDemand"]),
 }
 
 

@@ -27,6 +27,7 @@ import keras
 import numpy as np
 
 __all__ = [
+    "MAX_STEPS",
     "MiniRocketFeatures",
     "adapt_rocket",
     "rocket_branch",
@@ -40,8 +41,10 @@ for _k, _positions in enumerate(itertools.combinations(range(_KERNEL_LENGTH), 3)
     _KERNELS[_k, list(_positions)] = 2.0
 _N_KERNELS = len(_KERNELS)
 # Rows of training data used to set the features' standardisation.
-_ADAPT_ROWS = 1024
+_ADAPT_ROWS = 512
 _ADAPT_CHUNK = 64
+#: Longest signal the "rocket" branch convolves; longer ones are averaged down.
+MAX_STEPS = 512
 # Scale of the standardised features; None: 1 / sqrt(n_features) (see adapt).
 _GAIN = None
 
@@ -281,7 +284,7 @@ class MiniRocketFeatures(keras.layers.Layer):
 
         Each kernel/dilation pair takes its biases from the quantiles of its
         output on one training series drawn at random (seeded by ``seed``);
-        then the features of up to 1,024 series give their mean and scale.
+        then the features of up to 512 series give their mean and scale.
 
         Parameters
         ----------
@@ -334,10 +337,17 @@ def rocket_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds):
 
     ``filters[0]`` is the number of features requested (10,000 by default);
     ``kernel_size`` and ``pool_size`` do not apply (MiniRocket's kernels have
-    length 9 and no pooling).
+    length 9 and no pooling). A signal longer than :data:`MAX_STEPS` is
+    averaged over windows of ``ceil(n_steps / MAX_STEPS)`` steps first.
     """
     n_features = int(filters[0]) if filters else 10_000
     seed = next(seeds)
+    factor = -(-n_steps // MAX_STEPS)
+    if factor > 1:
+        # The transform costs n_steps x n_features per sample: a long signal is
+        # averaged down to at most MAX_STEPS steps first.
+        x = keras.layers.AveragePooling1D(factor, name=f"{name}_downsample")(x)
+        n_steps //= factor
     return MiniRocketFeatures(
         n_steps,
         int(x.shape[-1]),

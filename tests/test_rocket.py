@@ -179,3 +179,15 @@ def test_save_load_and_export_keep_predictions(rocket_fit, tmp_path):
     np.testing.assert_allclose(
         served, est.predict_proba(X[:5])["material"], rtol=1e-5, atol=1e-6
     )
+
+
+def test_long_signals_are_averaged_down_before_the_transform():
+    from skmtl.rocket import MAX_STEPS
+
+    schema = infer_schema({"ampl": np.zeros((2, 3750))})
+    tasks = TargetEncoder().fit(np.array([0, 1])).tasks_
+    model = build_network(schema, tasks, trunk="rocket", filters=(84,))
+    (layer,) = [la for la in model.layers if isinstance(la, MiniRocketFeatures)]
+    factor = -(-3750 // MAX_STEPS)
+    assert layer.n_steps == 3750 // factor <= MAX_STEPS
+    assert any(la.name.endswith("_downsample") for la in model.layers)
