@@ -53,7 +53,7 @@ AUTO_FRACTION = 0.1
 class Calibration:
     """What the held-out rows of a fit learned.
 
-    Attributes
+    Parameters
     ----------
     n_rows : int
         Rows held out (not trained on, or only used to pick the epoch).
@@ -286,6 +286,34 @@ def calibrate(
     or a zero sample weight) does not count for that task; the others count
     once each, whatever their weight: the guarantee is over unweighted,
     exchangeable rows.
+
+    Parameters
+    ----------
+    tasks : sequence of TaskSpec
+        The fitted tasks.
+    outputs : dict of str to ndarray
+        ``{task: raw network output}`` on the held-out rows.
+    probabilities : dict of str to ndarray
+        ``{classification task: (m, n_classes)}``.
+    targets, weights : dict of str to ndarray
+        Encoded targets and per-task weights of the held-out rows.
+    source : {"holdout", "validation"}
+        Where the rows came from.
+
+    Returns
+    -------
+    Calibration
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.targets import TaskSpec
+    >>> task = TaskSpec("v", "regression", "float64", mean=0.0, std=2.0)
+    >>> cal = calibrate([task], {"v": np.array([[0.0], [1.0]])}, {},
+    ...                 {"v": np.array([[0.5], [0.0]])}, {"v": np.ones(2)},
+    ...                 source="holdout")
+    >>> cal.residuals["v"].ravel().tolist()  # in the target's units (std 2)
+    [1.0, 2.0]
     """
     n_rows = len(next(iter(targets.values())))
     residuals, temperatures, ece = {}, {}, {}

@@ -183,6 +183,7 @@ def explain_inputs(
         )
     inputs = {name: np.asarray(inputs[name], np.float32) for name in state.input_names}
     n_samples = len(next(iter(inputs.values())))
+    outputs = None
     if task.kind == "classification" and target_index is None:
         outputs = state.forward(inputs, n_samples, chunk)
         target_index = _predicted_index(task, outputs[task.name])
@@ -192,7 +193,7 @@ def explain_inputs(
         else np.asarray(target_index, np.int32).reshape(n_samples)
     )
     if method == "occlusion":
-        return _occlusion(state, inputs, task, index, window, chunk)
+        return _occlusion(state, inputs, task, index, window, chunk, outputs)
     if has_step_functions(state.model):
         raise ValueError(
             f"method={method!r} needs gradients, but this network's MiniRocket "
@@ -208,14 +209,14 @@ def _predicted_index(task, out: np.ndarray) -> np.ndarray:
     return out.argmax(axis=1).astype(np.int32)
 
 
-def _occlusion(state, inputs, task, index, window, chunk):
+def _occlusion(state, inputs, task, index, window, chunk, outputs=None):
     schema, n_samples = state.schema, len(index)
 
     def score(batch, idx):
         outputs = state.forward(batch, len(idx), chunk)
         return _scores(task, outputs, idx)
 
-    base = score(inputs, index)
+    base = score(inputs, index) if outputs is None else _scores(task, outputs, index)
     relevance = {}
     covariates = [n for n in inputs if schema[n].kind != "signal"]
     for name in inputs:
