@@ -338,6 +338,11 @@ def _read(path) -> tuple[dict, bytes]:
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
+            if _META in names and _MODEL not in names:
+                raise SkmtlFileError(
+                    f"{path} is not a complete skmtl model file (no {_MODEL} "
+                    "inside: its network is missing); save the model again."
+                )
             if not {_META, _MODEL} <= names:
                 raise SkmtlFileError(
                     f"{path} is not an skmtl model file (no {_META} inside). A "

@@ -1075,6 +1075,16 @@ CATALOGUE = [
         "Only load files written by est.save.",
     ),
     Row(
+        "load-without-network",
+        lambda c: load(c.files / "nonetwork.skmtl"),
+        SkmtlFileError,
+        r"nonetwork\.skmtl is not a complete skmtl model file \(no model\.keras "
+        r"inside: its network is missing\)",
+        "A model file whose model.keras member is missing (it was reported as "
+        "having no skmtl.json).",
+        "Save the model again.",
+    ),
+    Row(
         "load-json-without-schema",
         lambda c: load(c.files / "noschema.skmtl"),
         SkmtlFileError,
@@ -1225,6 +1235,11 @@ def make_context(files: Path) -> SimpleNamespace:
     _rewritten(model, files / "deep.skmtl", lambda _: "[" * 200_000 + "]" * 200_000)
     _rewritten(model, files / "noschema.skmtl", _without_key("schema"))
     _rewritten(model, files / "crafted.skmtl", _one_class_less)
+    with (
+        zipfile.ZipFile(model) as zin,
+        zipfile.ZipFile(files / "nonetwork.skmtl", "w") as zout,
+    ):
+        zout.writestr("skmtl.json", zin.read("skmtl.json"))
     # 40 MB of metadata in a file of about 50 kB.
     _rewritten(model, files / "padded.skmtl", lambda text: text + " " * 40_000_000)
     fields = _fields(X)
