@@ -22,6 +22,9 @@ What it runs
 7. ``real_data.py``: accuracy / RMSE and fit seconds of the default estimator
    on the UCR/UEA/TSER sets shipped with aeon (the ``bench`` extra), next to
    aeon's MiniRocket and the published FCN figures.
+8. ``explain_uncertainty.py``: share of ``explain``'s relevance inside a
+   planted informative window, ``predict_interval`` coverage and width, and the
+   calibration error before and after temperature scaling.
 
 Each with its defaults; ``--quick`` shrinks them all for a smoke run (the
 numbers are then dominated by noise and fixed costs). ``--only`` runs a subset.
@@ -46,6 +49,7 @@ import argparse
 import os
 import time
 
+import explain_uncertainty
 import fit_throughput
 import flops
 import memory
@@ -88,6 +92,7 @@ BENCHMARKS = {
         ],
     ),
     "real_data": (real_data, ["--seeds", "0", "--sets", "ItalyPowerDemand"]),
+    "explain_uncertainty": (explain_uncertainty, ["--quick"]),
 }
 
 
