@@ -241,3 +241,29 @@ def test_a_file_without_its_network_names_it(fitted, tmp_path):
                 cut.writestr(name, full.read(name))
     with pytest.raises(SkmtlFileError, match=r"model\.keras"):
         load(tmp_path / "no_network.skmtl")
+
+
+# ------------------------------------------------------------ forms of X
+def test_every_form_of_the_same_data_gives_the_same_predictions(sensor_data):
+    import pandas as pd
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = sensor_data
+    as_dict = {name: X[name] for name in X.dtype.names}
+    as_frame = pd.DataFrame(
+        {n: list(v) if v.ndim > 1 else v for n, v in as_dict.items()}
+    )
+    reference = _est().fit(X, y)
+    expected = reference.predict_proba(X)["material"]
+    for form in (as_dict, as_frame):
+        est = _est().fit(form, y)
+        np.testing.assert_array_equal(est.predict_proba(form)["material"], expected)
+        # And a network fitted on one form predicts any other form the same.
+        np.testing.assert_array_equal(
+            reference.predict_proba(form)["material"], expected
+        )
+    # A pass-through step in a Pipeline changes nothing either.
+    pipe = make_pipeline(FunctionTransformer(), _est()).fit(X, y)
+    np.testing.assert_array_equal(pipe.predict_proba(X)["material"], expected)
+    assert pipe.score(X, y) == pytest.approx(reference.score(X, y))
