@@ -10,7 +10,10 @@ skmtl) needs nothing else:
   ``ampl_raw``; :func:`signature_input_names` gives the mapping): a
   covariate is ``(batch,)``; a one-channel signal ``(batch, n_steps)``; a
   multi-channel signal ``(batch, n_steps, n_channels)`` (and so is the single
-  ``"signal"`` field of a 3-D array X, even with one channel);
+  ``"signal"`` field of a 3-D array X, even with one channel); a
+  variable-length signal ``(batch, steps, n_channels + 1)``: the recordings
+  zero-padded to the batch's longest, with a last channel that is 1 on true
+  steps and 0 on padding (what ``RaggedSignal.padded`` gives);
 - the input normalisation learned at fit (the network's ``Normalization``
   layers), the network in inference mode, and the decoding of its outputs;
 - per classification task ``<task>``: the predicted labels as the original
@@ -128,6 +131,10 @@ def _label_dtype(classes: np.ndarray, warn: bool = False) -> tuple:
 
 
 def _input_shape(spec, form: str) -> tuple:
+    if spec.ragged:
+        # Padded recordings with the mask channel last (1 on true steps), as the
+        # network takes them (skmtl.ragged).
+        return (None, None, spec.n_channels + 1)
     if spec.kind != SIGNAL:
         return (None,)
     if spec.n_channels == 1 and form != "array3d":

@@ -959,16 +959,38 @@ def to_structured(X, names: Sequence[str] | None = None) -> np.ndarray:
     ...                   names=["ampl", "temp"])
     >>> X.dtype.names, X["ampl"].shape, X["temp"].shape
     (('ampl', 'temp'), (10, 8, 1), (10,))
+
+    Recordings of different lengths become an object field:
+
+    >>> X = to_structured({"ampl": [np.zeros(5), np.zeros(9)], "temp": [1.0, 2.0]})
+    >>> X.dtype["ampl"], [len(a) for a in X["ampl"]]
+    (dtype('O'), [5, 9])
     """
     if names is not None:
         X = _named_inputs(X, names)
     arrays, _ = to_named_arrays(X)
     n = _n_samples(arrays)
-    arrays = {name: _numeric(name, a) for name, a in arrays.items()}
-    dtype = np.dtype([(name, a.dtype, a.shape[1:]) for name, a in arrays.items()])
+    arrays = {
+        name: a if isinstance(a, RaggedSignal) else _numeric(name, a)
+        for name, a in arrays.items()
+    }
+    dtype = np.dtype(
+        [
+            # Recordings of different lengths: an object field, one array each.
+            (name, object)
+            if isinstance(a, RaggedSignal)
+            else (name, a.dtype, a.shape[1:])
+            for name, a in arrays.items()
+        ]
+    )
     out = np.empty(n, dtype=dtype)
     for name, a in arrays.items():
-        out[name] = a
+        if isinstance(a, RaggedSignal):
+            cells = np.empty(n, dtype=object)
+            cells[:] = a.cells()
+            out[name] = cells
+        else:
+            out[name] = a
     return out
 
 
