@@ -27,25 +27,27 @@ def from_aeon(X) -> np.ndarray:
           sktime's "numpy3D" (what ``aeon.datasets.load_from_ts_file`` returns
           for series of equal length);
         - a list of 2-D arrays ``(n_channels, n_timepoints_i)``, aeon's form for
-          unequal lengths; the lengths must all be equal here;
+          unequal lengths;
         - a 2-D array ``(n_cases, n_timepoints)`` (aeon's "numpy2D"), which is
           already skmtl's layout of one univariate signal and is returned as it
           is.
 
     Returns
     -------
-    ndarray of shape (n_cases, n_timepoints, n_channels)
-        A new C-contiguous array of X's dtype (or X itself for a 2-D array),
-        ready for :class:`~skmtl.MultiTaskConvEstimator` as one signal of
-        ``n_channels`` channels.
+    ndarray
+        ``(n_cases, n_timepoints, n_channels)``: a new C-contiguous array of
+        X's dtype (or X itself for a 2-D array), ready for
+        :class:`~skmtl.MultiTaskConvEstimator` as one signal of ``n_channels``
+        channels. A list of series of different lengths gives a structured
+        array of shape ``(n_cases,)`` with one object field ``"signal"`` of
+        ``(n_timepoints_i, n_channels)`` arrays: a variable-length signal, which
+        scikit-learn can split.
 
     Raises
     ------
     ValueError
-        If a list holds series of different lengths (pad or crop them first:
-        variable-length signals are not read from this form), arrays that are
-        not 2-D, or different numbers of channels; or if an array is not 2-D
-        or 3-D.
+        If a list holds arrays that are not 2-D or different numbers of
+        channels; or if an array is not 2-D or 3-D.
     TypeError
         If X is neither an array nor a list of arrays (e.g. a nested pandas
         DataFrame: convert it with aeon or sktime to numpy3D first).
@@ -63,6 +65,9 @@ def from_aeon(X) -> np.ndarray:
     (40, 100, 6)
     >>> from_aeon([np.zeros((2, 50)), np.ones((2, 50))]).shape
     (2, 50, 2)
+    >>> ragged = from_aeon([np.zeros((2, 7)), np.ones((2, 29))])
+    >>> ragged.dtype.names, [cell.shape for cell in ragged["signal"]]
+    (('signal',), [(7, 2), (29, 2)])
     """
     if isinstance(X, list | tuple):
         return _from_list(X)
@@ -86,7 +91,7 @@ def from_aeon(X) -> np.ndarray:
 
 
 def _from_list(series: Sequence) -> np.ndarray:
-    """aeon's list of ``(n_channels, n_timepoints_i)`` arrays, of equal lengths."""
+    """aeon's list of ``(n_channels, n_timepoints_i)`` arrays."""
     if not len(series):
         raise ValueError("from_aeon got an empty list: there are no series.")
     arrays = [np.asarray(s) for s in series]
@@ -104,13 +109,10 @@ def _from_list(series: Sequence) -> np.ndarray:
         )
     lengths = [a.shape[1] for a in arrays]
     if len(set(lengths)) > 1:
-        shortest, longest = min(lengths), max(lengths)
-        raise ValueError(
-            f"The series have different lengths ({shortest} to {longest} steps; "
-            f"series {lengths.index(shortest)} is the shortest). Pad or crop them "
-            "to one length first, e.g. with aeon: from "
-            "aeon.transformations.collection.unequal_length import Padder; "
-            "X = from_aeon(Padder().fit_transform(X)) (or Truncator to crop). "
-            "Variable-length signals are not read from this form."
-        )
+        # A variable-length signal (skmtl.ragged), in a form sklearn can split.
+        cells = np.empty(len(arrays), dtype=object)
+        cells[:] = [np.ascontiguousarray(a.T) for a in arrays]
+        out = np.empty(len(arrays), dtype=[("signal", object)])
+        out["signal"] = cells
+        return out
     return np.ascontiguousarray(np.stack(arrays).transpose(0, 2, 1))

@@ -208,10 +208,11 @@ def test_from_aeon_takes_aeons_list_of_equal_length_series():
     assert (out[2] == 2).all()
 
 
-def test_from_aeon_points_unequal_lengths_to_padding():
+def test_from_aeon_reads_unequal_lengths_as_a_variable_length_signal():
     series = [np.zeros((2, 6)), np.zeros((2, 9)), np.zeros((2, 4))]
-    with pytest.raises(ValueError, match=r"4 to 9 steps.*Padder"):
-        from_aeon(series)
+    out = from_aeon(series)
+    assert out.dtype.names == ("signal",)
+    assert [cell.shape for cell in out["signal"]] == [(6, 2), (9, 2), (4, 2)]
     with pytest.raises(ValueError, match="channels"):
         from_aeon([np.zeros((2, 6)), np.zeros((3, 6))])
     with pytest.raises(TypeError, match="numpy3D"):
@@ -376,3 +377,48 @@ def test_demo_help_documents_every_option_and_refuses_verbose_3(capsys):
     out, err = capsys.readouterr()
     assert "Synthetic sensor data" not in out  # refused before generating data
     assert "invalid choice: 3" in err
+
+
+# ------------------------------------------------------------ .ts in the CLI
+def _archive(name: str) -> str:
+    import os
+
+    aeon = pytest.importorskip("aeon")
+    return os.path.join(os.path.dirname(aeon.__file__), "datasets", "data", name)
+
+
+def test_ts_files_fit_and_predict_from_the_command_line(tmp_path, capsys):
+    import csv
+    import os
+
+    from skmtl.cli import main
+
+    folder = _archive("GunPoint")
+    model = tmp_path / "m.skmtl"
+    tiny = ["--epochs", "1", "--param", "filters=(4,)", "--param", "dense_units=8"]
+    train = os.path.join(folder, "GunPoint_TRAIN.ts")
+    assert main(["fit", train, "-o", str(model), *tiny, "-q"]) == 0  # no --target
+    capsys.readouterr()
+    test = os.path.join(folder, "GunPoint_TEST.ts")
+    assert main(["predict", str(model), test]) == 0
+    out, err = capsys.readouterr()
+    rows = list(csv.reader(out.splitlines()))
+    assert rows[0] == ["target"] and len(rows) == 151  # GunPoint: 150 test cases
+    assert {r[0] for r in rows[1:]} <= {"1", "2"}
+    assert "ignoring column(s) ['target']" in err
+
+
+def test_reading_ts_files_names_the_extra_and_the_padding(monkeypatch):
+    import os
+    import sys
+
+    from skmtl.datafiles import DataFileError, read_data
+
+    vowels = os.path.join(_archive("JapaneseVowels"), "JapaneseVowels_TRAIN.ts")
+    with pytest.raises(DataFileError, match=r"different lengths.*Padder"):
+        read_data(vowels)  # unequal lengths
+    data = read_data(os.path.join(_archive("BasicMotions"), "BasicMotions_TRAIN.ts"))
+    assert data["signal"].shape == (40, 100, 6) and data["target"].shape == (40,)
+    monkeypatch.setitem(sys.modules, "aeon.datasets", None)
+    with pytest.raises(DataFileError, match=r"skmtl\[aeon\]"):
+        read_data(vowels)
