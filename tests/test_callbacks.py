@@ -4,7 +4,8 @@ TensorBoard, CSVLogger and ReduceLROnPlateau each do their job in a plain fit
 and inside ``GridSearchCV`` (serial and on two loky workers). The instances
 given are never changed by fit (each fit trains with copies), so a fitted
 estimator still clones and pickles. ``verbose=0`` prints nothing from any
-public method; 1 draws a progress bar per epoch; 2 prints one line per epoch.
+public method; 1 draws a progress bar per epoch on a terminal (one line per
+epoch elsewhere); 2 prints one line per epoch.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import csv
 import pickle
 import re
+import sys
 
 import joblib
 import keras
@@ -259,8 +261,9 @@ def test_verbose_0_prints_nothing(data, tmp_path, capfd, params):
     assert err == ""
 
 
-def test_verbose_1_draws_a_progress_bar_per_epoch(data, capfd):
+def test_verbose_1_draws_a_progress_bar_on_a_terminal(data, capfd, monkeypatch):
     X, y = data
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     est = _est(verbose=1).fit(X, y)
     out = capfd.readouterr().out
     for epoch in range(1, EPOCHS + 1):
@@ -269,6 +272,18 @@ def test_verbose_1_draws_a_progress_bar_per_epoch(data, capfd):
     est.predict(X)
     est.score(X, y)
     assert capfd.readouterr().out == ""  # like scikit-learn: only fit reports
+
+
+def test_verbose_1_off_a_terminal_prints_one_line_per_epoch(data, capfd):
+    # A log file or CI: no bar redrawn with \b and \r.
+    X, y = data
+    _est(verbose=1).fit(X, y)
+    out = capfd.readouterr().out
+    assert "━" not in out and "\b" not in out and "\r" not in out
+    assert [line for line in out.splitlines() if line.startswith("Epoch ")] == [
+        f"Epoch {epoch}/{EPOCHS}" for epoch in range(1, EPOCHS + 1)
+    ]
+    assert len([line for line in out.splitlines() if " - loss: " in line]) == EPOCHS
 
 
 def test_verbose_2_prints_one_line_per_epoch(data, capfd):

@@ -225,11 +225,6 @@ def test_a_loaded_estimator_refits(fitted, sensor_data, tmp_path):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load names the wrong member: a file without model.keras is reported "
-    "as having no skmtl.json",
-)
 def test_a_file_without_its_network_names_it(fitted, tmp_path):
     fitted.save(tmp_path / "model.skmtl")
     with (
