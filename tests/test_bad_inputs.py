@@ -120,17 +120,18 @@ def _one_bad(a: np.ndarray, row: int, value: float) -> np.ndarray:
 
 
 def _ragged_frame(c) -> pd.DataFrame:
+    """X as a DataFrame whose sample 7 of 'ampl' has two channels."""
     frame = _frame(c.X)
     cells = list(frame["ampl"])
-    cells[7] = cells[7][:20]
+    cells[7] = np.stack([cells[7], cells[7]], axis=-1)
     frame["ampl"] = cells
     return frame
 
 
 def _ragged_list(signal: np.ndarray) -> list:
-    """A signal as a list of recordings, the last one cropped to 20 steps."""
+    """A signal as a list of recordings, the last one empty."""
     rows = [list(r) for r in signal]
-    rows[-1] = rows[-1][:20]
+    rows[-1] = []
     return rows
 
 
@@ -438,23 +439,22 @@ CATALOGUE = [
     ),
     # --- values in X -------------------------------------------------------
     Row(
-        "frame-ragged-signal",
+        "frame-ragged-channels",
         lambda c: _est().fit(_ragged_frame(c), c.y),
         ValueError,
-        r"Field 'ampl' is ragged: sample 0 has shape \(32,\) but sample 7 has "
-        r"shape \(20,\)",
-        "A DataFrame column holds arrays of different lengths (ragged object column).",
-        "Pad or crop every sample to one length.",
+        r"Field 'ampl': sample 7 has 2 channel\(s\), sample 0 has 1; every "
+        r"recording needs the same channels",
+        "A DataFrame column of recordings whose channel counts differ (recordings "
+        "of different lengths are a variable-length signal, which is fine).",
+        "Give every recording the same channels.",
     ),
     Row(
-        "dict-ragged-list-signal",
+        "dict-list-signal-empty-recording",
         lambda c: _est().fit(_with(c, ampl=_ragged_list(c.X["ampl"])), c.y),
         ValueError,
-        r"Field 'ampl' is ragged: sample 0 has shape \(32,\) but sample 59 has "
-        r"shape \(20,\)",
-        "A dict X holds a list of recordings of different lengths (NumPy's own "
-        "'inhomogeneous shape' error once).",
-        "Pad or crop every sample to one length.",
+        r"Field 'ampl': sample 59 is an empty recording \(0 steps\)",
+        "A dict X holds a list of recordings, one of them empty.",
+        "Drop the empty recording.",
     ),
     Row(
         "frame-missing-covariate",
