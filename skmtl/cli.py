@@ -1,7 +1,8 @@
 """The ``skmtl`` command: ``fit``, ``predict``, ``info`` and ``demo``.
 
-Data files are ``.npz`` (one array per field) or Parquet (one column per field,
-signals as list-valued columns; needs pyarrow, the ``skmtl[parquet]`` extra).
+Data files are ``.npz`` (one array per field), Parquet (one column per field,
+signals as list-valued columns; needs pyarrow, the ``skmtl[parquet]`` extra) or
+``.ts`` (the UCR/UEA archive format; needs aeon, the ``skmtl[aeon]`` extra).
 Every expected failure (a missing or corrupt file, a bad option, an estimator
 error) is reported as ``skmtl: error: ...`` on stderr with exit status 2, the
 argparse convention; progress and notes go to stderr too, so that stdout holds
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .datafiles import (
+    TS_TARGET,
     check_output,
     existing_file,
     need_pyarrow,
@@ -179,16 +181,18 @@ def _add_fit(commands) -> None:
         help="train an estimator on a data file and save it",
         description="Train MultiTaskConvEstimator on DATA and save it to -o.",
     )
-    fit.add_argument("data", metavar="DATA", help="training data (.npz or .parquet)")
+    fit.add_argument(
+        "data", metavar="DATA", help="training data (.npz, .parquet or .ts)"
+    )
     fit.add_argument(
         "--target",
         dest="targets",
         metavar="NAME:KIND",
         type=parse_target,
         action="append",
-        required=True,
         help="a target field and its kind, classification or regression "
-        "(repeat for each task)",
+        "(repeat for each task); required except for a .ts file, whose "
+        "target is its label",
     )
     fit.add_argument(
         "-o", "--output", required=True, help="model file to write (.skmtl)"
@@ -225,7 +229,9 @@ def _add_predict(commands) -> None:
         description="Predict every task of MODEL on DATA, one column per task.",
     )
     predict.add_argument("model", metavar="MODEL", help="a model file from skmtl fit")
-    predict.add_argument("data", metavar="DATA", help="input data (.npz or .parquet)")
+    predict.add_argument(
+        "data", metavar="DATA", help="input data (.npz, .parquet or .ts)"
+    )
     predict.add_argument(
         "-o",
         "--output",
@@ -408,6 +414,7 @@ def estimator_params(args: argparse.Namespace) -> dict:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """``skmtl fit``: read DATA, fit, save to ``-o``."""
+    args.targets = args.targets or _default_targets(args.data)
     from .estimator import MultiTaskConvEstimator
 
     check_output(args.output, inputs=[("data file", args.data)])
@@ -425,6 +432,16 @@ def cmd_fit(args: argparse.Namespace) -> int:
         f"{time.perf_counter() - start:.1f} s; model saved to {args.output}",
     )
     return 0
+
+
+def _default_targets(path: str) -> list[tuple[str, str | None]]:
+    """A ``.ts`` file's label is its target; other files name theirs."""
+    if path.lower().endswith(".ts"):
+        return [(TS_TARGET, None)]
+    raise CliError(
+        "the following arguments are required: --target (NAME:KIND for each "
+        "task; only a .ts file names its target itself)"
+    )
 
 
 def _note(args: argparse.Namespace, message: str) -> None:

@@ -26,7 +26,10 @@ __all__ = [
     "write_table",
 ]
 
-DATA_EXTENSIONS = (".npz", ".parquet", ".pq")
+DATA_EXTENSIONS = (".npz", ".parquet", ".pq", ".ts")
+#: Field names of a ``.ts`` file (the UCR/UEA archive format): its series and
+#: its class label or regression target.
+TS_SIGNAL, TS_TARGET = "signal", "target"
 
 
 class DataFileError(ValueError):
@@ -197,13 +200,15 @@ def read_data(path: str) -> dict[str, np.ndarray]:
 
     ``.npz``: one array per field. Parquet: one column per field; a list-valued
     column (lists of numbers, or lists of lists for several channels) becomes a
-    2-D or 3-D signal array.
+    2-D or 3-D signal array. ``.ts`` (the UCR/UEA archive format, read with
+    aeon's loader): the series as field ``"signal"`` ``(n, steps, channels)``
+    and the label or target, if the file has one, as field ``"target"``.
 
     Parameters
     ----------
     path : str
-        An existing ``.npz``, ``.parquet`` or ``.pq`` file. Parquet needs
-        pyarrow.
+        An existing ``.npz``, ``.parquet``, ``.pq`` or ``.ts`` file. Parquet
+        needs pyarrow, ``.ts`` aeon (``pip install "skmtl[aeon]"``).
 
     Returns
     -------
@@ -227,9 +232,38 @@ def read_data(path: str) -> dict[str, np.ndarray]:
     """
     existing_file(path, "data file")
     suffix = _extension(path, DATA_EXTENSIONS, "data file")
-    data = _read_npz(path) if suffix == ".npz" else _read_parquet(path)
+    if suffix == ".ts":
+        data = _read_ts(path)
+    else:
+        data = _read_npz(path) if suffix == ".npz" else _read_parquet(path)
     if not data:
         raise DataFileError(f"data file {path} holds no fields")
+    return data
+
+
+def _read_ts(path: str) -> dict[str, np.ndarray]:
+    """A ``.ts`` file through aeon's loader, its series in skmtl's layout."""
+    try:
+        from aeon.datasets import load_from_ts_file
+    except ImportError:
+        raise DataFileError(
+            f"reading {path} (.ts) needs aeon: pip install 'skmtl[aeon]'"
+        ) from None
+    from .convert import from_aeon
+
+    try:
+        X, y = load_from_ts_file(path)
+    except Exception as exc:  # aeon raises IOError, ValueError, TypeError...
+        raise DataFileError(f"cannot read {path} as a .ts file: {exc}") from None
+    try:
+        signal = from_aeon(X)
+    except ValueError as exc:
+        raise DataFileError(f"{path}: {exc}") from None
+    if signal.dtype.names:  # unequal lengths: one (T_i, C) array per sample
+        signal = signal[signal.dtype.names[0]]
+    data = {TS_SIGNAL: signal}
+    if y is not None and len(y):
+        data[TS_TARGET] = np.asarray(y)
     return data
 
 

@@ -311,7 +311,9 @@ def test_pyarrow_missing(monkeypatch, data, model, capsys, tmp_path):
 
 
 def test_usage_errors(capsys):
-    fails(capsys, "arguments are required: --target, -o/--output", "fit", "x.npz")
+    fails(capsys, "arguments are required: -o/--output", "fit", "x.npz")
+    # --target is required except for a .ts file, whose label is its target.
+    fails(capsys, "arguments are required: --target", "fit", "x.npz", "-o", "m.skmtl")
     fails(capsys, "invalid choice: 'train'", "train")
 
 

@@ -408,15 +408,16 @@ def test_ts_files_fit_and_predict_from_the_command_line(tmp_path, capsys):
     assert "ignoring column(s) ['target']" in err
 
 
-def test_reading_ts_files_names_the_extra_and_the_padding(monkeypatch):
+def test_reading_ts_files_in_skmtls_layout_or_naming_the_extra(monkeypatch):
     import os
     import sys
 
     from skmtl.datafiles import DataFileError, read_data
 
     vowels = os.path.join(_archive("JapaneseVowels"), "JapaneseVowels_TRAIN.ts")
-    with pytest.raises(DataFileError, match=r"different lengths.*Padder"):
-        read_data(vowels)  # unequal lengths
+    signal = read_data(vowels)["signal"]  # unequal lengths: one array per sample
+    assert signal.shape == (270,) and signal[0].shape == (20, 12)
+    assert len({cell.shape[0] for cell in signal}) > 1
     data = read_data(os.path.join(_archive("BasicMotions"), "BasicMotions_TRAIN.ts"))
     assert data["signal"].shape == (40, 100, 6) and data["target"].shape == (40,)
     monkeypatch.setitem(sys.modules, "aeon.datasets", None)
