@@ -38,6 +38,7 @@ __all__ = [
     "conformal_quantile",
     "expected_calibration_error",
     "fit_temperature",
+    "prediction_sets",
     "scale_probabilities",
 ]
 
@@ -68,6 +69,10 @@ class Calibration:
     ece : dict
         ``{classification task: (ECE before, ECE after scaling)}`` on the
         held-out rows (the "after" is optimistic: ``T`` was fitted there).
+    class_scores : dict
+        ``{classification task: sorted 1 - p(true class)}`` over the labelled
+        held-out rows (unscaled probabilities): the conformity scores of
+        prediction sets.
 
     Examples
     --------
@@ -83,6 +88,7 @@ class Calibration:
     residuals: dict = field(default_factory=dict)
     temperatures: dict = field(default_factory=dict)
     ece: dict = field(default_factory=dict)
+    class_scores: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -91,6 +97,9 @@ class Calibration:
             "residuals": {k: np.asarray(v).tolist() for k, v in self.residuals.items()},
             "temperatures": {k: float(v) for k, v in self.temperatures.items()},
             "ece": {k: [float(a), float(b)] for k, (a, b) in self.ece.items()},
+            "class_scores": {
+                k: np.asarray(v).tolist() for k, v in self.class_scores.items()
+            },
         }
 
     @classmethod
@@ -105,6 +114,10 @@ class Calibration:
             residuals=residuals,
             temperatures={k: float(v) for k, v in data.get("temperatures", {}).items()},
             ece={k: (float(a), float(b)) for k, (a, b) in data.get("ece", {}).items()},
+            class_scores={
+                k: np.asarray(v, dtype=np.float64)
+                for k, v in data.get("class_scores", {}).items()
+            },
         )
 
 
@@ -155,7 +168,7 @@ def calibration_split(
                 seed=seed,
             )
             return None, rows, "validation"
-        if round(n_samples * AUTO_FRACTION) < MIN_CALIBRATION_ROWS:
+        if n_samples * AUTO_FRACTION < MIN_CALIBRATION_ROWS:
             return None, None, None
         fraction = AUTO_FRACTION
     n_cal = round(n_samples * float(fraction))
@@ -316,7 +329,7 @@ def calibrate(
     [1.0, 2.0]
     """
     n_rows = len(next(iter(targets.values())))
-    residuals, temperatures, ece = {}, {}, {}
+    residuals, temperatures, ece, class_scores = {}, {}, {}, {}
     for task in tasks:
         labelled = np.asarray(weights[task.name]) > 0
         target = np.asarray(targets[task.name])[labelled]
@@ -328,6 +341,8 @@ def calibrate(
         elif task.kind == CLASSIFICATION and labelled.sum():
             proba = np.asarray(probabilities[task.name])[labelled]
             codes = target.reshape(-1).astype(int)
+            true_proba = proba[np.arange(len(codes)), codes]
+            class_scores[task.name] = np.sort(1.0 - true_proba)
             before = expected_calibration_error(proba, codes)
             temperature = fit_temperature(proba, codes)
             after = expected_calibration_error(
@@ -342,6 +357,7 @@ def calibrate(
         residuals=residuals,
         temperatures=temperatures,
         ece=ece,
+        class_scores=class_scores,
     )
 
 
@@ -399,4 +415,28 @@ def intervals(
         pred = np.asarray(pred, dtype=np.float64)
         half = q[0] if pred.ndim == 1 else q
         out[name] = np.stack([pred - half, pred + half], axis=-1)
+    return out
+
+
+def prediction_sets(
+    probabilities: Mapping[str, np.ndarray], calibration: Calibration, alpha: float
+) -> dict[str, np.ndarray]:
+    """``{task: (n, n_classes) bool}``: the classes whose score ``1 - p`` is at
+    most the conformal quantile of the held-out scores (Sadinle et al. 2019),
+    so the true class is in the set with probability at least ``1 - alpha``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cal = Calibration(n_rows=9, source="holdout",
+    ...                   class_scores={"c": np.linspace(0.1, 0.9, 9)})
+    >>> proba = np.array([[0.7, 0.2, 0.1], [0.5, 0.5, 0.0]])
+    >>> prediction_sets({"c": proba}, cal, 0.5)["c"].tolist()
+    [[True, False, False], [True, True, False]]
+    """
+    out = {}
+    for name, proba in probabilities.items():
+        scores = calibration.class_scores[name]
+        q = conformal_quantile(np.asarray(scores)[:, None], alpha)[0]
+        out[name] = (1.0 - np.asarray(proba)) <= q
     return out

@@ -59,6 +59,7 @@ from .conformal import (
     calibrate_rows,
     calibration_split,
     intervals,
+    prediction_sets,
     scale_probabilities,
 )
 from .fitted import FittedState, warn_if_collapsed
@@ -1039,6 +1040,53 @@ class MultiTaskConvEstimator(BaseWrapper):
         if self.target_encoder_.form_ == "1d":
             return next(iter(bands.values()))
         return bands
+
+    @available_if(_has_classification_task)
+    def predict_set(self, X, alpha: float = 0.1):
+        """Conformal prediction sets for each classification task.
+
+        The classes whose ``1 - p`` is at most the
+        ``ceil((m + 1)(1 - alpha))``-th smallest ``1 - p(true class)`` of the
+        ``m`` rows held out at fit (Sadinle et al. 2019): the true class is in
+        the set with probability at least ``1 - alpha``. A set may hold several
+        classes (an unsure row) or none (a row unlike the held-out ones).
+
+        Parameters
+        ----------
+        X : dict, structured ndarray, DataFrame, 2-D or 3-D array
+            The fields seen at fit.
+        alpha : float, default=0.1
+            Miscoverage rate in (0, 1).
+
+        Returns
+        -------
+        dict or ndarray
+            ``{task: (n_samples, n_classes) bool}``, columns in the order of
+            that task's classes; for a 1-D y, the array itself.
+
+        Raises
+        ------
+        AttributeError
+            If no rows were held out at fit (see ``calibration_``).
+
+        Examples
+        --------
+        >>> from skmtl import MultiTaskConvEstimator
+        >>> from skmtl.datasets import make_sensor_tasks
+        >>> X, y = make_sensor_tasks(300, n_steps=32, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(4,), epochs=2, random_state=0)
+        >>> sets = est.fit(X, y).predict_set(X, alpha=0.2)["material"]
+        >>> sets.shape, sets.dtype
+        ((300, 5), dtype('bool'))
+        """
+        if not (isinstance(alpha, Real) and 0 < alpha < 1):
+            raise ValueError(f"alpha={alpha!r}; expected a float in (0, 1).")
+        calibration = self.calibration_
+        probas = self.target_encoder_.probabilities(self._outputs(X))
+        sets = prediction_sets(probas, calibration, float(alpha))
+        if self.target_encoder_.form_ == "1d":
+            return next(iter(sets.values()))
+        return sets
 
     def explain(
         self,

@@ -252,3 +252,26 @@ def test_calibration_round_trips_through_its_dict():
         {"c": 1.5},
         {"c": (0.2, 0.1)},
     )
+
+
+def test_prediction_sets_cover_the_true_class(fitted, data):
+    X, y = data
+    sets = fitted.predict_set(X, alpha=0.2)["material"]
+    classes = fitted.classes_["material"]
+    assert sets.shape == (300, len(classes)) and sets.dtype == bool
+    truth = np.searchsorted(classes, y["material"].to_numpy())
+    covered = sets[np.arange(300), truth].mean()
+    assert covered > 0.65  # 0.8 in expectation over draws of 30 held-out rows
+    wider = fitted.predict_set(X, alpha=0.05)["material"]
+    assert (wider | ~sets).all()  # a smaller alpha only adds classes
+    path_scores = fitted.calibration_.class_scores["material"]
+    assert len(path_scores) == 30 and (np.diff(path_scores) >= 0).all()
+
+
+def test_prediction_sets_survive_save_and_load(fitted, data, tmp_path):
+    X, _ = data
+    fitted.save(tmp_path / "model.skmtl")
+    loaded = load(tmp_path / "model.skmtl")
+    assert np.array_equal(
+        loaded.predict_set(X)["material"], fitted.predict_set(X)["material"]
+    )
