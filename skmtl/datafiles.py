@@ -9,6 +9,7 @@ needs pyarrow (``pip install "skmtl[parquet]"``). Every failure is a
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import tempfile
@@ -170,6 +171,9 @@ def atomic_path(path: str) -> Iterator[str]:
     """
     # Through a symbolic link to the file it names: the link stays a link.
     target = Path(os.path.realpath(path))
+    if target.is_file() and not os.access(target, os.W_OK):
+        # os.replace would swap a read-only file as easily as any other.
+        raise PermissionError(errno.EACCES, "Permission denied (read-only)", path)
     fd, tmp = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=target.suffix, dir=target.resolve().parent
     )

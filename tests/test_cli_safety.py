@@ -160,3 +160,13 @@ def test_a_saved_model_gets_a_new_file_s_mode_not_a_private_one(tmp_path):
         os.umask(mask)
     assert stat.S_IMODE((tmp_path / "m.skmtl").stat().st_mode) == 0o644
     assert sorted(os.listdir(tmp_path)) == ["m.skmtl"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write a read-only file")
+def test_a_read_only_output_is_not_replaced(tmp_path):
+    path = tmp_path / "kept.csv"
+    path.write_text("precious\n")
+    path.chmod(0o444)
+    with pytest.raises(PermissionError, match="read-only"):
+        write_table({"material": np.array(["a"])}, str(path))
+    assert path.read_text() == "precious\n"
