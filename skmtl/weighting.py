@@ -108,7 +108,17 @@ def shared_layer(network: keras.Model, tasks: Sequence[TaskSpec]) -> keras.Layer
     layer = head
     # Walk back from the head through weightless layers (dropout, activation).
     while True:
-        inbound = layer._inbound_nodes[0].input_tensors[0]._keras_history.operation
+        node = layer._inbound_nodes[0] if layer._inbound_nodes else None
+        if node is None or not node.input_tensors:
+            # The default "rocket" trunk is fixed and dense_units=0 gives each
+            # task its own linear head: no weight is shared.
+            raise ValueError(
+                "loss_weighting='gradnorm' balances the task gradients on a "
+                "shared trainable layer, and this network has none (the "
+                "'rocket' trunk is fixed, and dense_units=0 puts each head on "
+                "its features); set dense_units (e.g. 64) or a trainable trunk."
+            )
+        inbound = node.input_tensors[0]._keras_history.operation
         if inbound.trainable_weights:
             return inbound
         layer = inbound

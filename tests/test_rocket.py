@@ -191,3 +191,16 @@ def test_long_signals_are_averaged_down_before_the_transform():
     factor = -(-3750 // MAX_STEPS)
     assert layer.n_steps == 3750 // factor <= MAX_STEPS
     assert any(la.name.endswith("_downsample") for la in model.layers)
+
+
+def test_gradnorm_without_a_shared_trainable_layer_is_refused_before_training():
+    from skmtl.datasets import make_sensor_tasks
+
+    X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
+    est = MultiTaskConvEstimator(
+        filters=(84,), epochs=1, loss_weighting="gradnorm", random_state=0
+    )
+    with pytest.raises(ValueError, match="set dense_units"):
+        est.fit(X, y)
+    est.set_params(dense_units=8).fit(X, y)
+    assert set(est.task_weights_) == {"material", "density"}
