@@ -417,3 +417,81 @@ def test_class_weight_zero_on_every_labelled_class_is_refused():
     )
     with pytest.raises(ValueError, match=r"zero for every labelled class of task 't'"):
         apply_class_weight(weights, targets, tasks, {"t": {"a": 0.0, "b": 0.0}})
+
+
+# ------------------------------------------------------- check_same_index
+def test_check_same_index():
+    from skmtl.inputs import check_same_index
+
+    X = pd.DataFrame({"temp": [1.0, 2.0, 3.0, 4.0]})
+    check_same_index(X, pd.Series([0, 1, 0, 1]))
+    check_same_index(X, pd.DataFrame({"a": [0, 1, 0, 1]}))
+    # Not both pandas, or of other lengths (the length check speaks): no word.
+    check_same_index(X.to_numpy(), pd.Series([0, 1, 0, 1], index=[3, 2, 1, 0]))
+    check_same_index(X, np.array([0, 1, 0, 1]))
+    check_same_index(X, pd.Series([0, 1], index=[5, 6]))
+    with pytest.raises(
+        ValueError,
+        match=r"X and y have different indexes \(X: \[0, 1, 2, \.\.\.\], "
+        r"y: \[3, 2, 1, \.\.\.\]\); rows are paired by position.*y\.loc\[X\.index\]",
+    ):
+        check_same_index(X, pd.Series([0, 1, 0, 1], index=[3, 2, 1, 0]))
+    with pytest.raises(ValueError, match=r"\(X: \[0, 1, 2\], y: \['a', 'b', 'c'\]\)"):
+        check_same_index(X.iloc[:3], pd.Series([0, 1, 0], index=["a", "b", "c"]))
+
+
+# --------------------------------------------------- declared and unseen classes
+def test_declared_classes_widen_the_observed_ones():
+    y = pd.DataFrame({"t": ["b", "a", "b"], "n": [1, 2, 1]})
+    encoder = TargetEncoder().fit(y, classes={"t": ["c", "a"], "n": [3]})
+    t, n = encoder.tasks_
+    assert t.classes.tolist() == ["a", "b", "c"]
+    assert n.classes.tolist() == [1, 2, 3]
+    assert encoder.transform(pd.DataFrame({"t": ["c"], "n": [3]}))[0]["t"].tolist() == [
+        2
+    ]
+
+
+@pytest.mark.parametrize(
+    ("classes", "message"),
+    [
+        (
+            {"t": []},
+            r"classes for task 't' must be a non-empty 1-D list of labels; "
+            r"got shape \(0,\)",
+        ),
+        ({"t": [["a"]]}, r"got shape \(1, 1\)"),
+        (
+            {"t": [1, 2]},
+            r"classes for task 't' are 'i'-kind values \(\[1, 2\]\), "
+            r"but its labels are \['b', 'a', 'b'\]",
+        ),
+        ({"n": ["x"]}, r"classes for task 'n' are 'U'-kind values"),
+    ],
+)
+def test_declared_classes_must_match_the_labels(classes, message):
+    y = pd.DataFrame({"t": ["b", "a", "b"], "n": [1, 2, 1]})
+    with pytest.raises(ValueError, match=message):
+        TargetEncoder().fit(y, classes=classes)
+
+
+def test_unseen_labels_and_labels_for_scoring():
+    y = pd.DataFrame(
+        {"t": ["a", "b", "a", None], "n": [1, 2, 1, 2], "r": [1.0, np.nan, 3.0, 4.0]}
+    )
+    encoder = TargetEncoder().fit(y)
+    assert encoder.unseen_labels(y) == {}
+    other = pd.DataFrame(
+        {"t": ["a", "z", "z", None], "n": [1, 2, 9, 9], "r": [0.0, 0.0, 0.0, 0.0]}
+    )
+    assert encoder.unseen_labels(other) == {"t": 2, "n": 2}
+    labels = encoder.labels(y)
+    assert list(labels) == ["t", "n", "r"]
+    values, missing = labels["t"]
+    assert missing.tolist() == [False, False, False, True]
+    assert values[:3].tolist() == ["a", "b", "a"]
+    values, missing = labels["r"]
+    assert missing.tolist() == [False, True, False, False]
+    np.testing.assert_array_equal(values[~missing], [1.0, 3.0, 4.0])
+    with pytest.raises(ValueError):
+        encoder.unseen_labels(y[["t", "n"]])  # not the fitted tasks
