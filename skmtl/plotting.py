@@ -120,7 +120,14 @@ def _style_epoch_axis(ax, title: str, ylabel: str) -> None:
     ax.set_ylabel(ylabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize="small")
+        # Beside the panel, not on it: inside, any corner hides some curve.
+        ax.legend(
+            fontsize="small",
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            borderaxespad=0.0,
+            frameon=False,
+        )
 
 
 def _best_epoch(est, n_logged: int) -> int | None:
@@ -142,8 +149,9 @@ def plot_history(
     """Plot the per-epoch training curves of a fitted estimator.
 
     One row per task: its loss (before task weighting) and its metrics
-    (accuracy for classification, mean absolute error for regression), each
-    with its validation curve when validation data was used (``early_stopping``
+    (accuracy for classification, mean absolute error for regression, in
+    standardised units: standard deviations of the target), each with its
+    validation curve when validation data was used (``early_stopping``
     or ``fit__validation_split``). A last row holds the total loss and, when
     the weights can move (``loss_weighting`` other than ``"fixed"``), the task
     weights ``weight_<task>`` of every epoch. With ``early_stopping`` a dotted
@@ -206,9 +214,10 @@ def plot_history(
     chosen = _select_tasks(est, tasks)
     history = est.history_
     all_tasks = [t.name for t in est.tasks_]
+    kinds = {t.name: t.kind for t in est.tasks_}
     strategy = getattr(est, "loss_weighting", "fixed")
     show_weights = strategy != "fixed" and any(f"weight_{t}" in history for t in chosen)
-    fig = _new_figure(plt, fig, len(chosen) + 1, 2, (5.0, 3.0))
+    fig = _new_figure(plt, fig, len(chosen) + 1, 2, (6.0, 3.0))  # legends beside
     axes = fig.subplots(len(chosen) + 1, 2, squeeze=False)
     best = _best_epoch(est, len(history.get("loss", [])))
 
@@ -237,7 +246,12 @@ def plot_history(
                 metric_ax, history, f"val_{key}", f"validation{suffix}", ls="--"
             )
         mark_best(metric_ax)
-        _style_epoch_axis(metric_ax, f"{task}: {', '.join(names)}", ", ".join(names))
+        ylabel = ", ".join(names)
+        if kinds.get(task) == "regression":
+            # Regression targets are standardised inside the estimator: its
+            # metrics are in standard deviations of the target.
+            ylabel += " (standardised units)"
+        _style_epoch_axis(metric_ax, f"{task}: {', '.join(names)}", ylabel)
 
     total_ax, weight_ax = axes[-1]
     _plot_series(total_ax, history, "loss", "train")

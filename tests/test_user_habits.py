@@ -423,3 +423,30 @@ def test_reading_ts_files_in_skmtls_layout_or_naming_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "aeon.datasets", None)
     with pytest.raises(DataFileError, match=r"skmtl\[aeon\]"):
         read_data(vowels)
+
+
+# ------------------------------------------------------------------ plotting
+def test_plot_history_says_standardised_units_and_keeps_legends_off_curves(data):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skmtl.plotting import plot_history
+
+    X, y = data
+    est = MultiTaskConvEstimator(
+        **TINY, epochs=3, early_stopping=True, validation_fraction=0.25
+    ).fit(X, y)
+    fig = plot_history(est)
+    try:
+        labels = {ax.get_title(): ax.get_ylabel() for ax in fig.axes}
+        assert "standardised units" in labels["density: MAE"]
+        assert "standardised" not in labels["material: accuracy"]
+        fig.canvas.draw()
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            assert legend is not None
+            plot_area = ax.get_window_extent()
+            assert not legend.get_window_extent().overlaps(plot_area), ax.get_title()
+    finally:
+        plt.close(fig)
