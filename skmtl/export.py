@@ -341,9 +341,13 @@ def export(estimator, path: str | os.PathLike, *, overwrite: bool = False) -> No
 
     The ``serving_default`` signature takes the raw fields of X and returns
     decoded predictions (see the module docstring and ``docs/serving.md``);
-    the file needs neither skmtl nor Keras to load. The directory is written
-    next to ``path`` first and moved into place, so a failed export leaves no
-    half-written model behind.
+    the file needs neither skmtl nor Keras to load. Its inputs are float32: a
+    covariate ``(batch,)``, a signal of one channel ``(batch, n_steps)`` (also
+    when fit got ``(n, n_steps, 1)``: feed ``x[..., 0]``), a signal of several
+    channels and the ``"signal"`` of a 3-D array X ``(batch, n_steps,
+    n_channels)``; :func:`serving_specs` lists them without writing anything.
+    The directory is written next to ``path`` first and moved into place, so a
+    failed export leaves no half-written model behind.
 
     Parameters
     ----------

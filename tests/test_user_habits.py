@@ -450,3 +450,19 @@ def test_plot_history_says_standardised_units_and_keeps_legends_off_curves(data)
             assert not legend.get_window_extent().overlaps(plot_area), ax.get_title()
     finally:
         plt.close(fig)
+
+
+# ------------------------------------------------------------------- serving
+def test_the_serving_signature_of_n_t_1_signals_is_documented_at_export(data):
+    pytest.importorskip("tensorflow")
+    from skmtl.export import export, serving_specs
+
+    X, y = data
+    fields = {"ampl": X["ampl"][..., None], "temp": X["temp"]}  # (n, T, 1)
+    est = MultiTaskConvEstimator(**TINY, epochs=1).fit(fields, y)
+    inputs, _ = serving_specs(est)
+    shape = tuple(inputs["ampl"].shape)
+    assert shape == (None, 32)  # served as (batch, n_steps)...
+    doc = " ".join(export.__doc__.split())
+    assert "(batch, n_steps)`` (also when fit got ``(n, n_steps, 1)``" in doc
+    assert "x[..., 0]" in doc  # ...and the export call says how to feed it
