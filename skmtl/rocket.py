@@ -162,7 +162,6 @@ class MiniRocketFeatures(keras.layers.Layer):
         )
         self.n_features = int(_N_KERNELS * self.features_per_dilation.sum())
         self._kernel_values = self._kernels()
-        self._time_weights = self._ppv_weights()
 
     # ------------------------------------------------------------- config
     def _kernels(self) -> list[np.ndarray]:
@@ -177,25 +176,6 @@ class MiniRocketFeatures(keras.layers.Layer):
                 mask[rng.choice(self.n_channels, size, replace=False), k] = 1.0
             kernels.append(_KERNELS.T[:, None, :] * mask[None, :, :])
         return kernels
-
-    def _ppv_weights(self) -> list[np.ndarray]:
-        """Per dilation, ``(steps, 84)`` weights averaging each output over time.
-
-        Kernel ``k`` at dilation index ``i`` averages the whole zero-padded
-        output when ``i + k`` is even, only the steps its kernel covers fully
-        otherwise (MiniRocket's alternation).
-        """
-        weights = []
-        for i, dilation in enumerate(self.dilations):
-            pad = (_KERNEL_LENGTH - 1) * int(dilation) // 2
-            w = np.zeros((self.n_steps, _N_KERNELS), dtype=np.float32)
-            for k in range(_N_KERNELS):
-                if (i + k) % 2 == 0 or self.n_steps - 2 * pad < 1:
-                    w[:, k] = 1.0 / self.n_steps
-                else:
-                    w[pad : self.n_steps - pad, k] = 1.0 / (self.n_steps - 2 * pad)
-            weights.append(w)
-        return weights
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -264,7 +244,12 @@ class MiniRocketFeatures(keras.layers.Layer):
 
     def _groups(self, i: int, pad: int):
         """The kernels that read the padded output, then those that read the
-        valid part, with the steps each group averages over."""
+        valid part, with the steps each group averages over.
+
+        Kernel ``k`` at dilation index ``i`` averages its whole zero-padded
+        output when ``i + k`` is even, only the steps its kernel covers fully
+        otherwise (MiniRocket's alternation).
+        """
         padded = np.arange((i % 2), _N_KERNELS, 2)
         valid = np.arange(1 - (i % 2), _N_KERNELS, 2)
         if self.n_steps - 2 * pad < 1:
