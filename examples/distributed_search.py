@@ -90,6 +90,7 @@ if __name__ == "__main__":
         np.array_equal(serial.cv_results_[k], on_dask.cv_results_[k]) for k in keys
     )
     print(f"identical split scores: {same}")
+    assert same, "the Dask search must match the serial one split by split"
     table = pd.DataFrame(
         {
             "density weight": serial.cv_results_["param_loss_weights__density"],

@@ -87,3 +87,9 @@ path = os.path.join(tempfile.mkdtemp(), "model.skmtl")
 est.save(path)
 same = load(path).predict(X_test).equals(pred)
 print(f"loaded copy predicts the same: {same}")
+
+# %%
+# The numbers above are checked: building the docs fails if they drop.
+assert task_scorer("material")(est, X_test, y_test) >= 0.95
+assert task_scorer("density")(est, X_test, y_test) >= 0.9
+assert same

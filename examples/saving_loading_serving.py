@@ -77,6 +77,11 @@ density = out["density"].numpy()
 print(f"labels equal to est.predict: {(labels == pred['material'].to_numpy()).all()}")
 print(f"largest density difference:  {np.abs(density - pred['density']).max():.2e}")
 
+# The claims of this page, checked: building the docs fails if one breaks.
+assert loaded.predict(X_test).equals(pred) and same_proba
+assert (labels == pred["material"].to_numpy()).all()
+np.testing.assert_allclose(density, pred["density"], rtol=1e-5)
+
 # %%
 # The served model and the estimator side by side: the same densities, and the
 # same class probabilities for the first 25 test recordings.
