@@ -132,6 +132,14 @@ def _replaced(name: str) -> property:
 def _optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
     """A new optimizer from ``optimizer`` and the routed ``optimizer__*``."""
     optimizer = config.optimizer
+    rate = config.optimizer_params.get("learning_rate")
+    if isinstance(rate, Real) and (
+        isinstance(rate, bool) or not np.isfinite(rate) or rate <= 0
+    ):
+        # Keras takes any number: a negative rate would climb the loss.
+        raise ValueError(
+            f"optimizer__learning_rate must be a finite number > 0; got {rate!r}."
+        )
     if isinstance(optimizer, keras.optimizers.Optimizer):
         if config.optimizer_params:
             raise ValueError(

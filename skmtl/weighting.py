@@ -71,7 +71,8 @@ def resolve_loss_weights(
             f"loss_weights names {unknown}, which are not tasks; the tasks are {names}."
         )
     for name, value in weights.items():
-        if not isinstance(value, Real) or not math.isfinite(value) or value < 0:
+        bad = isinstance(value, bool) or not isinstance(value, Real)
+        if bad or not math.isfinite(value) or value < 0:
             raise ValueError(
                 f"loss_weights[{name!r}] must be a finite number >= 0; got {value!r}."
             )

@@ -741,6 +741,14 @@ CATALOGUE = [
         "Use a number.",
     ),
     Row(
+        "loss-weight-bool",
+        _fit(loss_weights={"density": True}),
+        ValueError,
+        r"loss_weights\['density'\] must be a finite number >= 0; got True",
+        "A loss weight is a bool (it was taken for 1.0).",
+        "Use a number.",
+    ),
+    Row(
         "class-weight-unknown-task",
         lambda c: _est(class_weight={"colour": "balanced"}).fit(
             c.X, _two_classifiers(c)
@@ -972,6 +980,14 @@ CATALOGUE = [
         r"keras\.Model\.compile takes \[.*'jit_compile'",
         "A routed compile__<name> that Keras' compile does not take (typo).",
         "Check the name against keras.Model.compile.",
+    ),
+    Row(
+        "optimizer-learning-rate-negative",
+        _fit(optimizer__learning_rate=-1e-3),
+        ValueError,
+        r"optimizer__learning_rate must be a finite number > 0; got -0\.001",
+        "A negative routed learning rate (Keras takes it and climbs the loss).",
+        "A learning rate > 0 (learning_rate=, or optimizer__learning_rate=).",
     ),
     Row(
         "predict-batch-size-zero",
