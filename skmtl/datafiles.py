@@ -63,9 +63,11 @@ def existing_file(path: str, what: str) -> Path:
 def _extension(path: str, allowed: Sequence[str], what: str) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in allowed:
+        both = [ext for ext in allowed if ext != ".ts"]  # .ts is read only
+        only_read = " and reads .ts" if ".ts" in allowed else ""
         raise DataFileError(
             f"{what} {path} has extension {suffix or '(none)'!r}; skmtl reads and "
-            f"writes {', '.join(allowed)}: rename or convert the file"
+            f"writes {', '.join(both)}{only_read}: rename or convert the file"
         )
     return suffix
 
