@@ -200,7 +200,9 @@ def explain_inputs(
             "features are step functions (zero gradient); use "
             "method='occlusion'."
         )
-    return _gradient_method(state, inputs, task, index, method, n_path, random_state)
+    return _gradient_method(
+        state, inputs, task, index, method, n_path, random_state, chunk
+    )
 
 
 def _predicted_index(task, out: np.ndarray) -> np.ndarray:
@@ -258,7 +260,7 @@ def _occlusion(state, inputs, task, index, window, chunk, outputs=None):
     return {name: relevance[name] for name in inputs}
 
 
-def _gradient_method(state, inputs, task, index, method, n_path, random_state):
+def _gradient_method(state, inputs, task, index, method, n_path, random_state, chunk):
     import tensorflow as tf
 
     schema, model = state.schema, state.model
@@ -268,7 +270,9 @@ def _gradient_method(state, inputs, task, index, method, n_path, random_state):
     scale = {n: _field_std(schema[n]) for n in inputs}
     rng = np.random.default_rng(random_state)
 
-    @tf.function(reduce_retracing=True)
+    # Eager, ``chunk`` network rows per tape: a traced function per call
+    # would retrace at every explain, and activations of a larger batch (the
+    # copies of many samples at once) exhausted memory with the ResNet trunk.
     def gradients(batch, idx):
         with tf.GradientTape() as tape:
             tape.watch(batch)
@@ -278,7 +282,7 @@ def _gradient_method(state, inputs, task, index, method, n_path, random_state):
         return tape.gradient(total, batch)
 
     parts: dict[str, list] = {n: [] for n in inputs}
-    step = _rows_per_pass(inputs, copies)
+    step = max(1, min(_rows_per_pass(inputs, copies), chunk // copies))
     for start in range(0, n_samples, step):
         rows = slice(start, min(start + step, n_samples))
         b = rows.stop - rows.start
