@@ -244,7 +244,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         size of ``predict``).
     epochs : int or "auto", default="auto"
         Passes over the training data per call to ``fit``. ``"auto"`` sets a
-        budget in optimizer steps: at least 1,000 steps and 10 passes, small
+        budget in optimizer steps: at least 2,000 steps and 10 passes, small
         sets' passes grouped into epochs of at least 50 steps (see
         :mod:`skmtl.budget`).
     shuffle : bool, default=True
