@@ -36,7 +36,11 @@ from skmtl.datasets import make_sensor_tasks
 X, y = make_sensor_tasks(240, n_steps=256, noise=1.0, random_state=0)
 search = GridSearchCV(
     MultiTaskConvEstimator(
-        filters=(8, 16), epochs=6, optimizer__learning_rate=3e-3, random_state=0
+        trunk="conv",
+        filters=(8, 16),
+        epochs=6,
+        optimizer__learning_rate=3e-3,
+        random_state=0,
     ),
     param_grid={
         "loss_weights__density": [0.3, 1.0],

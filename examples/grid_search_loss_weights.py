@@ -31,7 +31,11 @@ scoring = {
 }
 search = GridSearchCV(
     MultiTaskConvEstimator(
-        filters=(8, 16), epochs=6, optimizer__learning_rate=3e-3, random_state=0
+        trunk="conv",
+        filters=(8, 16),
+        epochs=6,
+        optimizer__learning_rate=3e-3,
+        random_state=0,
     ),
     param_grid={
         "loss_weights": [
