@@ -12,7 +12,14 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-__all__ = ["split_mask", "apply_mask", "pool_mask", "masked_average", "step_mask"]
+__all__ = [
+    "MaskedBatchNormalization",
+    "apply_mask",
+    "masked_average",
+    "pool_mask",
+    "split_mask",
+    "step_mask",
+]
 
 
 @keras.saving.register_keras_serializable(package="skmtl")
@@ -77,6 +84,32 @@ class StepMask(keras.layers.Layer):
 
     def call(self, mask):
         return mask[..., 0] > 0.5
+
+
+@keras.saving.register_keras_serializable(package="skmtl")
+class MaskedBatchNormalization(keras.layers.BatchNormalization):
+    """BatchNormalization whose batch statistics count true steps only.
+
+    Keras' own masked moments broadcast the mask to the activations' full
+    shape and select twice (three times the cost of the convolution it
+    follows, measured); a ``(batch, T, 1)`` weight does the same sums.
+    """
+
+    def _moments(self, inputs, mask):
+        if mask is None:
+            return super()._moments(inputs, mask)
+        weight = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
+        axes = self._reduction_axes
+        count = ops.maximum(ops.sum(weight, axis=axes), 1.0)
+        mean = ops.sum(inputs * weight, axis=axes) / count
+        centred = (inputs - mean) * weight
+        variance = ops.sum(ops.square(centred), axis=axes) / count
+        return mean, variance
+
+    def compute_mask(self, inputs, mask=None):
+        # The step mask is an input of the trunk, not a Keras mask to carry on
+        # (pooling and the final average would warn that they drop it).
+        return None
 
 
 def step_mask(mask, name: str):

@@ -30,7 +30,14 @@ import numpy as np
 
 from ._names import LayerNamer
 from .inputs import InputSchema
-from .masking import apply_mask, masked_average, pool_mask, split_mask, step_mask
+from .masking import (
+    MaskedBatchNormalization,
+    apply_mask,
+    masked_average,
+    pool_mask,
+    split_mask,
+    step_mask,
+)
 from .rocket import rocket_branch
 from .targets import CLASSIFICATION, TaskSpec
 
@@ -190,9 +197,15 @@ def _conv_bn_relu(
 ):
     """``Conv1D(same, no bias) -> BatchNorm -> ReLU``: the unit of every trunk.
 
-    With the ``mask`` of a variable-length signal, BatchNorm's statistics use
-    true steps only and the padded steps are zeroed again at the end.
+    With the ``mask`` of a variable-length signal, the padded steps are zeroed
+    first (the convolution then sees what a lone recording's ``same`` padding
+    gives it) and BatchNorm's statistics use true steps only. That is the one
+    place padding could leak into true steps: a pooled window that holds
+    padding is masked out (:func:`skmtl.masking.pool_mask`), and the final
+    average counts true steps only.
     """
+    if mask is not None:
+        x = apply_mask(x, mask, f"{name}_mask{index}")
     x = keras.layers.Conv1D(
         width,
         kernel,
@@ -203,15 +216,13 @@ def _conv_bn_relu(
     )(x)
     # Momentum 0.9, not 0.99: a small data set gives few steps, and the moving
     # statistics used at predict must converge within them.
-    bn = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn{index}")
     if mask is None:
-        x = bn(x)
+        x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn{index}")(x)
     else:
+        bn = MaskedBatchNormalization(momentum=0.9, name=f"{name}_bn{index}")
         x = bn(x, mask=step_mask(mask, f"{name}_steps{index}"))
     if relu:
         x = keras.layers.Activation("relu", name=f"{name}_relu{index}")(x)
-    if mask is not None:
-        x = apply_mask(x, mask, f"{name}_mask{index}")
     return x
 
 
@@ -247,7 +258,6 @@ def _conv_branch(
                 # A window is a true step only if all its steps are, as a lone
                 # sample's "valid" pooling drops a partial last window.
                 mask = pool_mask(mask, pool_size, f"{name}_poolmask{i}")
-                x = apply_mask(x, mask, f"{name}_poolmasked{i}")
             length //= pool_size
     return _global_average(x, name, mask)
 
@@ -312,7 +322,6 @@ def _ragged_branch(x, spec, namer, *, trunk, branch, **params):
     name = namer.prefix(f"ragged_{spec.name}")
     values, mask = split_mask(x, name)
     normalised = _normalization(spec.network_mean, spec.std, f"{name}_norm")(values)
-    normalised = apply_mask(normalised, mask, f"{name}_masked")
     return branch(normalised, max(spec.min_steps, 1), name, mask=mask, **params)
 
 
