@@ -34,7 +34,20 @@ MIN_STEPS_PER_EPOCH = 50
 
 
 class Budget(NamedTuple):
-    """``epochs`` epochs, each of ``passes_per_epoch`` passes over the data."""
+    """``epochs`` epochs, each of ``passes_per_epoch`` passes over the data.
+
+    Parameters
+    ----------
+    epochs : int
+        Epochs of the fit (what ``history_`` and ``n_epochs_`` count).
+    passes_per_epoch : int
+        Passes over the training samples in one epoch.
+
+    Examples
+    --------
+    >>> Budget(epochs=12, passes_per_epoch=45).passes
+    540
+    """
 
     epochs: int
     passes_per_epoch: int

@@ -135,6 +135,20 @@ def trunk_features(
     -------
     dict
         ``{"features": ndarray of shape (n_samples, n_features)}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.inputs import encode, infer_schema
+    >>> from skmtl.network import build_network
+    >>> from skmtl.targets import TargetEncoder
+    >>> X = {"ampl": np.random.default_rng(0).normal(size=(6, 32))}
+    >>> schema = infer_schema(X)
+    >>> tasks = TargetEncoder().fit(np.arange(6) % 2).tasks_
+    >>> model = build_network(schema, tasks, trunk="rocket", filters=(84,))
+    >>> trunk, _ = split_frozen_trunk(model)
+    >>> trunk_features(trunk, encode(X, schema)[0])["features"].shape
+    (6, 84)
     """
     names = [t.name for t in trunk.inputs]
     structure = trunk.input

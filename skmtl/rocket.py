@@ -320,10 +320,42 @@ class MiniRocketFeatures(keras.layers.Layer):
 def rocket_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds):
     """The ``"rocket"`` branch of :func:`skmtl.network.conv_trunk`.
 
-    ``filters[0]`` is the number of features requested (10,000 by default);
-    ``kernel_size`` and ``pool_size`` do not apply (MiniRocket's kernels have
-    length 9 and no pooling). A signal longer than :data:`MAX_STEPS` is
-    averaged over windows of ``ceil(n_steps / MAX_STEPS)`` steps first.
+    A signal longer than :data:`MAX_STEPS` is averaged over windows of
+    ``ceil(n_steps / MAX_STEPS)`` steps first; then one
+    :class:`MiniRocketFeatures` layer (float32 also under mixed precision).
+
+    Parameters
+    ----------
+    x : KerasTensor
+        The normalised, stacked signals of one length: ``(batch, n_steps,
+        n_channels)``.
+    n_steps : int
+        Their length.
+    name : str
+        Prefix of the layers' names.
+    filters : sequence of int or None
+        ``filters[0]`` is the number of features requested (10,000 if None).
+    kernel_size, pool_size : int
+        Not used (MiniRocket's kernels have length 9 and no pooling); there
+        for the signature every branch shares.
+    seeds : iterator of int or None
+        The next seed draws the layer's channel combinations and biases.
+
+    Returns
+    -------
+    KerasTensor
+        ``(batch, n_features)`` features.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from skmtl.network import layer_seeds
+    >>> from skmtl.rocket import rocket_branch
+    >>> x = keras.Input((2000, 2))
+    >>> out = rocket_branch(x, 2000, "b", filters=(168,), kernel_size=7,
+    ...                     pool_size=4, seeds=layer_seeds(0))
+    >>> tuple(out.shape)
+    (None, 168)
     """
     n_features = int(filters[0]) if filters else 10_000
     seed = next(seeds)
