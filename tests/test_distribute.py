@@ -56,7 +56,7 @@ def test_mirrored_strategy_over_two_logical_devices():
 def test_mixed_precision_keeps_normalisation_and_heads_in_float32(sensor_data, policy):
     X, y = sensor_data
     est = MultiTaskConvEstimator(
-        **TINY, epochs=2, mixed_precision=policy, random_state=0
+        **TINY, trunk="conv", epochs=2, mixed_precision=policy, random_state=0
     ).fit(X, y)
     assert est.model_.get_layer("branch64_conv0").dtype_policy.name == policy
     assert est.model_.get_layer("ampl_norm").dtype_policy.name == "float32"

@@ -31,7 +31,9 @@ pytestmark = pytest.mark.filterwarnings(
 
 
 def _est(**params) -> MultiTaskConvEstimator:
-    return MultiTaskConvEstimator(**{**TINY, "epochs": 1, "random_state": 0, **params})
+    # The conv trunk: TINY's filters and dense_units are its parameters.
+    settings = {**TINY, "trunk": "conv", "epochs": 1, "random_state": 0}
+    return MultiTaskConvEstimator(**{**settings, **params})
 
 
 def _heads(tasks, x, widths=None) -> dict:
