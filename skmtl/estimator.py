@@ -1135,7 +1135,9 @@ class MultiTaskConvEstimator(BaseWrapper):
         dict
             ``{signal: (n_samples, n_steps)}`` and ``{covariate: (n_samples,)}``
             of non-negative relevance, in the units of the output explained
-            (class probability, or standardised regression value).
+            (class probability, or standardised regression value). A
+            variable-length signal has the longest length among X's rows,
+            with 0 past each row's end.
 
         Examples
         --------

@@ -26,7 +26,8 @@ a given one) for a classification task, the standardised value for a
 regression task (summed over the outputs of a block task). Relevance is
 non-negative and in those units: a step of relevance 0.2 moved the class
 probability by 0.2 when occluded. Multi-channel signals get one value per step
-(channels summed).
+(channels summed). A variable-length signal is padded to the longest of the
+rows explained; its padded steps get relevance 0.
 
 Measured on a planted window (``benchmarks/explain_uncertainty.py``): see
 ``docs/explain.md``.
@@ -181,7 +182,7 @@ def explain_inputs(
             f"task={task_name!r} is not a task of the estimator; tasks are "
             f"{[t.name for t in state.tasks]}."
         )
-    inputs = {name: np.asarray(inputs[name], np.float32) for name in state.input_names}
+    inputs = {name: _dense(inputs[name]) for name in state.input_names}
     n_samples = len(next(iter(inputs.values())))
     outputs = None
     if task.kind == "classification" and target_index is None:
@@ -205,6 +206,15 @@ def explain_inputs(
     )
 
 
+def _dense(values) -> np.ndarray:
+    """A field as the network gets it: a variable-length signal
+    (:class:`~skmtl.ragged.RaggedSignal`) padded to its longest recording,
+    with its mask channel last (1 on true steps)."""
+    if hasattr(values, "padded"):
+        return values.padded()
+    return np.asarray(values, np.float32)
+
+
 def _predicted_index(task, out: np.ndarray) -> np.ndarray:
     if task.n_classes == 2:
         return (out[:, 0] > 0.5).astype(np.int32)
@@ -225,22 +235,29 @@ def _occlusion(state, inputs, task, index, window, chunk, outputs=None):
         spec = schema[name]
         if spec.kind != "signal":
             continue
-        masks = occlusion_windows(spec.n_steps, window)
+        n_steps, n_values = inputs[name].shape[1], spec.n_channels
+        masks = occlusion_windows(n_steps, window)
         n_win = len(masks)
         coverage = masks.sum(axis=0)
-        out = np.empty((n_samples, spec.n_steps))
+        out = np.empty((n_samples, n_steps))
         step = _rows_per_pass(inputs, n_win)
         for start in range(0, n_samples, step):
             rows = slice(start, min(start + step, n_samples))
             b = rows.stop - rows.start
             # Every window of every sample in the rows, as one batch.
             copies = np.repeat(inputs[name][rows][:, None], n_win, axis=1)
-            copies = np.where(masks[None, :, :, None], _baseline(spec), copies)
+            # The values only: a variable-length signal's mask channel stays,
+            # so its padding stays padding (and gets no relevance).
+            copies[..., :n_values] = np.where(
+                masks[None, :, :, None], _baseline(spec), copies[..., :n_values]
+            )
             batch = {k: np.repeat(v[rows], n_win, axis=0) for k, v in inputs.items()}
-            batch[name] = copies.reshape(b * n_win, *spec.shape)
+            batch[name] = copies.reshape(b * n_win, *inputs[name].shape[1:])
             changed = score(batch, np.repeat(index[rows], n_win))
             delta = np.abs(changed.reshape(b, n_win, -1) - base[rows, None]).sum(-1)
             out[rows] = delta @ masks / coverage
+            if inputs[name].shape[-1] > n_values:  # padding is not relevant
+                out[rows] *= inputs[name][rows][:, :, -1]
         relevance[name] = out
     if covariates:
         n_cov = len(covariates)
@@ -292,9 +309,13 @@ def _gradient_method(state, inputs, task, index, method, n_path, random_state, c
         grads = gradients({n: tf.constant(v) for n, v in batch.items()}, idx)
         for name, grad in grads.items():
             grad = grad.numpy().reshape(b, copies, *x[name].shape[1:]).mean(axis=1)
+            n_values = schema[name].n_channels  # not a mask channel
+            grad = grad[..., :n_values]
             if method == "integrated_gradients":
-                grad = grad * (x[name] - baselines[name])
+                grad = grad * (x[name][..., :n_values] - baselines[name])
             grad = np.abs(grad)
+            if x[name].shape[-1] > n_values:  # padding is not relevant
+                grad = grad * x[name][..., -1:]
             parts[name].append(
                 grad.sum(-1) if schema[name].kind == "signal" else grad[:, 0]
             )
@@ -319,11 +340,12 @@ def _path_batch(
     out = {}
     for name, v in x.items():
         rep = np.repeat(v, copies, axis=0)
+        values = rep[..., : len(baselines[name])]  # a mask channel stays as is
         if method == "integrated_gradients":
             alphas = (np.arange(copies) + 0.5) / copies  # midpoint rule
             alphas = np.tile(alphas, len(v)).reshape(-1, *[1] * (v.ndim - 1))
-            rep = baselines[name] + alphas * (rep - baselines[name])
+            values[...] = baselines[name] + alphas * (values - baselines[name])
         elif method == "smoothgrad":
-            rep = rep + 0.15 * scale[name] * rng.standard_normal(rep.shape)
+            values += 0.15 * scale[name] * rng.standard_normal(values.shape)
         out[name] = rep.astype(np.float32)
     return out

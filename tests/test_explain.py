@@ -205,3 +205,24 @@ def test_explain_needs_a_fitted_estimator():
     X, _ = make_sensor_tasks(5, n_steps=32, random_state=0)
     with pytest.raises(NotFittedError):
         MultiTaskConvEstimator().explain(X)
+
+
+@pytest.mark.parametrize("method", ["occlusion", "integrated_gradients"])
+def test_variable_length_signals_get_no_relevance_past_their_end(method):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(20, 40, 30)
+    X = pd.DataFrame(
+        {
+            "x": [rng.standard_normal(n).astype("float32") for n in lengths],
+            "temp": rng.standard_normal(30),
+        }
+    )
+    y = np.arange(30) % 2
+    est = MultiTaskConvEstimator(trunk="conv", **TINY, epochs=1, random_state=0)
+    relevance = est.fit(X, y).explain(X.iloc[:5], method=method)
+    assert relevance["x"].shape == (5, lengths[:5].max())
+    assert relevance["temp"].shape == (5,)
+    for row, n in zip(relevance["x"], lengths[:5], strict=True):
+        assert row[:n].sum() > 0
+        assert np.allclose(row[n:], 0.0, atol=1e-6)
