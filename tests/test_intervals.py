@@ -275,3 +275,16 @@ def test_prediction_sets_survive_save_and_load(fitted, data, tmp_path):
     assert np.array_equal(
         loaded.predict_set(X)["material"], fitted.predict_set(X)["material"]
     )
+
+
+def test_intervals_with_a_variable_length_signal():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(20, 40, 40)
+    X = pd.DataFrame({"x": [rng.standard_normal(n) for n in lengths]})
+    y = pd.Series(lengths * 0.1, name="v")
+    est = MultiTaskConvEstimator(
+        trunk="conv", **TINY, epochs=1, calibration_fraction=0.5, random_state=0
+    )
+    band = est.fit(X, y).predict_interval(X, alpha=0.2)
+    assert band.shape == (40, 2) and np.isfinite(band).all()
+    assert est.calibration_.n_rows == 20
