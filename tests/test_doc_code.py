@@ -103,6 +103,8 @@ SHRINK = {
             '{"loss_weights__material": [0.5, 2.0]}',
         ),
         ("cv=3,", "cv=2,"),
+        # Loky workers are tested in test_concurrency; the Dask block stays.
+        ("n_jobs=2,  # two loky worker processes", "n_jobs=1,"),
         ("processes=True)", "processes=True, dashboard_address=None)"),
     ],
 }
