@@ -122,9 +122,25 @@ class TaskBatches(keras.utils.PyDataset):
     def __getitem__(self, index: int):
         rows = self._rows(index)
         x = self._take(self.inputs, rows)
+        if self._lengths is not None and index == 1:
+            x = self._unlike_first(x)
         if self.targets is None:
             return (x,)
         return x, self._take(self.targets, rows), self._take(self.weights, rows)
+
+    def _unlike_first(self, x: dict) -> dict:
+        """Batch 1 one step longer than batch 0 where they would be equal.
+
+        Keras fixes the batch shapes from the first two batches it reads; two
+        of one padded length would make every later length an error. An extra
+        padded step is masked out like any other, so nothing else changes.
+        """
+        first = self._take(self.inputs, self._rows(0))
+        out = dict(x)
+        for name, a in self.inputs.items():
+            if hasattr(a, "lengths") and x[name].shape[1] == first[name].shape[1]:
+                out[name] = np.pad(x[name], ((0, 0), (0, 1), (0, 0)))
+        return out
 
     def on_epoch_end(self) -> None:
         self._order = self._next_order()

@@ -200,3 +200,12 @@ def test_channels_at_predict_must_match_fit(fitted):
     )
     with pytest.raises(ValueError, match=r"has 3 channel\(s\) per step"):
         fitted.predict(wrong)
+
+
+def test_recordings_mostly_of_one_length_train():
+    """Keras reads the batch shape off the first two batches: two of one padded
+    length must not fix it for the batches after them."""
+    cells = [np.ones((30, 2))] * 32 + [np.ones((12, 2))] * 16  # batches 30, 30, 12
+    X = _frame(cells)
+    est = _fit(X, np.arange(48) % 2, shuffle=False, batch_size=16, epochs=1)
+    assert est.n_epochs_ == 1
