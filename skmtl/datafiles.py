@@ -415,17 +415,51 @@ def _arrow_column(name: str, column) -> np.ndarray:
             )
         lengths = pc.list_value_length(values).to_numpy(zero_copy_only=False)
         if len(lengths) and (lengths != lengths[0]).any():
-            row = int(np.flatnonzero(lengths != lengths[0])[0])
-            raise DataFileError(
-                f"field {name!r} is ragged: its first list has {lengths[0]} values "
-                f"but sample {row} has {lengths[row]}; pad or crop the signals to "
-                "one length"
-            )
+            if len(shape) > 1:
+                row = int(np.flatnonzero(lengths != lengths[0])[0])
+                raise DataFileError(
+                    f"field {name!r}: the steps of sample {row} hold different "
+                    "numbers of channels; every step needs the same channels"
+                )
+            return _ragged_column(name, values, lengths)
         shape.append(int(lengths[0]) if len(lengths) else 0)
         values = values.flatten()
     if pa.types.is_dictionary(values.type):
         values = values.dictionary_decode()
     return values.to_numpy(zero_copy_only=False).reshape(shape)
+
+
+def _ragged_column(name: str, values, lengths: np.ndarray):
+    """A list column of recordings of different lengths: a variable-length signal.
+
+    Each recording is a list of steps, a step a number or a list of channels.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .ragged import RaggedSignal
+
+    steps = values.flatten()
+    n_channels = 1
+    if (
+        pa.types.is_list(steps.type)
+        or pa.types.is_large_list(steps.type)
+        or (pa.types.is_fixed_size_list(steps.type))
+    ):
+        widths = pc.list_value_length(steps).to_numpy(zero_copy_only=False)
+        if len(widths) and (widths != widths[0]).any():
+            raise DataFileError(
+                f"field {name!r}: its steps hold different numbers of channels; "
+                "every step needs the same channels"
+            )
+        n_channels = int(widths[0]) if len(widths) else 1
+        steps = steps.flatten()
+    flat = steps.to_numpy(zero_copy_only=False).reshape(-1, n_channels)
+    cells = np.split(flat, np.cumsum(lengths)[:-1])
+    try:
+        return RaggedSignal.from_list(cells, name)
+    except ValueError as exc:
+        raise DataFileError(str(exc)) from None
 
 
 def _write_csv(columns: dict[str, np.ndarray], stream) -> None:

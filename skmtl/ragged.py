@@ -39,6 +39,8 @@ class RaggedSignal:
     (2, [3, 5], 1)
     >>> ragged.padded().shape  # values and the mask channel
     (2, 5, 2)
+    >>> ragged[[1]].lengths.tolist(), np.asarray(ragged[[1]]).shape
+    ([5], (1, 5, 2))
     """
 
     ndim = 3
@@ -111,10 +113,24 @@ class RaggedSignal:
     def _rows(self, rows) -> np.ndarray:
         return np.arange(len(self))[rows] if isinstance(rows, slice) else rows
 
-    def __getitem__(self, rows) -> np.ndarray:
-        """The padded batch of ``rows``, with the mask channel (what the network
-        gets): ``(len(rows), max length, n_channels + 1)`` float32."""
-        return self.padded(rows)
+    def __getitem__(self, rows):
+        """Sample ``rows`` (an int: its ``(T_i, C)`` array; a slice or an index
+        array: a :class:`RaggedSignal` of those samples, in that order)."""
+        if isinstance(rows, int | np.integer):
+            return self.values[self.offsets[rows] : self.offsets[rows + 1]]
+        rows = np.atleast_1d(self._rows(rows))
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        lengths = self.lengths[rows]
+        parts = [self.values[self.offsets[i] : self.offsets[i + 1]] for i in rows]
+        values = np.concatenate(parts) if parts else self.values[:0]
+        return RaggedSignal(values, np.concatenate([[0], np.cumsum(lengths)]))
+
+    def __array__(self, dtype=None, copy=None):
+        """The padded batch with the mask channel, what the network takes:
+        ``(n_samples, longest, n_channels + 1)``, zero beyond each length."""
+        out = self.padded()
+        return out if dtype is None else out.astype(dtype, copy=False)
 
     def padded(self, rows=None) -> np.ndarray:
         rows = np.arange(len(self)) if rows is None else self._rows(rows)
