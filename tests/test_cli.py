@@ -218,7 +218,9 @@ def bad_files(tmp_path):
     np.savez(
         tmp_path / "objects.npz", x=np.zeros((3, 4)), y=np.array(["a", 1], dtype=object)
     )
-    ragged = pa.array([[1.0, 2.0], [1.0], [3.0, 4.0]])
+    # Recordings of different lengths are a variable-length signal; an empty
+    # one is refused.
+    ragged = pa.array([[1.0, 2.0], [], [3.0, 4.0]])
     pq.write_table(pa.table({"s": ragged, "y": [1.0, 2.0, 3.0]}), tmp_path / "r.pq")
     return tmp_path
 
@@ -231,7 +233,7 @@ def bad_files(tmp_path):
         ("garbage.npz", "cannot read {dir}/garbage.npz as an .npz file"),
         ("garbage.parquet", "cannot read {dir}/garbage.parquet as a Parquet file"),
         ("objects.npz", "field 'y' of {dir}/objects.npz holds Python objects"),
-        ("r.pq", "field 's' is ragged: its first list has 2 values but sample 1"),
+        ("r.pq", "Field 's': sample 1 is an empty recording (0 steps)"),
     ],
 )
 def test_bad_data_file(bad_files, capsys, name, message):
