@@ -93,3 +93,35 @@ def test_gradnorm_needs_two_tasks():
         MultiTaskConvEstimator(**TINY, epochs=1, loss_weighting="gradnorm").fit(
             np.random.rand(20, 8), np.arange(20) % 2
         )
+
+
+def test_gradnorm_floors_a_weight_pushed_below_zero():
+    """A weight GradNorm would drive negative stops at its floor (then all are
+    renormalised to sum to the number of tasks): a task is never switched off."""
+    import keras
+    import tensorflow as tf
+
+    from skmtl.targets import REGRESSION, TaskSpec
+    from skmtl.weighting import MultiTaskTrainer
+
+    x = keras.Input((4,))
+    shared = keras.layers.Dense(8, name="shared_dense")(x)
+    heads = {n: keras.layers.Dense(1, name=n)(shared) for n in ("a", "b")}
+    tasks = [TaskSpec(n, REGRESSION, "float64", mean=0.0, std=1.0) for n in "ab"]
+    trainer = MultiTaskTrainer(
+        keras.Model(x, heads),
+        tasks,
+        strategy="gradnorm",
+        gradnorm_learning_rate=1e3,  # one step far past zero
+    )
+    data = tf.constant(np.random.default_rng(0).normal(size=(16, 4)), tf.float32)
+    with tf.GradientTape(persistent=True) as tape:
+        pred = trainer(data, training=True)
+        losses = [
+            tf.reduce_mean(tf.square(pred["a"] - 1.0)),
+            100.0 * tf.reduce_mean(tf.square(pred["b"] + 1.0)),
+        ]
+    trainer._gradnorm_step(tape, losses)
+    weights = trainer.task_weights.numpy()
+    assert weights.sum() == pytest.approx(2.0, rel=1e-5)
+    assert 0 < weights.min() < 0.01  # floored at 1e-3, then renormalised
