@@ -21,6 +21,8 @@ from .targets import CLASSIFICATION, TaskSpec
 
 # Batches per window sorted by length (variable-length signals).
 _BUCKET_BATCHES = 16
+# Padded lengths of variable-length batches are multiples of this.
+_PAD_STEPS = 32
 
 
 class TaskBatches(keras.utils.PyDataset):
@@ -113,7 +115,12 @@ class TaskBatches(keras.utils.PyDataset):
     @staticmethod
     def _take(arrays: Mapping[str, np.ndarray], rows) -> dict[str, np.ndarray]:
         return {
-            name: np.ascontiguousarray(a[rows], dtype=np.float32)
+            # A variable-length signal pads to a multiple of _PAD_STEPS: a few
+            # batch shapes recur, where one new length per batch made oneDNN
+            # build new convolution kernels for every batch.
+            name: a.padded(rows, multiple=_PAD_STEPS)
+            if hasattr(a, "padded")
+            else np.ascontiguousarray(a[rows], dtype=np.float32)
             if a.dtype.kind == "f"
             else np.ascontiguousarray(a[rows])
             for name, a in arrays.items()

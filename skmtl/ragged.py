@@ -132,11 +132,14 @@ class RaggedSignal:
         out = self.padded()
         return out if dtype is None else out.astype(dtype, copy=False)
 
-    def padded(self, rows=None) -> np.ndarray:
+    def padded(self, rows=None, multiple: int = 1) -> np.ndarray:
+        """Samples ``rows`` zero-padded to their longest, rounded up to a
+        ``multiple`` of steps, with the mask channel last."""
         rows = np.arange(len(self)) if rows is None else self._rows(rows)
         rows = np.atleast_1d(rows)
         lengths = self.lengths[rows]
         width = int(lengths.max()) if len(rows) else 0
+        width = -(-width // multiple) * multiple
         out = np.zeros((len(rows), width, self.n_channels + 1), dtype=np.float32)
         for j, (i, n) in enumerate(zip(rows, lengths, strict=True)):
             out[j, :n, :-1] = self.values[self.offsets[i] : self.offsets[i] + n]
