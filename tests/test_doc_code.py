@@ -228,11 +228,7 @@ def test_check_output_rules():
 
 #: ``page: reason``: pages known to be out of date, as strict expected
 #: failures (the test fails once the page is fixed: remove its entry then).
-STALE = {
-    "training.md": "written for the former default trunk ('conv', dense_units=64): "
-    "with the 'rocket' default, loss_weighting='gradnorm' refuses tiny's network "
-    "and the printed weights and scores differ",
-}
+STALE: dict[str, str] = {}
 
 
 def _pages():
