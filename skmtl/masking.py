@@ -101,10 +101,11 @@ class MaskedBatchNormalization(keras.layers.BatchNormalization):
         weight = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
         axes = self._reduction_axes
         count = ops.maximum(ops.sum(weight, axis=axes), 1.0)
-        mean = ops.sum(inputs * weight, axis=axes) / count
-        centred = (inputs - mean) * weight
-        variance = ops.sum(ops.square(centred), axis=axes) / count
-        return mean, variance
+        # One pass over the activations: E[x] and E[x^2] over true steps.
+        weighted = inputs * weight
+        mean = ops.sum(weighted, axis=axes) / count
+        mean_square = ops.sum(weighted * inputs, axis=axes) / count
+        return mean, ops.maximum(mean_square - ops.square(mean), 0.0)
 
     def compute_mask(self, inputs, mask=None):
         # The step mask is an input of the trunk, not a Keras mask to carry on
