@@ -717,7 +717,11 @@ def _channel_stats(name: str, a: np.ndarray, kind: str) -> tuple[tuple, tuple]:
         m2 = m2 + np.square(chunk - chunk_mean).sum(axis=0)
         m2 = m2 + np.square(delta) * (count * n_chunk / total)
         count = total
-    std = np.sqrt(m2 / count)
+    return _as_statistics(mean, np.sqrt(m2 / count))
+
+
+def _as_statistics(mean: np.ndarray, std: np.ndarray) -> tuple[tuple, tuple]:
+    """Per-channel ``(mean, std)`` as tuples of floats, for a FieldSpec."""
     # A constant channel carries no information; scale 1 keeps it harmless.
     std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
     return tuple(float(m) for m in mean), tuple(float(s) for s in std)
@@ -761,8 +765,7 @@ def infer_schema(X) -> InputSchema:
 def _ragged_spec(name: str, a: RaggedSignal) -> FieldSpec:
     """A variable-length signal's spec: statistics over its true steps only."""
     values = a.values.astype(np.float64)
-    mean, std = values.mean(axis=0), values.std(axis=0)
-    std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
+    mean, std = _as_statistics(values.mean(axis=0), values.std(axis=0))
     lengths = a.lengths
     return FieldSpec(
         name,
@@ -770,8 +773,8 @@ def _ragged_spec(name: str, a: RaggedSignal) -> FieldSpec:
         int(lengths.max()),
         a.n_channels,
         "float32",
-        tuple(float(m) for m in mean),
-        tuple(float(s) for s in std),
+        mean,
+        std,
         ragged=True,
         min_steps=int(lengths.min()),
     )
