@@ -921,6 +921,13 @@ class MultiTaskConvEstimator(BaseWrapper):
         index = X.index if hasattr(X, "columns") and hasattr(X, "index") else None
         return self.target_encoder_.inverse_transform(outputs, index=index)
 
+    def _in_form_of_y(self, per_task: dict):
+        """``{task: array}``, or the array itself for a 1-D y (as any
+        scikit-learn classifier or regressor returns)."""
+        if self.target_encoder_.form_ == "1d":
+            return next(iter(per_task.values()))
+        return per_task
+
     def _has_classification_task(self) -> bool:
         if self.__sklearn_is_fitted__():
             return any(t.kind == CLASSIFICATION for t in self.tasks_)
@@ -966,9 +973,7 @@ class MultiTaskConvEstimator(BaseWrapper):
                 name: scale_probabilities(p, temperatures.get(name, 1.0))
                 for name, p in probas.items()
             }
-        if self.target_encoder_.form_ == "1d":
-            return next(iter(probas.values()))
-        return probas
+        return self._in_form_of_y(probas)
 
     @property
     def calibration_(self) -> Calibration:
@@ -1035,8 +1040,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         >>> band.shape, bool((band[:, 0] < band[:, 1]).all())
         ((300, 2), True)
         """
-        if not (isinstance(alpha, Real) and 0 < alpha < 1):
-            raise ValueError(f"alpha={alpha!r}; expected a float in (0, 1).")
+        alpha = _check_alpha(alpha)
         calibration = self.calibration_
         outputs = self._outputs(X)
         predictions = {
@@ -1044,10 +1048,8 @@ class MultiTaskConvEstimator(BaseWrapper):
             for task in self.tasks_
             if task.kind == REGRESSION
         }
-        bands = intervals(predictions, calibration, float(alpha))
-        if self.target_encoder_.form_ == "1d":
-            return next(iter(bands.values()))
-        return bands
+        bands = intervals(predictions, calibration, alpha)
+        return self._in_form_of_y(bands)
 
     @available_if(_has_classification_task)
     def predict_set(self, X, alpha: float = 0.1):
@@ -1087,14 +1089,11 @@ class MultiTaskConvEstimator(BaseWrapper):
         >>> sets.shape, sets.dtype
         ((300, 5), dtype('bool'))
         """
-        if not (isinstance(alpha, Real) and 0 < alpha < 1):
-            raise ValueError(f"alpha={alpha!r}; expected a float in (0, 1).")
+        alpha = _check_alpha(alpha)
         calibration = self.calibration_
         probas = self.target_encoder_.probabilities(self._outputs(X))
-        sets = prediction_sets(probas, calibration, float(alpha))
-        if self.target_encoder_.form_ == "1d":
-            return next(iter(sets.values()))
-        return sets
+        sets = prediction_sets(probas, calibration, alpha)
+        return self._in_form_of_y(sets)
 
     def explain(
         self,
@@ -1297,6 +1296,13 @@ class MultiTaskConvEstimator(BaseWrapper):
         from .export import export
 
         export(self, path, overwrite=overwrite)
+
+
+def _check_alpha(alpha) -> float:
+    """A miscoverage level of predict_interval and predict_set."""
+    if not (isinstance(alpha, Real) and 0 < alpha < 1):
+        raise ValueError(f"alpha={alpha!r}; expected a float in (0, 1).")
+    return float(alpha)
 
 
 def load(path) -> MultiTaskConvEstimator:
