@@ -75,3 +75,16 @@ def dask_client():
         distributed.Client(cluster) as client,
     ):
         yield client
+
+
+@pytest.fixture(scope="module")
+def signal_and_noise():
+    """Task 'clean' is a function of X; task 'noise' is pure noise (96 x 16)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(96, 16)).astype("float32")
+    y = pd.DataFrame(
+        {"clean": X[:, :4].sum(axis=1) * 3.0, "noise": rng.normal(size=96) * 3.0}
+    )
+    return X, y

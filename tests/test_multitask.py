@@ -301,17 +301,6 @@ def test_collapsed_head_is_reported_with_a_warning(sensor_data):
         MultiTaskConvEstimator(model=constant, epochs=1, learning_rate=1e-12).fit(X, y)
 
 
-@pytest.fixture(scope="module")
-def signal_and_noise():
-    """Task 'clean' is a function of X; task 'noise' is pure noise."""
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(96, 16)).astype("float32")
-    y = pd.DataFrame(
-        {"clean": X[:, :4].sum(axis=1) * 3.0, "noise": rng.normal(size=96) * 3.0}
-    )
-    return X, y
-
-
 @pytest.mark.parametrize("strategy", ["uncertainty", "dwa", "gradnorm"])
 def test_early_stopping_with_learned_weights_keeps_the_best_base_loss(
     signal_and_noise, strategy

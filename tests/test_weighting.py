@@ -9,17 +9,6 @@ from skmtl import MultiTaskConvEstimator
 from .conftest import TINY
 
 
-@pytest.fixture(scope="module")
-def signal_and_noise():
-    """Task 'clean' is a function of the signal; task 'noise' is pure noise."""
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(96, 16)).astype("float32")
-    y = pd.DataFrame(
-        {"clean": X[:, :4].sum(axis=1) * 3.0, "noise": rng.normal(size=96) * 3.0}
-    )
-    return X, y
-
-
 def _fit(X, y, **params):
     settings = {**TINY, "epochs": 25, "learning_rate": 0.02, "random_state": 0}
     return MultiTaskConvEstimator(**{**settings, **params}).fit(X, y)
