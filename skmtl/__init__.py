@@ -13,6 +13,7 @@ __all__ = [
     "load",
     "to_structured",
     "from_aeon",
+    "read_ts_tasks",
     "__version__",
 ]
 
@@ -23,6 +24,7 @@ _LAZY = {
     "load": ".estimator",
     "to_structured": ".inputs",
     "from_aeon": ".convert",
+    "read_ts_tasks": ".convert",
 }
 
 

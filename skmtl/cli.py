@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .datafiles import (
+    TS_SIGNAL,
     TS_TARGET,
     check_output,
     existing_file,
@@ -179,10 +180,17 @@ def _add_fit(commands) -> None:
     fit = commands.add_parser(
         "fit",
         help="train an estimator on a data file and save it",
-        description="Train MultiTaskConvEstimator on DATA and save it to -o.",
+        description="Train MultiTaskConvEstimator on DATA and save it to -o. "
+        "Several .ts files holding the same series with different targets "
+        "(A_TRAIN.ts A_disc_TRAIN.ts) are combined into one multi-task data "
+        "set: one task per file, named after the file (A, A_disc).",
     )
     fit.add_argument(
-        "data", metavar="DATA", help="training data (.npz, .parquet or .ts)"
+        "data",
+        metavar="DATA",
+        nargs="+",
+        help="training data (.npz, .parquet or .ts); several .ts files of the "
+        "same series are combined, one task per file",
     )
     fit.add_argument(
         "--target",
@@ -191,8 +199,9 @@ def _add_fit(commands) -> None:
         type=parse_target,
         action="append",
         help="a target field and its kind, classification or regression "
-        "(repeat for each task); required except for a .ts file, whose "
-        "target is its label",
+        "(repeat for each task); required except for .ts files, whose "
+        "target is their label (field 'target' of one file; with several, "
+        "each file's task name)",
     )
     fit.add_argument(
         "-o", "--output", required=True, help="model file to write (.skmtl)"
@@ -265,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     ...      "--target", "density", "-o", "model.skmtl", "--epochs", "5"]
     ... )
     >>> args.command, args.data, args.output, args.epochs
-    ('fit', 'train.npz', 'model.skmtl', 5)
+    ('fit', ['train.npz'], 'model.skmtl', 5)
     >>> args.targets
     [('material', 'classification'), ('density', None)]
     """
@@ -414,12 +423,16 @@ def estimator_params(args: argparse.Namespace) -> dict:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """``skmtl fit``: read DATA, fit, save to ``-o``."""
-    args.targets = args.targets or _default_targets(args.data)
+    labels = _ts_task_names(args.data)
+    args.targets = args.targets or _default_targets(args.data[0], labels)
     from .estimator import MultiTaskConvEstimator
 
-    check_output(args.output, inputs=[("data file", args.data)])
+    check_output(args.output, inputs=[("data file", path) for path in args.data])
     est = MultiTaskConvEstimator(**estimator_params(args))
-    X, targets = split_targets(read_data(args.data), args.targets)
+    data = read_data(args.data[0]) if len(args.data) == 1 else _read_ts_set(args)
+    X, targets = split_targets(data, args.targets)
+    # A .ts label left out by --target is another task's target, not an input.
+    X = {k: v for k, v in X.items() if k not in labels}
     y = _targets_table(targets)
     start = time.perf_counter()
     # Keras draws its progress bar on stdout; stdout is for requested output.
@@ -434,10 +447,41 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _default_targets(path: str) -> list[tuple[str, str | None]]:
+def _ts_task_names(paths: Sequence[str]) -> list[str]:
+    """The target fields of ``.ts`` data: one file's ``target``, or one per file."""
+    if len(paths) == 1:
+        return [TS_TARGET] if paths[0].lower().endswith(".ts") else []
+    others = [p for p in paths if not p.lower().endswith(".ts")]
+    if others:
+        raise CliError(
+            f"fit takes several data files only as .ts files of the same series "
+            f"(one task per file); {others[0]} is not a .ts file: put every "
+            "field in one .npz or Parquet file"
+        )
+    from .convert import _task_names
+
+    names = _task_names(paths, None)
+    if TS_SIGNAL in names:
+        raise CliError(
+            f"a .ts file gives the task name {TS_SIGNAL!r}, which is the name of "
+            "the series field: rename the file"
+        )
+    return names
+
+
+def _read_ts_set(args: argparse.Namespace) -> dict[str, np.ndarray]:
+    """Several ``.ts`` files as one data file: the series once, a field per task."""
+    from .convert import read_ts_tasks
+
+    X, y = read_ts_tasks(args.data)
+    signal = X[X.dtype.names[0]] if X.dtype.names else X
+    return {TS_SIGNAL: signal, **{name: y[name].to_numpy() for name in y.columns}}
+
+
+def _default_targets(path: str, labels: Sequence[str]) -> list[tuple[str, str | None]]:
     """A ``.ts`` file's label is its target; other files name theirs."""
-    if path.lower().endswith(".ts"):
-        return [(TS_TARGET, None)]
+    if labels:
+        return [(name, None) for name in labels]
     raise CliError(
         "the following arguments are required: --target (NAME:KIND for each "
         "task; only a .ts file names its target itself)"
@@ -481,6 +525,10 @@ def _input_fields(args, est, data: dict[str, np.ndarray]) -> dict[str, np.ndarra
     if targets:
         _note(args, f"ignoring column(s) {targets} of {args.data}: the model's targets")
     fields = {k: v for k, v in data.items() if k not in targets}
+    if args.data.lower().endswith(".ts") and TS_TARGET in fields:
+        if TS_TARGET not in est.schema_:  # a label of tasks named otherwise
+            _note(args, f"ignoring the label of {args.data}: not a model input")
+            del fields[TS_TARGET]
     if not fields:
         raise CliError(
             f"data file {args.data} holds only the model's target column(s) "

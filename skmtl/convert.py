@@ -6,15 +6,26 @@ n_timepoints)`` ("numpy3D"), or, when the series differ in length, as a list of
 ``(n_samples, n_steps, n_channels)``: the same data with the last two axes
 swapped. Passing aeon's array as it is would be read as ``n_channels`` steps of
 ``n_timepoints`` channels, so the conversion is explicit.
+
+The UCR/UEA archive's ``.ts`` files hold one target each; a set of files with
+the same series and different targets (a regression set and its ``_disc``
+classes) is one multi-task data set, read with :func:`read_ts_tasks`.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["from_aeon"]
+__all__ = ["from_aeon", "read_ts_tasks"]
+
+#: Series of two files are the same if equal within ``np.isclose``'s default
+#: tolerance: the archive writes them as text, not always to the same digits.
+_RTOL, _ATOL = 1e-5, 1e-8
 
 
 def from_aeon(X) -> np.ndarray:
@@ -116,3 +127,176 @@ def _from_list(series: Sequence) -> np.ndarray:
         out["signal"] = cells
         return out
     return np.ascontiguousarray(np.stack(arrays).transpose(0, 2, 1))
+
+
+def read_ts_tasks(
+    paths: Sequence[str | os.PathLike], tasks: Sequence[str] | None = None
+):
+    r"""Read ``.ts`` files of the same series with different targets as one set.
+
+    The UCR/UEA archive stores one target per ``.ts`` file; where two files
+    hold the same series with different targets (``Covid3Month`` and its
+    tertiles ``Covid3Month_disc``), they are one multi-task data set: X once,
+    and a column of y per file. Needs aeon (``pip install "skmtl[aeon]"``),
+    whose ``load_from_ts_file`` reads each file.
+
+    Parameters
+    ----------
+    paths : sequence of str or path-like
+        The ``.ts`` files, each with a class label or a regression target;
+        the first gives X, the others must hold the same series in the same
+        order.
+    tasks : sequence of str, optional
+        The task (column) name of each file's target, in the order of
+        ``paths``. By default the file's name without ``.ts`` and a final
+        ``_TRAIN`` or ``_TEST``: ``Covid3Month_disc_TRAIN.ts`` gives
+        ``"Covid3Month_disc"``.
+
+    Returns
+    -------
+    X : ndarray
+        The series as :func:`from_aeon` returns them: ``(n_cases,
+        n_timepoints, n_channels)``, or for series of unequal lengths a
+        structured array with a variable-length field ``"signal"``.
+    y : pandas.DataFrame
+        One column per file, named by ``tasks``. A regression target stays
+        float64; class labels stay labels (strings, as aeon reads them, also
+        for a ``_disc`` file's ``"0.0"``, ``"1.0"``, ...), so the estimator
+        infers each task's kind.
+
+    Raises
+    ------
+    ValueError
+        If a file does not exist, is not a ``.ts`` file, has no target, or
+        cannot be read; if aeon is not installed; if two files do not hold the
+        same series (the message names both files and the first case that
+        differs; values count as equal within ``np.isclose``'s default
+        tolerance, rtol 1e-5 and atol 1e-8, and missing values match missing
+        values); or if ``tasks`` does not give one distinct name per file.
+
+    See Also
+    --------
+    from_aeon : Convert aeon's arrays, for data already loaded.
+
+    Notes
+    -----
+    The command line combines files the same way: ``skmtl fit A_TRAIN.ts
+    A_disc_TRAIN.ts -o model.skmtl`` (see the command-line guide).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skmtl import read_ts_tasks
+    >>> folder = tempfile.mkdtemp()
+    >>> def write(name, targets, label):
+    ...     header = ("@problemName x\n@univariate true\n@equalLength true\n"
+    ...               f"{label}\n@data\n")
+    ...     rows = [f"{i},{i + 1},{i + 2}:{t}\n" for i, t in enumerate(targets)]
+    ...     path = os.path.join(folder, name)
+    ...     with open(path, "w") as stream:
+    ...         stream.write(header + "".join(rows))
+    ...     return path
+    >>> rate = write("Rate_TRAIN.ts", [0.25, 1.5, 3.0], "@targetLabel true")
+    >>> level = write("Rate_disc_TRAIN.ts", ["0", "1", "2"],
+    ...               "@classLabel true 0 1 2")
+    >>> X, y = read_ts_tasks([rate, level])
+    >>> X.shape
+    (3, 3, 1)
+    >>> y["Rate"].dtype
+    dtype('float64')
+    >>> y["Rate_disc"].tolist()
+    ['0', '1', '2']
+    """
+    from .datafiles import DataFileError, _extension, existing_file, load_ts
+
+    paths = [os.fspath(p) for p in ([paths] if isinstance(paths, str) else paths)]
+    if not paths:
+        raise ValueError("read_ts_tasks got no files: pass one .ts file per task")
+    names = _task_names(paths, tasks)
+    X, columns = None, {}
+    for path, name in zip(paths, names, strict=True):
+        existing_file(path, "data file")
+        _extension(path, (".ts",), "data file")
+        series, target = load_ts(path)
+        if target is None:
+            raise DataFileError(
+                f"{path} has no class label or target (@classLabel false, "
+                "@targetLabel false): it adds no task"
+            )
+        if X is None:
+            X = series
+        else:
+            _check_same_series(paths[0], X, path, series)
+        columns[name] = target
+    import pandas as pd  # aeon depends on pandas: it is there
+
+    return X, pd.DataFrame(columns)
+
+
+def _task_names(paths: Sequence[str], tasks: Sequence[str] | None) -> list[str]:
+    if tasks is None:
+        names = [
+            re.sub(r"_(TRAIN|TEST)$", "", Path(p).name[: -len(".ts")], flags=re.I)
+            if p.lower().endswith(".ts")
+            else Path(p).name
+            for p in paths
+        ]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"two files give the task name {repeated[0]!r} (the file name "
+                "without .ts and _TRAIN/_TEST); name the tasks with tasks=[...]"
+            )
+        return names
+    names = [tasks] if isinstance(tasks, str) else list(tasks)
+    if len(names) != len(paths):
+        raise ValueError(
+            f"tasks= gives {len(names)} name(s) for {len(paths)} file(s); give "
+            "one task name per file"
+        )
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"tasks= names {repeated[0]!r} twice; names must differ")
+    return [str(n) for n in names]
+
+
+def _check_same_series(first: str, a: np.ndarray, other: str, b: np.ndarray) -> None:
+    """Raise unless ``a`` and ``b`` hold the same series, case by case."""
+    heading = f"{first} and {other} do not hold the same series"
+    # The heading names the files in full; the details by their short names.
+    if Path(first).name != Path(other).name:
+        first, other = Path(first).name, Path(other).name
+    if len(a) != len(b):
+        raise ValueError(
+            f"{heading}: {len(a)} cases in {first}, {len(b)} in {other}; files "
+            "combined as tasks must list the same series in the same order"
+        )
+    cells_a = a[a.dtype.names[0]] if a.dtype.names else a
+    cells_b = b[b.dtype.names[0]] if b.dtype.names else b
+    start = 0
+    if cells_a.dtype != object and cells_a.shape == cells_b.shape:
+        close = np.isclose(cells_a, cells_b, rtol=_RTOL, atol=_ATOL, equal_nan=True)
+        if close.all():
+            return
+        start = int(np.flatnonzero(~close.reshape(len(a), -1).all(axis=1))[0])
+    for case in range(start, len(a)):
+        x, z = cells_a[case], cells_b[case]
+        x, z = np.asarray(x, dtype=np.float64), np.asarray(z, dtype=np.float64)
+        if x.shape != z.shape:
+            detail = (
+                f"{x.shape[0]} steps x {x.shape[1]} channel(s) in {first}, "
+                f"{z.shape[0]} x {z.shape[1]} in {other}"
+            )
+        else:
+            close = np.isclose(x, z, rtol=_RTOL, atol=_ATOL, equal_nan=True)
+            if close.all():
+                continue
+            step, channel = np.argwhere(~close)[0]
+            detail = (
+                f"step {step}, channel {channel}: {float(x[step, channel])!r} "
+                f"in {first}, {float(z[step, channel])!r} in {other}"
+            )
+        raise ValueError(
+            f"{heading}: case {case} (0-based) differs ({detail}); files "
+            "combined as tasks must list the same series in the same order"
+        )

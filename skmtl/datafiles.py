@@ -249,6 +249,21 @@ def read_data(path: str) -> dict[str, np.ndarray]:
 
 def _read_ts(path: str) -> dict[str, np.ndarray]:
     """A ``.ts`` file through aeon's loader, its series in skmtl's layout."""
+    signal, y = load_ts(path)
+    if signal.dtype.names:  # unequal lengths: one (T_i, C) array per sample
+        signal = signal[signal.dtype.names[0]]
+    data = {TS_SIGNAL: signal}
+    if y is not None:
+        data[TS_TARGET] = y
+    return data
+
+
+def load_ts(path: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(X, y)`` of a ``.ts`` file: X as :func:`skmtl.from_aeon` returns it.
+
+    y is the file's class labels (strings, as aeon reads them) or regression
+    targets (floats), or None if the file has neither.
+    """
     try:
         from aeon.datasets import load_from_ts_file
     except ImportError:
@@ -265,12 +280,7 @@ def _read_ts(path: str) -> dict[str, np.ndarray]:
         signal = from_aeon(X)
     except ValueError as exc:
         raise DataFileError(f"{path}: {exc}") from None
-    if signal.dtype.names:  # unequal lengths: one (T_i, C) array per sample
-        signal = signal[signal.dtype.names[0]]
-    data = {TS_SIGNAL: signal}
-    if y is not None and len(y):
-        data[TS_TARGET] = np.asarray(y)
-    return data
+    return signal, (np.asarray(y) if y is not None and len(y) else None)
 
 
 def _read_npz(path: str) -> dict[str, np.ndarray]:
