@@ -18,8 +18,12 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["from_aeon", "read_ts_tasks"]
 
@@ -130,8 +134,9 @@ def _from_list(series: Sequence) -> np.ndarray:
 
 
 def read_ts_tasks(
-    paths: Sequence[str | os.PathLike], tasks: Sequence[str] | None = None
-):
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    tasks: Sequence[str] | None = None,
+) -> tuple[np.ndarray, pd.DataFrame]:
     r"""Read ``.ts`` files of the same series with different targets as one set.
 
     The UCR/UEA archive stores one target per ``.ts`` file; where two files
@@ -145,7 +150,7 @@ def read_ts_tasks(
     paths : sequence of str or path-like
         The ``.ts`` files, each with a class label or a regression target;
         the first gives X, the others must hold the same series in the same
-        order.
+        order. A single path reads one file as a one-task set.
     tasks : sequence of str, optional
         The task (column) name of each file's target, in the order of
         ``paths``. By default the file's name without ``.ts`` and a final
@@ -209,7 +214,8 @@ def read_ts_tasks(
     """
     from .datafiles import DataFileError, _extension, existing_file, load_ts
 
-    paths = [os.fspath(p) for p in ([paths] if isinstance(paths, str) else paths)]
+    single = isinstance(paths, str | os.PathLike)
+    paths = [os.fspath(p) for p in ([paths] if single else paths)]
     if not paths:
         raise ValueError("read_ts_tasks got no files: pass one .ts file per task")
     names = _task_names(paths, tasks)
