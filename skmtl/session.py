@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ._batching import TaskBatches, validation_rows
+from ._batching import TaskBatches, in_graph_batches, validation_rows
 from .frozen import split_frozen_trunk, trunk_features
 from .targets import TaskSpec
 from .weighting import (
@@ -370,6 +370,7 @@ class TrainingSession:
             # float16 gradients underflow without loss scaling (bfloat16 don't).
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         trainer.compile(optimizer=optimizer, **compile_params)
+        self._compiled_steps_per_execution = trainer.steps_per_execution
         # Built here, eagerly: slots created inside a traced train step add
         # tf.cond branch functions to TensorFlow's process-wide function library
         # that are never removed (tests/test_leaks.py; 16 per model of a plain
@@ -378,6 +379,19 @@ class TrainingSession:
         if self.strategy.num_replicas_in_sync == 1:
             _skip_gradient_all_reduce(trainer.optimizer)
         return trainer
+
+    def _set_steps_per_execution(self, steps: int | None) -> None:
+        """Run ``steps`` optimizer steps per compiled call (None: as compiled).
+
+        The training and evaluation functions bake the number in when traced,
+        so they are traced again when it changes (once per fit at most).
+        """
+        trainer = self.trainer
+        if steps is None:
+            steps = self._compiled_steps_per_execution
+        if trainer.steps_per_execution != steps:
+            trainer.steps_per_execution = steps
+            trainer.train_function = trainer.test_function = None
 
     def fits(self, config: TrainingConfig, model: keras.Model) -> bool:
         """Whether this session can go on training ``model`` under ``config``."""
@@ -442,6 +456,23 @@ class TrainingSession:
             seed=seed + initial_epoch,
             rows=_repeated(train_rows, n_samples, config.passes_per_epoch),
         )
+        steps_per_epoch = None
+        # The same batches from in-graph tensors where the data are small
+        # (skmtl._batching.in_graph_batches); one replica only: a strategy
+        # would re-batch the pipeline.
+        stream = None
+        if self.strategy.num_replicas_in_sync == 1 and "steps_per_epoch" not in (
+            fit_params
+        ):
+            stream = in_graph_batches(batches, repeat=True)
+        if stream is not None:
+            steps_per_epoch = len(batches)
+            if validation_data is not None:
+                validation_data = in_graph_batches(validation_data, repeat=False)
+            batches = stream
+        self._set_steps_per_execution(
+            _steps_per_execution(steps_per_epoch, callbacks, config.compile_params)
+        )
         callbacks = [EpochEnd(self.trainer), *callbacks]
         stopper = None
         if config.early_stopping:
@@ -459,6 +490,7 @@ class TrainingSession:
             batches,
             epochs=initial_epoch + epochs,
             initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
             validation_data=validation_data,
             callbacks=callbacks,
             verbose=keras_verbosity(config.verbose),
@@ -501,6 +533,54 @@ def keras_verbosity(verbose):
     except (AttributeError, ValueError):  # no isatty, or a closed stream
         terminal = False
     return verbose if terminal else 2
+
+
+#: Most optimizer steps one compiled call runs (``steps_per_execution``).
+MAX_STEPS_PER_EXECUTION = 32
+_BATCH_HOOKS = (
+    "on_batch_begin",
+    "on_batch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+)
+
+
+def _steps_per_execution(
+    steps_per_epoch: int | None,
+    callbacks: Sequence[keras.callbacks.Callback],
+    compile_params: Mapping,
+) -> int | None:
+    """How many steps one compiled call runs; None keeps the compiled value.
+
+    Several steps per call save Python's dispatch per step (a third of a small
+    set's step time). Only with in-graph batches (``steps_per_epoch`` known),
+    only for a number that divides the epoch (one iterator serves every epoch,
+    so a call must not run into the next one), and only when no callback of
+    the user's acts on single batches (Keras calls batch hooks once per call).
+    A routed ``compile__steps_per_execution`` is the user's to keep.
+
+    Examples
+    --------
+    >>> _steps_per_execution(51, [], {}), _steps_per_execution(3, [], {})
+    (17, 3)
+    >>> _steps_per_execution(None, [], {}), _steps_per_execution(64, [], {})
+    (1, 32)
+    """
+    if "steps_per_execution" in compile_params:
+        return None
+    if steps_per_epoch is None or any(_acts_per_batch(cb) for cb in callbacks):
+        return 1
+    return max(
+        d for d in range(1, MAX_STEPS_PER_EXECUTION + 1) if steps_per_epoch % d == 0
+    )
+
+
+def _acts_per_batch(callback: keras.callbacks.Callback) -> bool:
+    base = keras.callbacks.Callback
+    return any(
+        getattr(type(callback), hook, None) is not getattr(base, hook)
+        for hook in _BATCH_HOOKS
+    )
 
 
 def _repeated(rows, n_samples: int, passes: int):
