@@ -654,6 +654,9 @@ class MultiTaskConvEstimator(BaseWrapper):
         config = self._training_config()
         seed = draw_seed(self.random_state)
         previous = self.__dict__.get("_state") if warm else None
+        # Keras' [X1, X2] habit, refused before reading X as one array would
+        # warn about its layout.
+        check_input_list(X, n_samples=TargetEncoder().n_samples_of(y))
         if previous is not None:
             check_architecture_unchanged(self._architecture_key(), previous.build_key)
             schema, encoder = previous.schema, previous.target_encoder
@@ -665,7 +668,6 @@ class MultiTaskConvEstimator(BaseWrapper):
             encoder = TargetEncoder(self.tasks).fit(y, classes=classes)
             self._warn_column_vector(y)
         targets, weights = encoder.transform(y)
-        check_input_list(X, n_samples=encoder.n_samples_of(y))  # Keras' [X1, X2]
         check_lengths(n_samples, encoder.n_samples_of(y))
         weights = apply_sample_weight(weights, sample_weight, n_samples)
         tasks = encoder.tasks_
