@@ -5,9 +5,12 @@ What it measures
 On ``make_sensor_tasks`` data (signals ``ampl`` and ``phase`` of 3,750 steps;
 covariates ``temp``, ``moist``, ``weight``; tasks ``material`` and ``density``):
 
-* **skmtl**: ``MultiTaskConvEstimator(epochs=E, batch_size=B, shuffle=True,
-  random_state=seed).fit(X, y)`` on the structured array.
-* **keras**: the same default network built with
+* **skmtl**: ``MultiTaskConvEstimator(trunk="conv", dense_units=64,
+  dropout=0.1, epochs=E, batch_size=B, shuffle=True, random_state=seed).fit(X,
+  y)`` on the structured array: the trainable conv network (the default
+  ``trunk="rocket"`` trains only its heads on features computed once, which
+  ``benchmarks/step_cost.py`` measures).
+* **keras**: the same network built with
   ``skmtl.network.build_network(schema, tasks, ...)``, compiled with the
   estimator's own ``_compile_kwargs_for(tasks)`` (same losses, loss weights,
   metrics, optimizer), trained with ``keras.Model.fit`` on NumPy dicts
@@ -65,6 +68,9 @@ from _common import (
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SIDES = ("skmtl", "keras")
+# The trainable network both sides train (build_network's and the estimator's
+# parameters of the same name).
+NETWORK = {"trunk": "conv", "dense_units": 64, "dropout": 0.1}
 _CHILD_MODES = (*SIDES, "interleaved")
 _RESULT_TAG = "FIT_THROUGHPUT_RESULT "
 
@@ -114,6 +120,7 @@ def _estimator(args, epochs: int, timer):
     from skmtl import MultiTaskConvEstimator
 
     return MultiTaskConvEstimator(
+        **NETWORK,
         epochs=epochs,
         batch_size=args.batch_size,
         shuffle=True,
@@ -138,8 +145,10 @@ def _keras_setup(X, y, args):
     target_encoder = TargetEncoder().fit(y)
     tasks = list(target_encoder.tasks_)
     targets, weights = target_encoder.transform(y)
-    model = build_network(schema, tasks, random_state=args.seed)
-    est = MultiTaskConvEstimator(batch_size=args.batch_size, random_state=args.seed)
+    model = build_network(schema, tasks, **NETWORK, random_state=args.seed)
+    est = MultiTaskConvEstimator(
+        **NETWORK, batch_size=args.batch_size, random_state=args.seed
+    )
     model.compile(**est._compile_kwargs_for(tasks))
     return model, inputs, targets, weights
 

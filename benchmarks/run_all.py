@@ -19,10 +19,14 @@ What it runs
    ``jit_compile`` and ``filters`` choices.
 6. ``parallel_search.py``: ``GridSearchCV`` with ``n_jobs=1`` and ``n_jobs=2``
    under three thread settings for the workers.
-7. ``real_data.py``: accuracy / RMSE and fit seconds of the default estimator
+7. ``step_cost.py``: milliseconds per optimizer step on small sets and on
+   2,000 x 3,750 x 2 samples, against ``keras.Model.fit`` (plain, and with
+   repeated data and ``steps_per_execution=32``) and a bare ``tf.function``
+   loop.
+8. ``real_data.py``: accuracy / RMSE and fit seconds of the default estimator
    on the UCR/UEA/TSER sets shipped with aeon (the ``bench`` extra), next to
    aeon's MiniRocket and the published FCN figures.
-8. ``explain_uncertainty.py``: share of ``explain``'s relevance inside a
+9. ``explain_uncertainty.py``: share of ``explain``'s relevance inside a
    planted informative window, ``predict_interval`` coverage and width, and the
    calibration error before and after temperature scaling.
 
@@ -57,6 +61,7 @@ import parallel_search
 import predict_latency
 import real_data
 import scaling
+import step_cost
 from _common import load_average
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -91,6 +96,7 @@ BENCHMARKS = {
             "n_jobs=2, TF_NUM_*_THREADS=1",
         ],
     ),
+    "step_cost": (step_cost, ["--sets", "ItalyPowerDemand", "--steps", "100"]),
     "real_data": (real_data, ["--seeds", "0", "--sets", "ItalyPowerDemand"]),
     "explain_uncertainty": (explain_uncertainty, ["--quick"]),
 }

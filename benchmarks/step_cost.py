@@ -232,7 +232,7 @@ def measure(name: str, args) -> dict:
     return row
 
 
-def main(argv=None) -> list[dict]:
+def main(argv=None) -> dict:
     args = parse_args(argv)
     print(f"== marginal ms per optimizer step (trunk={args.trunk!r}, batch {BATCH}) ==")
     print(environment())
@@ -267,7 +267,7 @@ def main(argv=None) -> list[dict]:
         "steps on 3,750-step signals)."
     )
     print(f"load average at end: {load_average()}")
-    return rows
+    return {"step_cost": rows}
 
 
 if __name__ == "__main__":
