@@ -62,6 +62,58 @@ def test_features_are_proportions_standardised_after_adapt(steps, channels):
     assert varying.mean() > 0.5 if steps > 1 else True
 
 
+def _reference_ppv(layer, x):
+    """The first formulation of the transform: one dilated ``Conv1D`` per
+    dilation ("same" padding), then per kernel group the mean of the float32
+    comparisons over its steps. Unstandardised proportions."""
+    from keras import ops
+
+    parts = []
+    for i, dilation in enumerate(layer.dilations):
+        kernel = ops.convert_to_tensor(layer._kernel_values[i])
+        conv = ops.conv(x, kernel, padding="same", dilation_rate=int(dilation))
+        conv = ops.transpose(conv, (0, 2, 1))
+        for kernels, (start, stop) in layer._groups(i, 4 * int(dilation)):
+            out = ops.take(conv, kernels, axis=1)[:, :, None, start:stop]
+            biases = ops.take(layer.biases[i], kernels, axis=0)[None, :, :, None]
+            ppv = ops.mean(ops.cast(out > biases, "float32"), axis=-1)
+            parts.append(ops.reshape(ppv, (-1, len(kernels) * ppv.shape[-1])))
+    return np.concatenate([np.asarray(p) for p in parts], axis=-1)
+
+
+@pytest.mark.parametrize(
+    ("steps", "channels"),
+    # 1 and 9: every kernel reads the padded output; 300 and 700: counts in
+    # two and three uint8 chunks, 700 with padded steps.
+    [(1, 1), (9, 1), (24, 2), (150, 1), (300, 3), (700, 2)],
+)
+def test_features_match_the_conv1d_formulation(steps, channels):
+    x = _series(24, steps, channels, seed=steps)
+    layer = MiniRocketFeatures(steps, channels, seed=3)
+    layer.adapt(x[:16])
+    reference = _reference_ppv(layer, x)
+    # The biases' own series (x[:16]) and unseen ones (x[16:]).
+    raw = np.asarray(layer._raw_features(keras.ops.convert_to_tensor(x)))
+    assert raw.shape == reference.shape == (24, layer.n_features)
+    # Proportions of counts: a convolution output within round-off of a bias
+    # may flip one count. Allow a handful, each off by exactly one count.
+    steps_counted = np.concatenate(
+        [
+            np.repeat(plan[-1][:, 0], n)
+            for plan, n in zip(layer._plans, layer.features_per_dilation, strict=True)
+        ]
+    )
+    off = np.abs(raw - reference) * steps_counted
+    flips = off > 1e-3
+    assert flips.mean() <= 1e-4
+    np.testing.assert_allclose(off[flips], 1.0, rtol=1e-3)
+    np.testing.assert_allclose(raw[~flips], reference[~flips], rtol=1e-5, atol=1e-6)
+    # Standardised as before: the outputs agree to float32 round-off.
+    out = np.asarray(layer(x))
+    expected = (reference - layer.feature_mean.numpy()) * layer.feature_scale.numpy()
+    np.testing.assert_allclose(out[~flips], expected[~flips], rtol=1e-5, atol=1e-5)
+
+
 def test_biases_come_from_the_training_data_and_the_seed():
     x = _series(20, 64)
     a = MiniRocketFeatures(64, 1, n_features=840, seed=0)
