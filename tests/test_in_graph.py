@@ -38,13 +38,14 @@ class _Steps(keras.callbacks.Callback):
 @pytest.mark.parametrize(
     "params",
     [
-        {"dropout": 0.3},  # dropout's random stream is per step
+        # Dropout's random stream and GradNorm's weight update are per step.
+        {"dropout": 0.3, "loss_weighting": "gradnorm"},
         {"epochs": "auto", "batch_size": 32},  # several passes per epoch
         {"early_stopping": True, "validation_fraction": 0.2, "epochs": 6},
         {"loss_weighting": "dwa", "shuffle": False},
         {"trunk": "rocket", "dense_units": 0},  # heads trained on cached features
     ],
-    ids=["dropout", "auto", "early-stopping", "dwa-no-shuffle", "rocket"],
+    ids=["dropout-gradnorm", "auto", "early-stopping", "dwa-no-shuffle", "rocket"],
 )
 def test_in_graph_fit_is_bit_identical_to_the_python_path(
     sensor_data, monkeypatch, params
