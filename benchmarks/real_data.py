@@ -147,11 +147,11 @@ def warm_numba() -> float:
     return time.perf_counter() - start
 
 
-def mean_std(values) -> str:
+def mean_std(values, digits: int = 3) -> str:
     if not values:
         return "—"
     std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.3f} ± {std:.3f}"
+    return f"{statistics.fmean(values):.{digits}f} ± {std:.{digits}f}"
 
 
 def run_set(name, seeds, params, minirocket: bool) -> dict:
@@ -241,11 +241,24 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--no-minirocket", action="store_true", help="skip aeon's MiniRocket"
     )
+    parser.add_argument(
+        "--no-shrinkage",
+        action="store_true",
+        help="keep the gradient-trained regression heads (skmtl.shrinkage off)",
+    )
     args = parser.parse_args(argv)
     params = parse_params(args.param)
+    if args.no_shrinkage:
+        import skmtl.shrinkage
+
+        skmtl.shrinkage.ENABLED = False
     minirocket = not args.no_minirocket
     print(f"# Real recordings (aeon's archive sets); {environment()}")
-    print(f"skmtl parameters: {params or 'defaults'}; seeds {args.seeds}")
+    print(
+        f"skmtl parameters: {params or 'defaults'}; seeds {args.seeds}; "
+        f"ridge heads: {'off' if args.no_shrinkage else 'on'}; "
+        f"load average {load_average()}"
+    )
     if minirocket:
         print(f"numba warm-up (not timed below): {warm_numba():.1f} s")
     rows, results = [], {}
@@ -255,13 +268,14 @@ def main(argv=None) -> dict:
             continue
         res = results[name] = run_set(name, args.seeds, params, minirocket)
         metric = "RMSE" if kind == "regression" else "accuracy"
+        digits = 4 if kind == "regression" else 3
         note = f" (mean: {res['mean_baseline']:.4f})" if kind == "regression" else ""
         rows.append(
             [
                 f"{name} ({metric}){note}",
-                mean_std(res["skmtl"]),
+                mean_std(res["skmtl"], digits),
                 f"{statistics.fmean(res['skmtl_s']):.1f}",
-                mean_std(res["minirocket"]),
+                mean_std(res["minirocket"], digits),
                 f"{statistics.fmean(res['minirocket_s']):.2f}"
                 if res["minirocket_s"]
                 else "—",
@@ -301,13 +315,13 @@ def main(argv=None) -> dict:
                 [
                     [
                         "one estimator, two tasks",
-                        mean_std(pair["mt_rmse"]),
+                        mean_std(pair["mt_rmse"], 4),
                         mean_std(pair["mt_acc"]),
                         f"{statistics.fmean(pair['mt_s']):.1f}",
                     ],
                     [
                         "two single-task estimators",
-                        mean_std(pair["st_rmse"]),
+                        mean_std(pair["st_rmse"], 4),
                         mean_std(pair["st_acc"]),
                         f"{statistics.fmean(pair['st_s']):.1f}",
                     ],

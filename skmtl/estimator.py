@@ -82,6 +82,7 @@ from .session import (
     distribution_strategy,
     extend_history,
 )
+from .shrinkage import ridge_heads
 from .targets import CLASSIFICATION, REGRESSION, TargetEncoder, decode_output
 from .weighting import STRATEGIES
 
@@ -708,6 +709,10 @@ class MultiTaskConvEstimator(BaseWrapper):
         run = self._train(
             session, config, inputs, targets, weights, epochs, history, seed, train_rows
         )
+        if previous is None:
+            # Regression heads linear on fixed features: refitted in closed
+            # form, each choosing its own shrinkage (skmtl.shrinkage).
+            ridge_heads(model, tasks, inputs, targets, weights, train_rows)
         state = FittedState(
             schema=schema,
             target_encoder=encoder,
