@@ -471,7 +471,9 @@ class TrainingSession:
                 validation_data = in_graph_batches(validation_data, repeat=False)
             batches = stream
         self._set_steps_per_execution(
-            _steps_per_execution(steps_per_epoch, callbacks, config.compile_params)
+            _steps_per_execution(
+                steps_per_epoch, epochs, callbacks, config.compile_params
+            )
         )
         callbacks = [EpochEnd(self.trainer), *callbacks]
         stopper = None
@@ -537,6 +539,11 @@ def keras_verbosity(verbose):
 
 #: Most optimizer steps one compiled call runs (``steps_per_execution``).
 MAX_STEPS_PER_EXECUTION = 32
+#: Fewest steps in a fit for several steps per call: tracing the multi-step
+#: loop costs about 0.2 s more than tracing one step (measured on the tiny
+#: networks of the test suite), which the saving per step (0.3-1 ms) repays
+#: from a few hundred steps on.
+MIN_STEPS_FOR_MULTI_STEP = 400
 _BATCH_HOOKS = (
     "on_batch_begin",
     "on_batch_end",
@@ -547,6 +554,7 @@ _BATCH_HOOKS = (
 
 def _steps_per_execution(
     steps_per_epoch: int | None,
+    epochs: int,
     callbacks: Sequence[keras.callbacks.Callback],
     compile_params: Mapping,
 ) -> int | None:
@@ -554,21 +562,28 @@ def _steps_per_execution(
 
     Several steps per call save Python's dispatch per step (a third of a small
     set's step time). Only with in-graph batches (``steps_per_epoch`` known),
-    only for a number that divides the epoch (one iterator serves every epoch,
-    so a call must not run into the next one), and only when no callback of
-    the user's acts on single batches (Keras calls batch hooks once per call).
+    only for a fit of at least :data:`MIN_STEPS_FOR_MULTI_STEP` steps, only
+    for a number that divides the epoch (one iterator serves every epoch, so a
+    call must not run into the next one), and only when no callback of the
+    user's acts on single batches (Keras calls batch hooks once per call).
     A routed ``compile__steps_per_execution`` is the user's to keep.
 
     Examples
     --------
-    >>> _steps_per_execution(51, [], {}), _steps_per_execution(3, [], {})
+    >>> _steps_per_execution(51, 40, [], {}), _steps_per_execution(3, 200, [], {})
     (17, 3)
-    >>> _steps_per_execution(None, [], {}), _steps_per_execution(64, [], {})
+    >>> _steps_per_execution(None, 10, [], {}), _steps_per_execution(64, 10, [], {})
     (1, 32)
+    >>> _steps_per_execution(8, 2, [], {})  # 16 steps: tracing would not pay
+    1
     """
     if "steps_per_execution" in compile_params:
         return None
-    if steps_per_epoch is None or any(_acts_per_batch(cb) for cb in callbacks):
+    if (
+        steps_per_epoch is None
+        or steps_per_epoch * epochs < MIN_STEPS_FOR_MULTI_STEP
+        or any(_acts_per_batch(cb) for cb in callbacks)
+    ):
         return 1
     return max(
         d for d in range(1, MAX_STEPS_PER_EXECUTION + 1) if steps_per_epoch % d == 0

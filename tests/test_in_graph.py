@@ -85,15 +85,18 @@ def test_several_steps_run_per_call_unless_a_callback_wants_every_batch(
     sensor_data,
 ):
     X, y = sensor_data
+    # 120 samples in batches of 16: 8 batches per epoch; 50 epochs are 400
+    # steps, enough for several steps per call to repay their tracing.
     _Steps.batches = 0
     est = MultiTaskConvEstimator(
-        **TINY, epochs=2, random_state=0, callbacks=[_Steps()]
+        **TINY, epochs=50, random_state=0, callbacks=[_Steps()]
     ).fit(X, y)
-    # 120 samples in batches of 16: 8 batches per epoch, each one reported.
-    assert _Steps.batches == 16
+    assert _Steps.batches == 400  # each batch reported
     assert est._session.trainer.steps_per_execution == 1
-    est = MultiTaskConvEstimator(**TINY, epochs=2, random_state=0).fit(X, y)
+    est = MultiTaskConvEstimator(**TINY, epochs=50, random_state=0).fit(X, y)
     assert est._session.trainer.steps_per_execution == 8  # divides the epoch
+    est = MultiTaskConvEstimator(**TINY, epochs=2, random_state=0).fit(X, y)
+    assert est._session.trainer.steps_per_execution == 1  # 16 steps: not worth it
 
 
 def test_a_routed_steps_per_execution_is_kept(sensor_data):
