@@ -40,7 +40,7 @@ _PAD_STEPS = 32
 #: that :func:`in_graph_batches` copies into tensors. The copy is what it costs:
 #: 2,000 recordings of 3,750 steps x 2 channels are 57 MiB, their 10,000
 #: MiniRocket features 76 MiB (on the Python path a batch of those features
-#: cost 4.2 ms a step against 0.9 ms in-graph). Larger data, memory maps and
+#: cost 4.2 ms a step against 1.4 ms in-graph). Larger data, memory maps and
 #: variable-length signals keep the zero-copy :class:`TaskBatches`.
 IN_GRAPH_BYTES = 256 * 2**20
 
