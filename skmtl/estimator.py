@@ -712,7 +712,9 @@ class MultiTaskConvEstimator(BaseWrapper):
         if previous is None:
             # Regression heads linear on fixed features: refitted in closed
             # form, each choosing its own shrinkage (skmtl.shrinkage).
-            ridge_heads(model, tasks, inputs, targets, weights, train_rows)
+            ridge_heads(
+                model, tasks, inputs, targets, weights, train_rows, run.features
+            )
         state = FittedState(
             schema=schema,
             target_encoder=encoder,

@@ -287,6 +287,10 @@ class TrainingRun:
         last.
     task_weights : dict
         ``{task: weight}`` in force at the end.
+    features : ndarray or None
+        The fixed trunk's features of every sample, ``(n_samples, k)``, where
+        the session trained only the heads (None otherwise): what a closed-form
+        refit of the heads reads (:mod:`skmtl.shrinkage`), computed once.
 
     Examples
     --------
@@ -299,6 +303,7 @@ class TrainingRun:
     n_epochs: int
     best_epoch: int
     task_weights: dict[str, float]
+    features: np.ndarray | None = field(default=None, repr=False)
 
 
 class TrainingSession:
@@ -420,8 +425,10 @@ class TrainingSession:
         """
         fit_params = keras_arguments("fit", config.fit_params, keras.Model.fit)
         n_samples = len(next(iter(inputs.values())))
+        features = None
         if self._trunk is not None:
             inputs = trunk_features(self._trunk, inputs)
+            features = next(iter(inputs.values()))
         subset = (lambda a: a) if rows is None else (lambda a: a[rows])
         train_rows, val_rows = validation_rows(
             {k: subset(v) for k, v in targets.items()},
@@ -512,6 +519,7 @@ class TrainingSession:
             n_epochs=n_epochs,
             best_epoch=best,
             task_weights=dict(zip(self.trainer.names, final.tolist(), strict=True)),
+            features=features,
         )
 
 

@@ -216,6 +216,7 @@ def ridge_heads(
     targets: Mapping[str, np.ndarray],
     weights: Mapping[str, np.ndarray],
     rows: np.ndarray | None = None,
+    features: np.ndarray | None = None,
 ) -> dict[str, RidgeFit]:
     """Refit each regression head that is linear on a fixed trunk by ridge
     regression, its penalty and shrinkage chosen per output by leave-one-out.
@@ -240,6 +241,10 @@ def ridge_heads(
         them (regression targets standardised), with sample weights applied.
     rows : ndarray of int, default=None
         The rows the fit may learn from (None: all).
+    features : ndarray of shape (n_samples, k), default=None
+        The trunk's features of every row, if the caller has them (training
+        computed them: :attr:`skmtl.session.TrainingRun.features`); None
+        computes those of the rows needed.
 
     Returns
     -------
@@ -285,8 +290,11 @@ def ridge_heads(
     needed = np.unique(np.concatenate(list(labelled.values())))
     if len(needed) > MAX_SAMPLES or len(needed) < 3:
         return {}
-    features = trunk_features(trunk, {k: v[needed] for k, v in inputs.items()})
-    features = next(iter(features.values()))
+    if features is None:
+        computed = trunk_features(trunk, {k: v[needed] for k, v in inputs.items()})
+        features = next(iter(computed.values()))
+    else:
+        features = np.asarray(features)[needed]
     position = {row: i for i, row in enumerate(needed)}
     fits = {}
     for name, layer in heads.items():
