@@ -8,7 +8,7 @@ task (``make_sensor_tasks(missing_rate=0.5)``: ``material`` -> None,
 quarter only one of each, and a quarter none. skmtl trains on every row: a
 missing label has weight 0 in its task's loss and the row still trains the
 other task. Each single-task model can only use the rows labelled for its
-task. Both are scored on 1,000 fully labelled held-out rows with
+task. Both are scored on 500 fully labelled held-out rows with
 :func:`~skmtl.metrics.task_scorer`.
 
 The data are noisy (``noise=3``, 512 steps) so that neither model is at 100 %.
@@ -29,7 +29,7 @@ from skmtl.datasets import make_sensor_tasks
 from skmtl.metrics import task_scorer
 
 X, y = make_sensor_tasks(600, n_steps=512, noise=3, missing_rate=0.5, random_state=0)
-X_test, y_test = make_sensor_tasks(1000, n_steps=512, noise=3, random_state=10_000)
+X_test, y_test = make_sensor_tasks(500, n_steps=512, noise=3, random_state=10_000)
 
 has_material, has_density = y["material"].notna(), y["density"].notna()
 print(f"{len(y)} training rows:")
@@ -73,7 +73,7 @@ for name, scorer in scorers.items():
     }
 table = pd.DataFrame(rows).T
 table["multi minus single"] = table.iloc[:, 0] - table.iloc[:, 1]
-print("Held-out scores on 1,000 fully labelled rows (MAE: lower is better):")
+print("Held-out scores on 500 fully labelled rows (MAE: lower is better):")
 print(table.round(3).to_string())
 
 # What this page (and benchmarks/mtl_vs_single.py, 3 of 3 seeds) reports,

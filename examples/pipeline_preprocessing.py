@@ -28,7 +28,7 @@ from skmtl.datasets import make_sensor_tasks
 from skmtl.metrics import task_scorer
 from skmtl.plotting import plot_task_diagnostics
 
-X, y = make_sensor_tasks(500, n_steps=512, noise=0.5, random_state=0)
+X, y = make_sensor_tasks(300, n_steps=512, noise=0.5, random_state=0)
 n_steps = X["ampl"].shape[1]
 export = pd.concat(
     [
