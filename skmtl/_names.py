@@ -19,7 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-__all__ = ["LayerNamer", "check_name", "keras_stem"]
+__all__ = ["LayerNamer", "check_name", "keras_stem", "repeated"]
 
 # TensorFlow's name-scope pattern, without "/" (Keras refuses it in layer
 # names) and ">" (legal, but surprising in a file path or a history key).
@@ -28,6 +28,20 @@ _VALID_CHAR = re.compile(r"[A-Za-z0-9_.-]")
 # A stem longer than this is cut: layer names end up in file paths of the
 # saved network and in TensorFlow node names.
 _MAX_STEM = 64
+
+
+def repeated(names: Iterable[str]) -> list[str]:
+    """The names given more than once, sorted (empty if all differ).
+
+    Examples
+    --------
+    >>> repeated(["a", "b", "a", "c", "b"]), repeated(["a", "b"])
+    (['a', 'b'], [])
+    """
+    seen, twice = set(), set()
+    for name in names:
+        (twice if name in seen else seen).add(name)
+    return sorted(twice)
 
 
 def check_name(name: object, what: str) -> str:

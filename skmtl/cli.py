@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._names import repeated
 from .datafiles import (
     TS_SIGNAL,
     TS_TARGET,
@@ -360,7 +361,7 @@ def split_targets(
     (['ampl'], ['material'])
     """
     names = [name for name, _ in targets]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
+    duplicated = repeated(names)
     if duplicated:
         raise CliError(f"--target {duplicated[0]!r} is given more than once")
     missing = [n for n in names if n not in data]

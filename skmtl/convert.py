@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._names import repeated
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -247,10 +249,10 @@ def _task_names(paths: Sequence[str], tasks: Sequence[str] | None) -> list[str]:
             else Path(p).name
             for p in paths
         ]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
+        twice = repeated(names)
+        if twice:
             raise ValueError(
-                f"two files give the task name {repeated[0]!r} (the file name "
+                f"two files give the task name {twice[0]!r} (the file name "
                 "without .ts and _TRAIN/_TEST); name the tasks with tasks=[...]"
             )
         return names
@@ -260,9 +262,9 @@ def _task_names(paths: Sequence[str], tasks: Sequence[str] | None) -> list[str]:
             f"tasks= gives {len(names)} name(s) for {len(paths)} file(s); give "
             "one task name per file"
         )
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ValueError(f"tasks= names {repeated[0]!r} twice; names must differ")
+    twice = repeated(names)
+    if twice:
+        raise ValueError(f"tasks= names {twice[0]!r} twice; names must differ")
     return [str(n) for n in names]
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._names import repeated
+
 __all__ = [
     "DATA_EXTENSIONS",
     "DataFileError",
@@ -377,7 +379,7 @@ def _read_parquet(path: str) -> dict[str, np.ndarray]:
 
     try:
         names = pq.read_schema(path).names
-        duplicated = sorted({n for n in names if names.count(n) > 1})
+        duplicated = repeated(names)
         if duplicated:
             raise DataFileError(
                 f"data file {path} has duplicate column names {duplicated}; each "

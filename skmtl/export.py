@@ -45,7 +45,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.utils.validation import check_is_fitted
 
-from ._names import keras_stem
+from ._names import keras_stem, repeated
 from .inputs import SIGNAL
 from .targets import CLASSIFICATION, ArrayOps, decode_output
 
@@ -199,7 +199,7 @@ def serving_specs(estimator) -> tuple[dict, dict]:
     names = [t.name for t in estimator.tasks_] + [
         t.name + PROBA_SUFFIX for t in estimator.tasks_ if t.kind == CLASSIFICATION
     ]
-    clashes = sorted({n for n in names if names.count(n) > 1})
+    clashes = repeated(names)
     if clashes:
         raise ValueError(
             f"Output name(s) {clashes} would be used twice (a task named like "

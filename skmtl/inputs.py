@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ._names import check_name
+from ._names import check_name, repeated
 from .ragged import RaggedSignal
 
 __all__ = [
@@ -1012,7 +1012,7 @@ def _named_inputs(X, names) -> dict:
             f"names has {len(names)} name(s) for the {len(X)} arrays of X; give "
             "one name per array, in X's order."
         )
-    duplicated = sorted({n for n in names if names.count(n) > 1})
+    duplicated = repeated(names)
     if duplicated:
         raise ValueError(f"names repeats {duplicated}; each array needs its own name.")
     return dict(zip(names, X, strict=True))

@@ -27,6 +27,21 @@ def run_python(code: str) -> str:
 
 # Tiny network settings that train in well under a second per fit.
 TINY = {"filters": (4, 8), "kernel_size": 3, "dense_units": 8, "batch_size": 16}
+# The same settings as ``skmtl fit`` options, one epoch.
+TINY_OPTIONS = [
+    "--epochs",
+    "1",
+    "--batch-size",
+    str(TINY["batch_size"]),
+    "--random-state",
+    "0",
+    "--param",
+    f"filters={TINY['filters']}",
+    "--param",
+    f"kernel_size={TINY['kernel_size']}",
+    "--param",
+    f"dense_units={TINY['dense_units']}",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -16,23 +16,9 @@ import pytest
 from skmtl import __version__, load
 from skmtl.cli import main
 
-from .conftest import TINY
+from .conftest import TINY_OPTIONS
 
 TARGETS = ["--target", "material:classification", "--target", "density:regression"]
-TINY_OPTIONS = [
-    "--epochs",
-    "1",
-    "--batch-size",
-    str(TINY["batch_size"]),
-    "--random-state",
-    "0",
-    "--param",
-    f"filters={TINY['filters']}",
-    "--param",
-    f"kernel_size={TINY['kernel_size']}",
-    "--param",
-    f"dense_units={TINY['dense_units']}",
-]
 
 
 def run(capsys, *argv):

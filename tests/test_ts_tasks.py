@@ -11,25 +11,11 @@ import pytest
 from skmtl import load, read_ts_tasks
 from skmtl.cli import main
 
-from .conftest import TINY
+from .conftest import TINY, TINY_OPTIONS
 
 pytest.importorskip("aeon")
 
 N, STEPS = 24, 16
-TINY_OPTIONS = [
-    "--epochs",
-    "1",
-    "--batch-size",
-    str(TINY["batch_size"]),
-    "--random-state",
-    "0",
-    "--param",
-    f"filters={TINY['filters']}",
-    "--param",
-    f"kernel_size={TINY['kernel_size']}",
-    "--param",
-    f"dense_units={TINY['dense_units']}",
-]
 
 
 def write_ts(path, series, targets, classes=None):
