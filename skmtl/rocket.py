@@ -123,6 +123,11 @@ class MiniRocketFeatures(keras.layers.Layer):
     seed : int, default=0
         Draws the channel combinations and, in :meth:`adapt`, the training
         series each bias is taken from.
+    difference : bool, default=False
+        Convolve each channel's first difference too (scaled to unit variance
+        on the training series in :meth:`adapt`), as MultiRocket does: the
+        kernels then combine ``2 * n_channels`` series. skmtl's networks set
+        it; the default keeps models saved before it read as they were.
     **kwargs
         Passed to ``keras.layers.Layer`` (``name``, ``dtype``).
 
@@ -151,6 +156,7 @@ class MiniRocketFeatures(keras.layers.Layer):
         n_features: int = 10_000,
         max_dilations: int = 32,
         seed: int = 0,
+        difference: bool = False,
         **kwargs,
     ):
         super().__init__(trainable=False, **kwargs)
@@ -159,6 +165,9 @@ class MiniRocketFeatures(keras.layers.Layer):
         self.n_features_requested = int(n_features)
         self.max_dilations = int(max_dilations)
         self.seed = int(seed)
+        self.difference = bool(difference)
+        # The series the kernels read: the channels, then their differences.
+        self.n_series = self.n_channels * (2 if self.difference else 1)
         self.dilations, self.features_per_dilation = rocket_dilations(
             self.n_steps, self.n_features_requested, self.max_dilations
         )
@@ -177,12 +186,12 @@ class MiniRocketFeatures(keras.layers.Layer):
         """One ``(9, channels, 84)`` kernel per dilation, channel subsets drawn."""
         rng = np.random.default_rng(self.seed)
         kernels = []
-        max_exponent = np.log2(min(self.n_channels, _KERNEL_LENGTH) + 1)
+        max_exponent = np.log2(min(self.n_series, _KERNEL_LENGTH) + 1)
         for _ in self.dilations:
-            mask = np.zeros((self.n_channels, _N_KERNELS), dtype=np.float32)
+            mask = np.zeros((self.n_series, _N_KERNELS), dtype=np.float32)
             sizes = (2 ** rng.uniform(0, max_exponent, _N_KERNELS)).astype(int)
-            for k, size in enumerate(np.clip(sizes, 1, self.n_channels)):
-                mask[rng.choice(self.n_channels, size, replace=False), k] = 1.0
+            for k, size in enumerate(np.clip(sizes, 1, self.n_series)):
+                mask[rng.choice(self.n_series, size, replace=False), k] = 1.0
             kernels.append(_KERNELS.T[:, None, :] * mask[None, :, :])
         return kernels
 
@@ -195,6 +204,7 @@ class MiniRocketFeatures(keras.layers.Layer):
             n_features=self.n_features_requested,
             max_dilations=self.max_dilations,
             seed=self.seed,
+            difference=self.difference,
         )
         return config
 
@@ -222,6 +232,13 @@ class MiniRocketFeatures(keras.layers.Layer):
             trainable=False,
             name="feature_scale",
         )
+        if self.difference:
+            self.difference_scale = self.add_weight(
+                shape=(self.n_channels,),
+                initializer="ones",
+                trainable=False,
+                name="difference_scale",
+            )
 
     def _plan(self) -> list[tuple]:
         """Per dilation: the kernels' order, their ``(84, 9 * channels)`` weights
@@ -260,10 +277,10 @@ class MiniRocketFeatures(keras.layers.Layer):
         return plan
 
     def _weights_matrix(self, i: int) -> np.ndarray:
-        """Dilation i's kernels as an ``(84, 9 * channels)`` matrix: row k holds
-        kernel k's weight for tap j and channel c at column ``j * channels + c``,
+        """Dilation i's kernels as an ``(84, 9 * series)`` matrix: row k holds
+        kernel k's weight for tap j and series c at column ``j * series + c``,
         the order of :meth:`_taps`'s rows."""
-        kernels = self._kernel_values[i]  # (9, channels, 84)
+        kernels = self._kernel_values[i]  # (9, series, 84)
         return np.ascontiguousarray(kernels.reshape(-1, _N_KERNELS).T)
 
     def _taps(self, padded, dilation: int):
@@ -284,9 +301,13 @@ class MiniRocketFeatures(keras.layers.Layer):
         return tf.concat([padded[:, :, s : s + steps] for s in starts], axis=1)
 
     def _pad(self, x):
-        """The series time last, zero-padded for :meth:`_taps`."""
+        """The series (the channels, then their differences) time last,
+        zero-padded for :meth:`_taps`."""
         import tensorflow as tf
 
+        if self.difference:
+            steps = tf.pad(x[:, 1:] - x[:, :-1], [[0, 0], [1, 0], [0, 0]])
+            x = tf.concat([x, steps * self.difference_scale], axis=-1)
         margin = self._margin
         extra = self._padded_steps - self.n_steps
         return tf.pad(
@@ -368,6 +389,14 @@ class MiniRocketFeatures(keras.layers.Layer):
         x = np.asarray(x, dtype=np.float32)
         if not self.built:
             self.build(x.shape)
+        if self.difference:
+            # Differences of smooth series are small: scaled to unit variance,
+            # they weigh as much as the series in the kernels that sum both.
+            std = np.diff(x, axis=1).std(axis=(0, 1)) if self.n_steps > 1 else 0
+            scale = np.where(std > 1e-6, 1 / np.maximum(std, 1e-6), 1.0)
+            self.difference_scale.assign(
+                np.broadcast_to(scale, (self.n_channels,)).astype(np.float32)
+            )
         rng = np.random.default_rng([self.seed, 1])
         quantiles = _quantiles(self.n_features)
         start = 0
@@ -409,7 +438,8 @@ def rocket_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds):
 
     A signal longer than :data:`MAX_STEPS` is averaged over windows of
     ``ceil(n_steps / MAX_STEPS)`` steps first; then one
-    :class:`MiniRocketFeatures` layer (float32 also under mixed precision).
+    :class:`MiniRocketFeatures` layer on the signals and their first
+    differences (float32 also under mixed precision).
 
     Parameters
     ----------
@@ -457,6 +487,7 @@ def rocket_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds):
         int(x.shape[-1]),
         n_features=n_features,
         seed=0 if seed is None else seed,
+        difference=True,
         # Thresholds compared in half precision would flip many PPV counts.
         dtype="float32",
         name=f"{name}_rocket",

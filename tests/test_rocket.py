@@ -138,6 +138,39 @@ def test_layer_is_not_trainable_and_round_trips_its_config():
         np.testing.assert_array_equal(mine, theirs)
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_difference_series_are_the_unit_variance_first_differences(channels):
+    x = _series(20, 64, channels, seed=channels)
+    x += np.linspace(0, 5, 64)[None, :, None]  # a trend: differences differ
+    layer = MiniRocketFeatures(64, channels, n_features=840, seed=2, difference=True)
+    layer.adapt(x)
+    steps = np.diff(x, axis=1)
+    scale = layer.difference_scale.numpy()
+    np.testing.assert_allclose((steps * scale).std(axis=(0, 1)), 1.0, rtol=1e-4)
+    # The same transform as a plain layer reading the channels and their
+    # scaled differences (first step 0) as 2 * channels channels: the same
+    # channel draws, biases and features.
+    extended = np.concatenate([x, np.pad(steps, ((0, 0), (1, 0), (0, 0))) * scale], -1)
+    plain = MiniRocketFeatures(64, 2 * channels, n_features=840, seed=2)
+    plain.adapt(extended)
+    np.testing.assert_array_equal(layer.biases[3].numpy(), plain.biases[3].numpy())
+    np.testing.assert_allclose(
+        np.asarray(layer(x)), np.asarray(plain(extended)), rtol=1e-6, atol=1e-6
+    )
+
+
+def test_networks_read_differences_and_old_configs_do_not():
+    X, schema, tasks = _schema_and_tasks()
+    model = build_network(schema, tasks, trunk="rocket", filters=(168,))
+    (layer,) = [w for w in model.layers if isinstance(w, MiniRocketFeatures)]
+    assert layer.difference and layer.n_series == 4  # ampl, phase, two differences
+    config = layer.get_config()
+    assert MiniRocketFeatures.from_config(config).difference
+    # A layer saved before the differences existed has no such key.
+    del config["difference"]
+    assert not MiniRocketFeatures.from_config(config).difference
+
+
 def _schema_and_tasks(n=12):
     X = {
         "ampl": _series(n, 40)[..., 0],

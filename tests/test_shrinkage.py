@@ -27,7 +27,7 @@ def _scale(X, w):
 
 def test_coefficients_are_weighted_ridge():
     X, y, w = _problem()
-    fit = ridge_loo(X, y, w, alphas=np.array([0.3]), calibrate=False)
+    fit = ridge_loo(X, y, w, alphas=np.array([0.3]), calibrate=False, min_gain_se=0)
     assert fit.alpha.tolist() == [0.3] and fit.factor.tolist() == [1.0]
     ridge = Ridge(alpha=0.3 * _scale(X, w)).fit(X, y, sample_weight=w)
     np.testing.assert_allclose(fit.coef[:, 0], ridge.coef_, atol=1e-10)
@@ -63,8 +63,8 @@ def test_leave_one_out_residuals_match_refitting_without_each_row():
 
 def test_the_factor_is_the_slope_on_leave_one_out_predictions():
     X, y, w = _problem(seed=1)
-    plain = ridge_loo(X, y, w, calibrate=False)
-    fit = ridge_loo(X, y, w)
+    plain = ridge_loo(X, y, w, calibrate=False, min_gain_se=0)
+    fit = ridge_loo(X, y, w, min_gain_se=0)
     assert fit.alpha == plain.alpha and 0 < fit.factor[0] < 1
     mean = np.average(y, weights=w)
     loo = _brute_force_loo(X, y, w, plain.alpha[0] * _scale(X, w)) - mean
@@ -93,6 +93,23 @@ def test_each_target_chooses_its_own_shrinkage():
     # ... and the signal's follow it (as well as 60 rows of 200 features let
     # a ridge find one feature).
     assert np.corrcoef(predicted[:, 0], fresh[:, 0])[0, 1] > 0.5
+
+
+def test_a_ridge_must_beat_the_mean_by_a_standard_error():
+    # Targets without signal on many features: over 20 draws the least
+    # leave-one-out error alone picks a ridge on many, the paired
+    # one-standard-error test on almost none.
+    rng = np.random.default_rng(3)
+    picked = {0.0: 0, 1.0: 0}
+    for _ in range(20):
+        X, noise = rng.normal(size=(70, 300)), rng.normal(size=70)
+        for n_se in picked:
+            picked[n_se] += np.isfinite(ridge_loo(X, noise, min_gain_se=n_se).alpha[0])
+    assert picked[0.0] >= 4 and picked[1.0] <= picked[0.0] // 3
+    # A real but weak signal still gets its ridge.
+    X = rng.normal(size=(70, 300))
+    weak = X[:, :5].sum(axis=1) + 2.0 * rng.normal(size=70)
+    assert np.isfinite(ridge_loo(X, weak).alpha[0])
 
 
 def test_constant_features_give_the_mean():
