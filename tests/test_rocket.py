@@ -160,7 +160,7 @@ def test_difference_series_are_the_unit_variance_first_differences(channels):
 
 
 def test_networks_read_differences_and_old_configs_do_not():
-    X, schema, tasks = _schema_and_tasks()
+    _, schema, tasks = _schema_and_tasks()
     model = build_network(schema, tasks, trunk="rocket", filters=(168,))
     (layer,) = [w for w in model.layers if isinstance(w, MiniRocketFeatures)]
     assert layer.difference and layer.n_series == 4  # ampl, phase, two differences
