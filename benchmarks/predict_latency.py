@@ -27,6 +27,7 @@ Run it
 
     python benchmarks/predict_latency.py
     python benchmarks/predict_latency.py --rows 1 8 256 --budget 3
+    python benchmarks/predict_latency.py --trunk minirocket   # no differences
 
 About 40 seconds on 2 CPU cores with the defaults. Numbers are printed, never
 asserted: this is a measurement, not a test.
@@ -73,6 +74,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="seconds of timed calls per row count, shared by the methods",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--trunk", default="rocket", help="trunk= of the estimator (the default's)"
+    )
     return parser.parse_args(argv)
 
 
@@ -263,12 +267,15 @@ def run(args: argparse.Namespace) -> dict:
     X_new, _ = make_sensor_tasks(
         max(args.rows), n_steps=args.n_steps, random_state=args.seed + 1
     )
-    est = MultiTaskConvEstimator(epochs=args.epochs, random_state=args.seed)
+    est = MultiTaskConvEstimator(
+        trunk=args.trunk, epochs=args.epochs, random_state=args.seed
+    )
     t0 = time.perf_counter()
     est.fit(X_fit, y_fit)
     print(
         f"fitted on {args.fit_samples} samples x {args.epochs} epoch(s) in "
-        f"{time.perf_counter() - t0:.1f} s; predicting on up to {max(args.rows)} "
+        f"{time.perf_counter() - t0:.1f} s (trunk={args.trunk!r}); predicting on up "
+        f"to {max(args.rows)} "
         f"fresh samples; {args.budget:g} s of timed calls per row count\n"
     )
     results = [measure_rows(est, X_new[:n], args) for n in args.rows]

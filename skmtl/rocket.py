@@ -433,7 +433,9 @@ class MiniRocketFeatures(keras.layers.Layer):
         self.feature_scale.assign(scale.astype(np.float32))
 
 
-def rocket_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds):
+def rocket_branch(
+    x, n_steps, name, *, filters, kernel_size, pool_size, seeds, difference=True
+):
     """The ``"rocket"`` branch of :func:`skmtl.network.conv_trunk`.
 
     A signal longer than :data:`MAX_STEPS` is averaged over windows of
@@ -457,6 +459,9 @@ def rocket_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds):
         for the signature every branch shares.
     seeds : iterator of int or None
         The next seed draws the layer's channel combinations and biases.
+    difference : bool, default=True
+        Convolve the signals' first differences too (``trunk="rocket"``);
+        False is MiniRocket alone (``trunk="minirocket"``).
 
     Returns
     -------
@@ -487,7 +492,7 @@ def rocket_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds):
         int(x.shape[-1]),
         n_features=n_features,
         seed=0 if seed is None else seed,
-        difference=True,
+        difference=difference,
         # Thresholds compared in half precision would flip many PPV counts.
         dtype="float32",
         name=f"{name}_rocket",

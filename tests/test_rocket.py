@@ -169,6 +169,11 @@ def test_networks_read_differences_and_old_configs_do_not():
     # A layer saved before the differences existed has no such key.
     del config["difference"]
     assert not MiniRocketFeatures.from_config(config).difference
+    # trunk="minirocket": the same trunk without them, fixed and split as well.
+    plain = build_network(schema, tasks, trunk="minirocket", filters=(168,))
+    (layer,) = [w for w in plain.layers if isinstance(w, MiniRocketFeatures)]
+    assert not layer.difference and layer.n_series == 2
+    assert split_frozen_trunk(plain) is not None
 
 
 def _schema_and_tasks(n=12):
