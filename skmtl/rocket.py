@@ -183,7 +183,7 @@ class MiniRocketFeatures(keras.layers.Layer):
 
     # ------------------------------------------------------------- config
     def _kernels(self) -> list[np.ndarray]:
-        """One ``(9, channels, 84)`` kernel per dilation, channel subsets drawn."""
+        """One ``(9, series, 84)`` kernel per dilation, subsets of the series drawn."""
         rng = np.random.default_rng(self.seed)
         kernels = []
         max_exponent = np.log2(min(self.n_series, _KERNEL_LENGTH) + 1)
