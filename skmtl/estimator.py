@@ -217,7 +217,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         (:mod:`skmtl.frozen`). It reaches FCN-level accuracy on the UCR
         archive where the trainable trunks need thousands of epochs (see the
         Accuracy page). ``"minirocket"``: the same without the differences,
-        about a third cheaper to predict and slightly less accurate. The
+        10-40 % cheaper to predict in batches and slightly less accurate. The
         trainable ones: skmtl's pooled conv stages, or the
         FCN or ResNet of Wang, Yan & Oates (2017) with their published kernel
         sizes (8, 5, 3).

@@ -392,11 +392,11 @@ class MiniRocketFeatures(keras.layers.Layer):
         if self.difference:
             # Differences of smooth series are small: scaled to unit variance,
             # they weigh as much as the series in the kernels that sum both.
-            std = np.diff(x, axis=1).std(axis=(0, 1)) if self.n_steps > 1 else 0
+            std = np.zeros(self.n_channels)
+            if self.n_steps > 1:
+                std = np.diff(x, axis=1).std(axis=(0, 1))
             scale = np.where(std > 1e-6, 1 / np.maximum(std, 1e-6), 1.0)
-            self.difference_scale.assign(
-                np.broadcast_to(scale, (self.n_channels,)).astype(np.float32)
-            )
+            self.difference_scale.assign(scale.astype(np.float32))
         rng = np.random.default_rng([self.seed, 1])
         quantiles = _quantiles(self.n_features)
         start = 0
@@ -440,8 +440,9 @@ def rocket_branch(
 
     A signal longer than :data:`MAX_STEPS` is averaged over windows of
     ``ceil(n_steps / MAX_STEPS)`` steps first; then one
-    :class:`MiniRocketFeatures` layer on the signals and their first
-    differences (float32 also under mixed precision).
+    :class:`MiniRocketFeatures` layer on the signals and, unless
+    ``difference=False``, their first differences (float32 also under mixed
+    precision).
 
     Parameters
     ----------
