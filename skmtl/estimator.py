@@ -235,10 +235,12 @@ class MultiTaskConvEstimator(BaseWrapper):
         Dropout rate after the shared dense block (on the trunk's features
         when there is none).
     dense_units : int, default=0
-        Width of the shared ReLU dense block; 0 (the default) puts each head
-        directly on the trunk's features (linear heads: the best on the
-        archive with the "rocket" trunk; ``loss_weighting="gradnorm"`` needs a
-        shared block, e.g. 64).
+        0 (the default): the tasks share one linear layer on the trunk's
+        features, a block of logits or values per task, and each task's head
+        reads its own block and every task's outputs (:mod:`skmtl.chain`), so
+        loss weights act and a task with few labels reads its partners. A
+        positive width puts a shared ReLU dense block of that width before
+        independent heads instead.
     optimizer : str, keras Optimizer class or instance, default="adam"
         Its arguments can be routed as ``optimizer__<name>``.
     learning_rate : float, default=1e-3

@@ -30,6 +30,7 @@ import keras
 import numpy as np
 
 from ._names import LayerNamer
+from .chain import chained_heads
 from .inputs import InputSchema
 from .masking import (
     MaskedBatchNormalization,
@@ -477,6 +478,12 @@ def _layer_names_above(tensor: keras.KerasTensor) -> set[str]:
     return names
 
 
+def _activation(task: TaskSpec) -> str:
+    if task.kind == CLASSIFICATION:
+        return "sigmoid" if task.is_binary else "softmax"
+    return "linear"
+
+
 def task_heads(
     features: keras.KerasTensor,
     tasks: Sequence[TaskSpec],
@@ -526,6 +533,17 @@ def task_heads(
     seeds = seeds if seeds is not None else layer_seeds(None)
     namer = LayerNamer(_layer_names_above(features))
     x = features
+    if not dense_units:
+        # No shared dense block: the tasks share one layer of their linear
+        # predictors and read each other's outputs (skmtl.chain).
+        return chained_heads(
+            features,
+            tasks,
+            namer=namer,
+            seeds=seeds,
+            dropout=dropout,
+            activation_of=_activation,
+        )
     if dense_units:
         x = keras.layers.Dense(
             dense_units,

@@ -303,6 +303,11 @@ def ridge_heads(
     if split is None:
         return {}
     trunk, _ = split
+    chain = _chain_layers(model, trunk.output)
+    if chain is not None:
+        return _ridge_chained(
+            model, chain, tasks, trunk, inputs, targets, weights, rows, features
+        )
     heads = {
         task.name: layer
         for task in eligible
@@ -336,4 +341,82 @@ def ridge_heads(
             ]
         )
         fits[name] = fit
+    return fits
+
+
+def _chain_layers(model: keras.Model, boundary):
+    """``(shared_dense, task_outputs)`` of a chained network (skmtl.chain)
+    whose shared layer reads ``boundary`` directly, else None."""
+    try:
+        shared = model.get_layer("shared_dense")
+        outputs = model.get_layer("task_outputs")
+    except ValueError:
+        return None
+    if shared.input is not boundary:
+        return None
+    return shared, outputs
+
+
+def _labelled_rows(weights, names, rows):
+    labelled = {name: rows[np.asarray(weights[name])[rows] > 0] for name in names}
+    return labelled, np.unique(np.concatenate(list(labelled.values())))
+
+
+def _ridge_chained(
+    model, chain, tasks, trunk, inputs, targets, weights, rows, features
+) -> dict[str, RidgeFit]:
+    """Refit each regression task's block of the shared layer in closed form.
+
+    A chained head computes ``z_t A + (everything else) + b``, where ``z_t``
+    is the task's own block of the shared layer (linear on the features) and
+    "everything else" is what the head reads of the other tasks' blocks and
+    outputs, trained jointly under the loss weights. Holding that part fixed,
+    the block is refitted by :func:`ridge_loo` on the target minus it (with
+    the task's sample weights; missing labels left out), and the head's own
+    weights reset to the identity, so the task's prediction is the ridge's.
+    """
+    shared, task_outputs = chain
+    order = [t.name for t in tasks]
+    eligible = [t for t in tasks if t.kind == REGRESSION]
+    names = [t.name for t in eligible]
+    rows = np.arange(len(next(iter(targets.values())))) if rows is None else rows
+    labelled, needed = _labelled_rows(weights, names, rows)
+    if len(needed) > MAX_SAMPLES or len(needed) < 3:
+        return {}
+    if features is None:
+        computed = trunk_features(trunk, {k: v[needed] for k, v in inputs.items()})
+        features = next(iter(computed.values()))
+    else:
+        features = np.asarray(features)[needed]
+    position = {row: i for i, row in enumerate(needed)}
+    kernel, bias = (np.array(w) for w in shared.get_weights())
+    logits = features @ kernel + bias
+    outputs = np.asarray(task_outputs(logits))
+    width = kernel.shape[1]
+    starts = np.cumsum([0, *task_outputs.units])
+    fits = {}
+    for task in eligible:
+        index = order.index(task.name)
+        block = slice(starts[index], starts[index + 1])
+        own = np.array([position[r] for r in labelled[task.name]], dtype=np.int64)
+        if len(own) < 3:
+            continue
+        head = model.get_layer(model.output[task.name]._keras_history.operation.name)
+        head_kernel, head_bias = (np.array(w) for w in head.get_weights())
+        mine = np.zeros(2 * width, bool)
+        mine[block] = True
+        mine[width + block.start : width + block.stop] = True
+        both = np.concatenate([logits[own], outputs[own]], axis=1)
+        rest = both[:, ~mine] @ head_kernel[~mine] + head_bias
+        y = np.asarray(targets[task.name])[labelled[task.name]].reshape(len(own), -1)
+        fit = ridge_loo(
+            features[own], y - rest, np.asarray(weights[task.name])[labelled[task.name]]
+        )
+        kernel[:, block] = fit.coef
+        bias[block] = fit.intercept
+        head_kernel[mine] = 0.0
+        head_kernel[block] = np.eye(block.stop - block.start)
+        head.set_weights([head_kernel, head_bias])
+        fits[task.name] = fit
+    shared.set_weights([kernel, bias])
     return fits

@@ -111,13 +111,12 @@ def shared_layer(network: keras.Model, tasks: Sequence[TaskSpec]) -> keras.Layer
     while True:
         node = layer._inbound_nodes[0] if layer._inbound_nodes else None
         if node is None or not node.input_tensors:
-            # The default "rocket" trunk is fixed and dense_units=0 gives each
-            # task its own linear head: no weight is shared.
+            # A custom network whose heads share no trainable layer.
             raise ValueError(
                 "loss_weighting='gradnorm' balances the task gradients on a "
-                "shared trainable layer, and this network has none (the "
-                "'rocket' trunk is fixed, and dense_units=0 puts each head on "
-                "its features); set dense_units (e.g. 64) or a trainable trunk."
+                "shared trainable layer, and this network has none: its heads "
+                "share no weight. Name the last layer every head reads "
+                "'shared_dense', or use the default network."
             )
         inbound = node.input_tensors[0]._keras_history.operation
         if inbound.trainable_weights:

@@ -2,7 +2,7 @@
 
 Custom ``model=`` builders (their ``model__*`` parameters and their errors),
 ``partial_fit(classes=)``, ``random_state`` as a ``RandomState``, the
-``non_deterministic`` tag, ``dense_units=0``, fitting the ``fcn`` and
+``non_deterministic`` tag, ``dense_units=0`` (chained heads), fitting the ``fcn`` and
 ``resnet`` trunks, ``tasks="classification"`` and stratified ``cv=int``, and
 the persistence edges: ``save`` before ``fit``, refitting a loaded estimator,
 a file without its network. Every fit is a tiny one.
@@ -157,13 +157,14 @@ def test_non_deterministic_tag_follows_random_state():
 
 
 # --------------------------------------------------------------- networks
-def test_dense_units_0_skips_the_shared_dense_block(sensor_data):
+def test_dense_units_0_chains_the_heads(sensor_data):
     X, y = sensor_data
     names = [layer.name for layer in _est(dense_units=0).fit(X, y).model_.layers]
-    assert "shared_dense" not in names
+    # One shared layer of every task's logits; heads read all task outputs.
+    assert {"shared_dense", "task_outputs", "task_chain"} <= set(names)
     with_dense = [layer.name for layer in _est().fit(X, y).model_.layers]
-    assert "shared_dense" in with_dense
-    # GradNorm finds the nearest layer with weights upstream of the heads.
+    assert "shared_dense" in with_dense and "task_chain" not in with_dense
+    # GradNorm balances the gradients on the shared layer.
     est = _est(dense_units=0, loss_weighting="gradnorm", epochs=2).fit(X, y)
     assert np.isfinite(est.history_["gradnorm_material"]).all()
     assert sum(est.task_weights_.values()) == pytest.approx(2.0, rel=1e-5)

@@ -283,14 +283,40 @@ def test_long_signals_are_averaged_down_before_the_transform():
     assert any(la.name.endswith("_downsample") for la in model.layers)
 
 
-def test_gradnorm_without_a_shared_trainable_layer_is_refused_before_training():
+def test_every_weighting_trains_the_default_network():
     from skmtl.datasets import make_sensor_tasks
 
     X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
+    for strategy in ("gradnorm", "uncertainty", "dwa"):
+        est = MultiTaskConvEstimator(
+            filters=(84,), epochs=2, loss_weighting=strategy, random_state=0
+        ).fit(X, y)
+        assert set(est.task_weights_) == {"material", "density"}
+        assert np.isfinite(list(est.task_weights_.values())).all()
+
+
+def test_gradnorm_without_a_shared_trainable_layer_is_refused_before_training():
+    import keras
+
+    from skmtl.datasets import make_sensor_tasks
+    from skmtl.network import build_inputs
+
+    def separate_heads(schema, tasks):
+        inputs = build_inputs(schema)
+        x = keras.layers.Flatten()(inputs["ampl"])
+        return keras.Model(
+            inputs,
+            {
+                t.name: keras.layers.Dense(
+                    t.units, activation="softmax" if t.units > 1 else None
+                )(x)
+                for t in tasks
+            },
+        )
+
+    X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
     est = MultiTaskConvEstimator(
-        filters=(84,), epochs=1, loss_weighting="gradnorm", random_state=0
+        separate_heads, epochs=1, loss_weighting="gradnorm", random_state=0
     )
-    with pytest.raises(ValueError, match="set dense_units"):
+    with pytest.raises(ValueError, match="share no weight"):
         est.fit(X, y)
-    est.set_params(dense_units=8).fit(X, y)
-    assert set(est.task_weights_) == {"material", "density"}

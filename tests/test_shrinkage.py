@@ -145,22 +145,35 @@ def _features(est, X):
     return trunk_features(trunk, {k: inputs[k] for k in est.input_names_})["features"]
 
 
-def test_regression_head_is_the_ridge_and_classes_are_untouched(sensor):
+def test_a_lone_regression_head_is_the_ridge(sensor):
     X, y = sensor
-    est = _fit(X, y)
-    plain = _fit(X, y, enabled=False)
-    # The classification head is trained as before.
-    np.testing.assert_array_equal(
-        est.predict_proba(X)["material"], plain.predict_proba(X)["material"]
-    )
-    # The regression head is the closed-form ridge on the trunk's features,
-    # in the standardised target's units.
-    task = next(t for t in est.target_encoder_.tasks_ if t.name == "density")
-    targets, _ = est.target_encoder_.transform(y)
-    fit = ridge_loo(_features(est, X), targets["density"])
-    standardised = (est.predict(X)["density"].to_numpy() - task.mean) / task.std
-    expected = (_features(est, X).astype(np.float64) @ fit.coef + fit.intercept)[:, 0]
+    est = _fit(X, y["density"])
+    # The head is the closed-form ridge on the trunk's features, in the
+    # standardised target's units.
+    task = est.target_encoder_.tasks_[0]
+    targets, _ = est.target_encoder_.transform(y["density"])
+    features = _features(est, X)
+    fit = ridge_loo(features, targets[task.name])
+    standardised = (est.predict(X) - task.mean) / task.std
+    expected = (features.astype(np.float64) @ fit.coef + fit.intercept)[:, 0]
     np.testing.assert_allclose(standardised, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_a_chained_regression_block_is_refitted_beside_its_partner(sensor):
+    X, y = sensor
+    est, plain = _fit(X, y), _fit(X, y, enabled=False)
+    # The density block of the shared layer is the ridge: the density head
+    # reads it through the identity, and the material head (which reads
+    # every task's output) sees the refitted values.
+    head = est.model_.get_layer("head_density").get_weights()[0]
+    width = est.model_.get_layer("shared_dense").units
+    tasks = est.target_encoder_.tasks_
+    index = [t.name for t in tasks].index("density")
+    block = sum(t.units for t in tasks[:index])
+    own = np.zeros(2 * width, bool)
+    own[block] = own[width + block] = True
+    np.testing.assert_array_equal(head[own], [[1.0], [0.0]])
+    assert not np.allclose(est.predict(X)["density"], plain.predict(X)["density"])
 
 
 def test_missing_labels_and_zero_weights_are_left_out(sensor):
