@@ -43,6 +43,8 @@ class TaskOutputs(keras.layers.Layer):
         ``"linear"``).
     units : sequence of int
         The width of each block, in order; they sum to the input width.
+    **kwargs
+        Passed to ``keras.layers.Layer`` (``name``, ``dtype``).
 
     Examples
     --------
@@ -60,6 +62,7 @@ class TaskOutputs(keras.layers.Layer):
         self.units = [int(u) for u in units]
 
     def call(self, inputs):
+        """The blocks of ``inputs``, each through its activation, rejoined."""
         blocks, start = [], 0
         for activation, width in zip(self.activations, self.units, strict=True):
             block = inputs[:, start : start + width]
@@ -68,9 +71,11 @@ class TaskOutputs(keras.layers.Layer):
         return keras.ops.concatenate(blocks, axis=-1)
 
     def compute_output_shape(self, input_shape):
+        """The input's shape: each block keeps its width."""
         return input_shape
 
     def get_config(self) -> dict:
+        """The layer's arguments, for saving."""
         return {
             **super().get_config(),
             "activations": list(self.activations),
@@ -94,10 +99,10 @@ def chained_heads(
     features : KerasTensor
         The trunk's features.
     tasks : sequence of TaskSpec
-    namer : LayerNamer
+    namer : skmtl._names.LayerNamer
         Gives layer names clear of the trunk's.
     seeds : iterator of int or None
-        Per-layer seeds.
+        Per-layer seeds (``skmtl.network.layer_seeds``).
     dropout : float, default=0.0
         Dropout on the features, before the shared layer.
     activation_of : callable
@@ -107,6 +112,23 @@ def chained_heads(
     -------
     dict of str to KerasTensor
         ``{task: head output}``.
+
+    Examples
+    --------
+    >>> import keras
+    >>> import pandas as pd
+    >>> from skmtl._names import LayerNamer
+    >>> from skmtl.chain import chained_heads
+    >>> from skmtl.network import layer_seeds
+    >>> from skmtl.targets import TargetEncoder
+    >>> y = pd.DataFrame({"material": ["a", "b", "c", "a"],
+    ...                   "density": [1.0, 2.0, 3.0, 4.0]})
+    >>> tasks = TargetEncoder().fit(y).tasks_
+    >>> heads = chained_heads(
+    ...     keras.Input((16,)), tasks, namer=LayerNamer(()), seeds=layer_seeds(0),
+    ...     activation_of=lambda t: "softmax" if t.units > 1 else "linear")
+    >>> {name: tuple(t.shape) for name, t in heads.items()}
+    {'material': (None, 3), 'density': (None, 1)}
     """
     units = [task.units for task in tasks]
     width = sum(units)

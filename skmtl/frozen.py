@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from .rocket import MiniRocketFeatures
 
-__all__ = ["FEATURES_INPUT", "split_frozen_trunk", "trunk_features"]
+__all__ = ["FEATURES_INPUT", "behind_dropout", "split_frozen_trunk", "trunk_features"]
 
 #: Name of the heads network's one input (the trunk's features).
 FEATURES_INPUT = "features"
@@ -41,7 +41,7 @@ def _boundary(model: keras.Model):
     or the one input every head shares, before any weightless layers that act
     in training (dropout). None if the heads read different tensors."""
     try:
-        return model.get_layer("shared_dense").input
+        return behind_dropout(model.get_layer("shared_dense").input)
     except ValueError:
         pass
     outputs = model.output
@@ -67,6 +67,13 @@ def _boundary(model: keras.Model):
         ):
             return tensor
         tensor = node.input_tensors[0]
+
+
+def behind_dropout(tensor):
+    """The tensor a chain of ``Dropout`` layers ending in ``tensor`` reads."""
+    while isinstance(tensor._keras_history.operation, keras.layers.Dropout):
+        tensor = tensor._keras_history.operation._inbound_nodes[0].input_tensors[0]
+    return tensor
 
 
 def split_frozen_trunk(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:

@@ -40,7 +40,7 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from .frozen import split_frozen_trunk, trunk_features
+from .frozen import behind_dropout, split_frozen_trunk, trunk_features
 from .targets import REGRESSION, TaskSpec
 
 __all__ = [
@@ -352,7 +352,7 @@ def _chain_layers(model: keras.Model, boundary):
         outputs = model.get_layer("task_outputs")
     except ValueError:
         return None
-    if shared.input is not boundary:
+    if behind_dropout(shared.input) is not boundary:
         return None
     return shared, outputs
 
@@ -406,12 +406,11 @@ def _ridge_chained(
         mine = np.zeros(2 * width, bool)
         mine[block] = True
         mine[width + block.start : width + block.stop] = True
+        y = np.asarray(targets[task.name])[labelled[task.name]].reshape(len(own), -1)
+        w = np.asarray(weights[task.name])[labelled[task.name]]
         both = np.concatenate([logits[own], outputs[own]], axis=1)
         rest = both[:, ~mine] @ head_kernel[~mine] + head_bias
-        y = np.asarray(targets[task.name])[labelled[task.name]].reshape(len(own), -1)
-        fit = ridge_loo(
-            features[own], y - rest, np.asarray(weights[task.name])[labelled[task.name]]
-        )
+        fit = ridge_loo(features[own], y - rest, w)
         kernel[:, block] = fit.coef
         bias[block] = fit.intercept
         head_kernel[mine] = 0.0

@@ -98,6 +98,7 @@ EXPORTING_MODULES = [
     "skmtl.inputs",
     "skmtl.persistence",
     "skmtl.network",
+    "skmtl.chain",
     "skmtl.session",
     "skmtl.fitted",
 ]
