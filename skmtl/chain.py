@@ -29,6 +29,8 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
+from .exact import ExactDense
+
 __all__ = ["TaskOutputs", "chained_heads"]
 
 
@@ -137,7 +139,7 @@ def chained_heads(
         x = keras.layers.Dropout(
             dropout, seed=next(seeds), name=namer.name("shared_dropout")
         )(x)
-    logits = keras.layers.Dense(
+    logits = ExactDense(
         width,
         kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
         name=namer.name("shared_dense"),
@@ -152,7 +154,7 @@ def chained_heads(
         kernel = np.zeros((2 * width, task.units), np.float32)
         kernel[start : start + task.units] = np.eye(task.units, dtype=np.float32)
         start += task.units
-        head = keras.layers.Dense(
+        head = ExactDense(
             task.units,
             activation=activation_of(task),
             kernel_initializer="zeros",

@@ -31,6 +31,7 @@ import numpy as np
 
 from ._names import LayerNamer
 from .chain import chained_heads
+from .exact import ExactDense
 from .inputs import InputSchema
 from .masking import (
     MaskedBatchNormalization,
@@ -545,7 +546,7 @@ def task_heads(
             activation_of=_activation,
         )
     if dense_units:
-        x = keras.layers.Dense(
+        x = ExactDense(
             dense_units,
             activation="relu",
             kernel_initializer=keras.initializers.HeNormal(seed=next(seeds)),
@@ -561,7 +562,7 @@ def task_heads(
             activation = "sigmoid" if task.is_binary else "softmax"
         else:
             activation = "linear"
-        outputs[task.name] = keras.layers.Dense(
+        outputs[task.name] = ExactDense(
             task.units,
             activation=activation,
             kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),

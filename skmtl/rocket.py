@@ -27,6 +27,7 @@ import keras
 import numpy as np
 
 __all__ = [
+    "GRID_BOUND",
     "MAX_STEPS",
     "MiniRocketFeatures",
     "adapt_rocket",
@@ -47,6 +48,9 @@ _ADAPT_ROWS = 512
 _ADAPT_CHUNK = 64
 #: Longest signal the "rocket" branch convolves; longer ones are averaged down.
 MAX_STEPS = 512
+#: With ``exact``, the normalised series are clipped at +-this (64 standard
+#: deviations: a step in a smooth signal is many of its differences' ones).
+GRID_BOUND = 64.0
 # Scale of the standardised features; None: 1 / sqrt(n_features) (see adapt).
 _GAIN = None
 
@@ -128,6 +132,13 @@ class MiniRocketFeatures(keras.layers.Layer):
         on the training series in :meth:`adapt`), as MultiRocket does: the
         kernels then combine ``2 * n_channels`` series. skmtl's networks set
         it; the default keeps models saved before it read as they were.
+    exact : bool, default=False
+        Round the series the kernels read to a fixed grid (:attr:`grid_bits`
+        binary digits after the point, clipped at +-:data:`GRID_BOUND`), so
+        that every convolution sum is exact in float32, whatever order the
+        matrix product adds it in: a recording gets the same features alone
+        and in any batch, on any CPU. skmtl's networks set it; the default
+        keeps models saved before it read as they were.
     **kwargs
         Passed to ``keras.layers.Layer`` (``name``, ``dtype``).
 
@@ -157,6 +168,7 @@ class MiniRocketFeatures(keras.layers.Layer):
         max_dilations: int = 32,
         seed: int = 0,
         difference: bool = False,
+        exact: bool = False,
         **kwargs,
     ):
         super().__init__(trainable=False, **kwargs)
@@ -166,6 +178,7 @@ class MiniRocketFeatures(keras.layers.Layer):
         self.max_dilations = int(max_dilations)
         self.seed = int(seed)
         self.difference = bool(difference)
+        self.exact = bool(exact)
         # The series the kernels read: the channels, then their differences.
         self.n_series = self.n_channels * (2 if self.difference else 1)
         self.dilations, self.features_per_dilation = rocket_dilations(
@@ -180,6 +193,18 @@ class MiniRocketFeatures(keras.layers.Layer):
         self._chunks = (chunks, -(-self.n_steps // chunks))
         self._padded_steps = chunks * self._chunks[1]
         self._plans = self._plan()
+
+    @property
+    def grid_bits(self) -> int:
+        """Binary digits after the point the series keep with ``exact``.
+
+        A kernel sums 9 taps of at most 9 series (its channel combination),
+        each weighed -1 or 2 and at most :data:`GRID_BOUND` in size: with this
+        many digits every partial sum is an integer multiple of ``2**-bits``
+        below ``2**24``, which float32 holds exactly.
+        """
+        terms = _KERNEL_LENGTH * min(self.n_series, _KERNEL_LENGTH)
+        return 24 - int(np.ceil(np.log2(2 * GRID_BOUND * terms)))
 
     # ------------------------------------------------------------- config
     def _kernels(self) -> list[np.ndarray]:
@@ -205,6 +230,7 @@ class MiniRocketFeatures(keras.layers.Layer):
             max_dilations=self.max_dilations,
             seed=self.seed,
             difference=self.difference,
+            exact=self.exact,
         )
         return config
 
@@ -308,6 +334,9 @@ class MiniRocketFeatures(keras.layers.Layer):
         if self.difference:
             steps = tf.pad(x[:, 1:] - x[:, :-1], [[0, 0], [1, 0], [0, 0]])
             x = tf.concat([x, steps * self.difference_scale], axis=-1)
+        if self.exact:
+            step = 2.0**-self.grid_bits
+            x = tf.round(tf.clip_by_value(x, -GRID_BOUND, GRID_BOUND) / step) * step
         margin = self._margin
         extra = self._padded_steps - self.n_steps
         return tf.pad(
@@ -317,6 +346,7 @@ class MiniRocketFeatures(keras.layers.Layer):
     def _convolve(self, x, i: int):
         """``(batch, 84, steps)`` outputs of the 84 kernels at dilation index i
         ("same" padding), in kernel order."""
+
         import tensorflow as tf
 
         weights = tf.constant(self._weights_matrix(i), dtype=x.dtype)
@@ -494,6 +524,7 @@ def rocket_branch(
         n_features=n_features,
         seed=0 if seed is None else seed,
         difference=difference,
+        exact=True,
         # Thresholds compared in half precision would flip many PPV counts.
         dtype="float32",
         name=f"{name}_rocket",
