@@ -10,16 +10,18 @@ taken from the training recordings' own outputs, turn such a bit into a whole
 count: on an AVX2 machine a probability moved by 0.046 between predicting a
 subset and the whole set (issue 28).
 
-The fix here is to sum float32 values in float64. Each product of two float32
-values is exact in float64 (48 significant bits of 53), and so is a sum of a
-few dozen such products unless their magnitudes span more than about 2**29:
-then every summation order gives the same float64 number, and its rounding to
-float32 is the same too. For MiniRocket's convolutions (weights -1 and 2, at
-most ``9 * 2 * channels`` terms) that is the case for all but values at the
-very edge of float32's range. The dense heads' sums of ~10,000 products can
-round in float64, at ~1e-16 relative, 1e9 times finer than float32's last bit:
-their float32 results agree unless one falls within that distance of a
-rounding boundary.
+Two fixes, one per kind of sum:
+
+* MiniRocket's convolutions read their series rounded to a fixed grid
+  (``skmtl.rocket.MiniRocketFeatures(exact=True)``): with weights -1 and 2,
+  nine taps and at most nine series per kernel, every partial sum is then an
+  integer number of grid steps below ``2**24``, which float32 holds exactly,
+  so every summation order gives the same number.
+* Dense layers sum in float64 (:class:`ExactDense`, :func:`matmul_exact`).
+  Each product of two float32 values is exact in float64 (48 significant bits
+  of 53); a sum of ~10,000 of them rounds at ~1e-16 relative, about 1e9 times
+  finer than float32's last bit, so its float32 result is the same in every
+  order unless it falls within that distance of a rounding boundary.
 """
 
 from __future__ import annotations

@@ -13,7 +13,10 @@ The default network, in the order data flows through it:
    ~1,500 steps);
 4. global average pooling, then the normalised covariates joined;
 5. a shared ``Dense`` block, and one head per task: ``Dense(n_classes, softmax)``
-   (one sigmoid unit for two classes) or a linear unit on the standardised target.
+   (one sigmoid unit for two classes) or a linear unit on the standardised
+   target; or, with ``dense_units=0`` (the estimator's default), one shared
+   layer of every task's linear predictor and heads that read every task's
+   outputs (:mod:`skmtl.chain`).
 
 Every layer with randomness gets its own seed derived from ``random_state``, so a
 fit is reproducible without touching TensorFlow's global seed.
@@ -507,7 +510,9 @@ def task_heads(
     tasks : sequence of TaskSpec
         The tasks, as learned at fit; each head is named ``head_<task>``.
     dense_units : int, default=64
-        Width of the shared ReLU dense block (0 to skip it).
+        Width of the shared ReLU dense block; 0 shares one layer of the
+        tasks' linear predictors instead, each head reading every task's
+        outputs (:func:`skmtl.chain.chained_heads`).
     dropout : float, default=0.1
         Dropout rate after the shared dense block (0 to skip it).
     seeds : iterator of int or None, default=None
@@ -545,26 +550,21 @@ def task_heads(
             dropout=dropout,
             activation_of=_activation,
         )
-    if dense_units:
-        x = ExactDense(
-            dense_units,
-            activation="relu",
-            kernel_initializer=keras.initializers.HeNormal(seed=next(seeds)),
-            name=namer.name("shared_dense"),
-        )(x)
+    x = ExactDense(
+        dense_units,
+        activation="relu",
+        kernel_initializer=keras.initializers.HeNormal(seed=next(seeds)),
+        name=namer.name("shared_dense"),
+    )(x)
     if dropout:
         x = keras.layers.Dropout(
             dropout, seed=next(seeds), name=namer.name("shared_dropout")
         )(x)
     outputs = {}
     for task in tasks:
-        if task.kind == CLASSIFICATION:
-            activation = "sigmoid" if task.is_binary else "softmax"
-        else:
-            activation = "linear"
         outputs[task.name] = ExactDense(
             task.units,
-            activation=activation,
+            activation=_activation(task),
             kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
             name=namer.name(f"head_{task.name}"),
             # Probabilities and losses in float32 under mixed precision.
@@ -603,7 +603,7 @@ def build_network(
     dropout : float
         Dropout rate after the shared dense block.
     dense_units : int
-        Width of the shared dense block (0 to skip it).
+        Width of the shared dense block (0: chained heads, see :func:`task_heads`).
     random_state : int or None
         Seeds every initialiser and dropout layer.
 

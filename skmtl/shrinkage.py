@@ -401,7 +401,7 @@ def _ridge_chained(
         own = np.array([position[r] for r in labelled[task.name]], dtype=np.int64)
         if len(own) < 3:
             continue
-        head = model.get_layer(model.output[task.name]._keras_history.operation.name)
+        head = model.output[task.name]._keras_history.operation
         head_kernel, head_bias = (np.array(w) for w in head.get_weights())
         mine = np.zeros(2 * width, bool)
         mine[block] = True
