@@ -84,8 +84,12 @@ class ExactDense(keras.layers.Dense):
     """
 
     def call(self, inputs, training=None):
-        """``activation(inputs @ kernel + bias)``, the product in float64."""
-        x = matmul_exact(inputs, self.kernel, self.compute_dtype)
+        """``activation(inputs @ kernel + bias)``, the product in float64
+        (in training, float32: a gradient step has no batch to agree with)."""
+        if training:
+            x = keras.ops.matmul(inputs, keras.ops.cast(self.kernel, inputs.dtype))
+        else:
+            x = matmul_exact(inputs, self.kernel, self.compute_dtype)
         if self.bias is not None:
             x = keras.ops.add(x, keras.ops.cast(self.bias, self.compute_dtype))
         if self.activation is not None:

@@ -95,7 +95,7 @@ def test_opposite_loss_weights_give_different_models_each_task_favoured(sensor):
     X, y = sensor
     fits = {
         name: MultiTaskConvEstimator(
-            filters=(84,), loss_weights=weights, random_state=0
+            filters=(84,), epochs=30, loss_weights=weights, random_state=0
         ).fit(X, y)
         for name, weights in {
             "material": {"material": 1.0, "density": 0.01},
