@@ -315,17 +315,12 @@ def ridge_heads(
     }
     if not heads:
         return {}
-    rows = np.arange(len(next(iter(targets.values())))) if rows is None else rows
-    labelled = {name: rows[np.asarray(weights[name])[rows] > 0] for name in heads}
-    needed = np.unique(np.concatenate(list(labelled.values())))
-    if len(needed) > MAX_SAMPLES or len(needed) < 3:
+    labelled_rows = _labelled_features(
+        trunk, inputs, targets, weights, list(heads), rows, features
+    )
+    if labelled_rows is None:
         return {}
-    if features is None:
-        computed = trunk_features(trunk, {k: v[needed] for k, v in inputs.items()})
-        features = next(iter(computed.values()))
-    else:
-        features = np.asarray(features)[needed]
-    position = {row: i for i, row in enumerate(needed)}
+    labelled, position, features = labelled_rows
     fits = {}
     for name, layer in heads.items():
         own = np.array([position[row] for row in labelled[name]], dtype=np.int64)
@@ -357,9 +352,21 @@ def _chain_layers(model: keras.Model, boundary):
     return shared, outputs
 
 
-def _labelled_rows(weights, names, rows):
+def _labelled_features(trunk, inputs, targets, weights, names, rows, features):
+    """Each head's labelled rows (weight > 0 among ``rows``), every such row's
+    position among them all, and those rows' features; None when there are
+    fewer than 3 or more than :data:`MAX_SAMPLES`."""
+    rows = np.arange(len(next(iter(targets.values())))) if rows is None else rows
     labelled = {name: rows[np.asarray(weights[name])[rows] > 0] for name in names}
-    return labelled, np.unique(np.concatenate(list(labelled.values())))
+    needed = np.unique(np.concatenate(list(labelled.values())))
+    if len(needed) > MAX_SAMPLES or len(needed) < 3:
+        return None
+    if features is None:
+        computed = trunk_features(trunk, {k: v[needed] for k, v in inputs.items()})
+        features = next(iter(computed.values()))
+    else:
+        features = np.asarray(features)[needed]
+    return labelled, {row: i for i, row in enumerate(needed)}, features
 
 
 def _ridge_chained(
@@ -378,17 +385,12 @@ def _ridge_chained(
     shared, task_outputs = chain
     order = [t.name for t in tasks]
     eligible = [t for t in tasks if t.kind == REGRESSION]
-    names = [t.name for t in eligible]
-    rows = np.arange(len(next(iter(targets.values())))) if rows is None else rows
-    labelled, needed = _labelled_rows(weights, names, rows)
-    if len(needed) > MAX_SAMPLES or len(needed) < 3:
+    labelled_rows = _labelled_features(
+        trunk, inputs, targets, weights, [t.name for t in eligible], rows, features
+    )
+    if labelled_rows is None:
         return {}
-    if features is None:
-        computed = trunk_features(trunk, {k: v[needed] for k, v in inputs.items()})
-        features = next(iter(computed.values()))
-    else:
-        features = np.asarray(features)[needed]
-    position = {row: i for i, row in enumerate(needed)}
+    labelled, position, features = labelled_rows
     kernel, bias = (np.array(w) for w in shared.get_weights())
     logits = features @ kernel + bias
     outputs = np.asarray(task_outputs(logits))
