@@ -84,8 +84,6 @@ def _cardano():
 
 
 def _sensor(scarce: str):
-    import numpy as np
-
     from skmtl.datasets import make_sensor_tasks
 
     def draw(n, seed):
@@ -97,8 +95,6 @@ def _sensor(scarce: str):
 
     X_train, y_train = draw(600, 0)
     X_test, y_test = draw(1000, 10_000)
-    for y in (y_train, y_test):
-        y["density"] = np.asarray(y["density"], float)
     dense = "density" if scarce == "material" else "material"
     return X_train, y_train, X_test, y_test, scarce, dense
 

@@ -346,7 +346,6 @@ class MiniRocketFeatures(keras.layers.Layer):
     def _convolve(self, x, i: int):
         """``(batch, 84, steps)`` outputs of the 84 kernels at dilation index i
         ("same" padding), in kernel order."""
-
         import tensorflow as tf
 
         weights = tf.constant(self._weights_matrix(i), dtype=x.dtype)

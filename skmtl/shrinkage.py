@@ -225,12 +225,8 @@ def _linear_head(model: keras.Model, task: TaskSpec, boundary) -> keras.layers.D
         and keras.activations.get(layer.activation) is keras.activations.linear
     ):
         return None
-    tensor = layer._inbound_nodes[0].input_tensors[0]
-    while tensor is not boundary:
-        upstream = tensor._keras_history.operation
-        if not isinstance(upstream, keras.layers.Dropout):
-            return None
-        tensor = upstream._inbound_nodes[0].input_tensors[0]
+    if behind_dropout(layer._inbound_nodes[0].input_tensors[0]) is not boundary:
+        return None
     return layer
 
 
