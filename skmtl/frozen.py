@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .masking import MaskedDownsample, SplitMask
 from .rocket import MiniRocketFeatures
 
 __all__ = ["FEATURES_INPUT", "behind_dropout", "split_frozen_trunk", "trunk_features"]
@@ -32,6 +33,8 @@ _FIXED_LAYERS = (
     keras.layers.Concatenate,
     keras.layers.AveragePooling1D,
     MiniRocketFeatures,
+    SplitMask,
+    MaskedDownsample,
 )
 _CHUNK = 256
 
@@ -67,6 +70,14 @@ def _boundary(model: keras.Model):
         ):
             return tensor
         tensor = node.input_tensors[0]
+
+
+def _batch_shape(a) -> tuple:
+    """The shape of a batch of ``a`` (a variable-length field's: any steps,
+    and its mask channel)."""
+    if hasattr(a, "lengths"):
+        return (None, None, a.n_channels + 1)
+    return (None, *a.shape[1:])
 
 
 def behind_dropout(tensor):
@@ -160,8 +171,7 @@ def trunk_features(
     names = [t.name for t in trunk.inputs]
     structure = trunk.input
     signature = {
-        name: tf.TensorSpec((None, *inputs[name].shape[1:]), tf.float32)
-        for name in names
+        name: tf.TensorSpec(_batch_shape(inputs[name]), tf.float32) for name in names
     }
 
     def forward(x):
@@ -171,14 +181,22 @@ def trunk_features(
 
     fn = tf.function(forward, autograph=False).get_concrete_function(signature)
     n_samples = len(inputs[names[0]])
+    # Variable-length recordings in order of length: each chunk pads to its
+    # own longest, so the whole set costs about what its true steps cost.
+    lengths = [a.lengths for a in inputs.values() if hasattr(a, "lengths")]
+    order = np.argsort(np.sum(lengths, axis=0), kind="stable") if lengths else None
     out = None
     for start in range(0, n_samples, _CHUNK):
+        rows = (
+            slice(start, start + _CHUNK)
+            if order is None
+            else order[start : start + _CHUNK]
+        )
         batch = {
-            name: np.asarray(inputs[name][start : start + _CHUNK], dtype=np.float32)
-            for name in names
+            name: np.asarray(inputs[name][rows], dtype=np.float32) for name in names
         }
         part = fn(batch).numpy()
         if out is None:
             out = np.empty((n_samples, *part.shape[1:]), dtype=np.float32)
-        out[start : start + len(part)] = part
+        out[rows] = part
     return {FEATURES_INPUT: out}

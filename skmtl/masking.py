@@ -14,7 +14,9 @@ from keras import ops
 
 __all__ = [
     "MaskedBatchNormalization",
+    "MaskedDownsample",
     "apply_mask",
+    "masked_downsample",
     "masked_average",
     "pool_mask",
     "split_mask",
@@ -111,6 +113,51 @@ class MaskedBatchNormalization(keras.layers.BatchNormalization):
         # The step mask is an input of the trunk, not a Keras mask to carry on
         # (pooling and the final average would warn that they drop it).
         return None
+
+
+@keras.saving.register_keras_serializable(package="skmtl")
+class MaskedDownsample(keras.layers.Layer):
+    """Average ``factor`` steps into one, over true steps only.
+
+    Takes values ``(batch, T, C)`` and their mask ``(batch, T, 1)`` and returns
+    ``(batch, ceil(T / factor), C + 1)``: each window's mean over its true
+    steps, then the new mask (1 where the window holds a true step). A
+    recording of ``n`` steps becomes one of ``ceil(n / factor)``: its last,
+    partial window is kept, and the windows start at its first step whatever
+    the batch's padding, so its result does not depend on its batch.
+    """
+
+    def __init__(self, factor: int, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+
+    def call(self, values, mask):
+        factor = self.factor
+        mask = ops.cast(mask, values.dtype)
+        steps = ops.shape(values)[1]
+        extra = (factor - steps % factor) % factor
+        widths = [[0, 0], [0, extra], [0, 0]]
+        joined = ops.pad(ops.concatenate([values * mask, mask], axis=-1), widths)
+        channels = joined.shape[-1]
+        windows = ops.sum(
+            ops.reshape(joined, (-1, (steps + extra) // factor, factor, channels)),
+            axis=2,
+        )
+        count = windows[..., -1:]
+        mean = windows[..., :-1] / ops.maximum(count, 1.0)
+        return ops.concatenate([mean, ops.cast(count > 0, values.dtype)], axis=-1)
+
+    def compute_output_shape(self, values_shape, mask_shape=None):
+        steps = values_shape[1]
+        steps = None if steps is None else -(-steps // self.factor)
+        return (values_shape[0], steps, values_shape[2] + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+def masked_downsample(values, mask, factor: int, name: str):
+    return MaskedDownsample(factor, name=name)(values, mask)
 
 
 def step_mask(mask, name: str):

@@ -320,22 +320,21 @@ _BRANCHES = {
 def _ragged_branch(x, spec, namer, *, trunk, branch, **params):
     """A variable-length signal's own branch, its padding masked throughout.
 
-    MiniRocket's dilations follow from one series length, so under
-    ``trunk="rocket"`` a variable-length signal takes the masked FCN branch
-    (its published widths) beside the rocket branches of the others: on
-    JapaneseVowels (lengths 7-29) it scored 0.995, the masked "conv" branch
-    0.946 (``benchmarks/variable_length.py``).
+    Every trunk reads each recording over its own steps: the conv trunks zero
+    the padding after each layer and average over true steps, the rocket
+    trunks count each recording's PPV over its own steps, with dilations that
+    follow from the longest training recording (MiniRocket's variable-length
+    variant).
     """
-    if trunk not in _MASKED_TRUNKS:
-        branch, params = _fcn_branch, {**params, "filters": TRUNK_FILTERS["fcn"]}
     name = namer.prefix(f"ragged_{spec.name}")
     values, mask = split_mask(x, name)
     normalised = _normalization(spec.network_mean, spec.std, f"{name}_norm")(values)
-    return branch(normalised, max(spec.min_steps, 1), name, mask=mask, **params)
+    n_steps = spec.n_steps if trunk in _ROCKET_TRUNKS else max(spec.min_steps, 1)
+    return branch(normalised, n_steps, name, mask=mask, **params)
 
 
-# Trunks whose every layer keeps a ragged signal's padding out (skmtl.masking).
-_MASKED_TRUNKS = {"conv", "fcn", "resnet"}
+# Trunks whose dilations follow from a reference length (the longest at fit).
+_ROCKET_TRUNKS = {"rocket", "minirocket"}
 
 
 def conv_trunk(

@@ -26,6 +26,8 @@ from collections.abc import Iterator, Mapping
 import keras
 import numpy as np
 
+from .masking import masked_downsample
+
 __all__ = [
     "GRID_BOUND",
     "MAX_STEPS",
@@ -133,12 +135,25 @@ class MiniRocketFeatures(keras.layers.Layer):
         kernels then combine ``2 * n_channels`` series. skmtl's networks set
         it; the default keeps models saved before it read as they were.
     exact : bool, default=False
-        Round the series the kernels read to a fixed grid (:attr:`grid_bits`
-        binary digits after the point, clipped at +-:data:`GRID_BOUND`), so
-        that every convolution sum is exact in float32, whatever order the
-        matrix product adds it in: a recording gets the same features alone
-        and in any batch, on any CPU. skmtl's networks set it; the default
-        keeps models saved before it read as they were.
+        Round the series the kernels read to a grid (:attr:`grid_bits` binary
+        digits), so that every convolution sum is exact in float32, whatever
+        order the matrix product adds it in: a recording gets the same
+        features alone and in any batch, on any CPU. skmtl's networks set it;
+        the default keeps models saved before it read as they were.
+    grid : {"absolute", "relative"}, default="absolute"
+        With ``exact``: a fixed grid (digits after the point, clipped at
+        +-:data:`GRID_BOUND`), or one per recording, relative to its largest
+        value, which keeps the shape of recordings far smaller or larger than
+        the field's spread. skmtl's networks set "relative"; the default keeps
+        models saved before it read as they were.
+    ragged : bool, default=False
+        Read recordings of any length: the input is then ``(batch, steps,
+        n_channels + 1)``, its last channel 1 on a recording's true steps and
+        0 on its padding (:mod:`skmtl.ragged`), ``steps`` is free, and
+        ``n_steps`` is only the reference length the dilations follow from
+        (the longest training recording). Each recording is convolved as if
+        alone (zeros beyond its ends) and its PPV are counted over its own
+        steps, as MiniRocket's variable-length variant does.
     **kwargs
         Passed to ``keras.layers.Layer`` (``name``, ``dtype``).
 
@@ -169,6 +184,8 @@ class MiniRocketFeatures(keras.layers.Layer):
         seed: int = 0,
         difference: bool = False,
         exact: bool = False,
+        ragged: bool = False,
+        grid: str = "absolute",
         **kwargs,
     ):
         super().__init__(trainable=False, **kwargs)
@@ -179,6 +196,10 @@ class MiniRocketFeatures(keras.layers.Layer):
         self.seed = int(seed)
         self.difference = bool(difference)
         self.exact = bool(exact)
+        self.ragged = bool(ragged)
+        if grid not in ("absolute", "relative"):
+            raise ValueError(f"grid={grid!r}; expected 'absolute' or 'relative'.")
+        self.grid = grid
         # The series the kernels read: the channels, then their differences.
         self.n_series = self.n_channels * (2 if self.difference else 1)
         self.dilations, self.features_per_dilation = rocket_dilations(
@@ -196,15 +217,19 @@ class MiniRocketFeatures(keras.layers.Layer):
 
     @property
     def grid_bits(self) -> int:
-        """Binary digits after the point the series keep with ``exact``.
+        """Binary digits the series keep with ``exact``: after the point
+        (``grid="absolute"``), or below each recording's leading digit
+        (``grid="relative"``).
 
         A kernel sums 9 taps of at most 9 series (its channel combination),
-        each weighed -1 or 2 and at most :data:`GRID_BOUND` in size: with this
-        many digits every partial sum is an integer multiple of ``2**-bits``
-        below ``2**24``, which float32 holds exactly.
+        each weighed -1 or 2 and at most :data:`GRID_BOUND` (absolute), or
+        ``2**e`` for a recording below ``2**e`` (relative), in size: with this
+        many digits every partial sum is an integer multiple of the grid step
+        below ``2**24`` steps, which float32 holds exactly.
         """
         terms = _KERNEL_LENGTH * min(self.n_series, _KERNEL_LENGTH)
-        return 24 - int(np.ceil(np.log2(2 * GRID_BOUND * terms)))
+        bound = GRID_BOUND if self.grid == "absolute" else 1.0
+        return 24 - int(np.ceil(np.log2(2 * bound * terms)))
 
     # ------------------------------------------------------------- config
     def _kernels(self) -> list[np.ndarray]:
@@ -231,6 +256,8 @@ class MiniRocketFeatures(keras.layers.Layer):
             seed=self.seed,
             difference=self.difference,
             exact=self.exact,
+            ragged=self.ragged,
+            grid=self.grid,
         )
         return config
 
@@ -309,53 +336,84 @@ class MiniRocketFeatures(keras.layers.Layer):
         kernels = self._kernel_values[i]  # (9, series, 84)
         return np.ascontiguousarray(kernels.reshape(-1, _N_KERNELS).T)
 
-    def _taps(self, padded, dilation: int):
-        """``(batch, 9 * channels, steps)``: the nine dilated shifts of the
+    def _taps(self, padded, dilation: int, width=None):
+        """``(batch, 9 * channels, width)``: the nine dilated shifts of the
         series, stacked (a dilated convolution's im2col).
 
         ``padded`` is the series time last, zero-padded by ``4 * max(dilations)``
-        on the left and as much plus the uint8 padding on the right. A
-        convolution is then one matrix product per dilation: TensorFlow's CPU
-        kernel for dilated ``Conv1D`` took 1.5-2.7x as long (1 and 64 rows of
-        468 steps x 2 channels) and gave bit-identical outputs.
+        on the left and as much plus ``width - steps`` on the right (``width``:
+        the steps counted, the uint8 padding included; the static
+        ``_padded_steps`` unless given). A convolution is then one matrix
+        product per dilation: TensorFlow's CPU kernel for dilated ``Conv1D``
+        took 1.5-2.7x as long (1 and 64 rows of 468 steps x 2 channels) and
+        gave bit-identical outputs.
         """
         import tensorflow as tf
 
         margin = self._margin
-        steps = self._padded_steps
+        width = self._padded_steps if width is None else width
         starts = [margin + (j - _KERNEL_LENGTH // 2) * dilation for j in range(9)]
-        return tf.concat([padded[:, :, s : s + steps] for s in starts], axis=1)
+        return tf.concat([padded[:, :, s : s + width] for s in starts], axis=1)
 
-    def _pad(self, x):
-        """The series (the channels, then their differences) time last,
-        zero-padded for :meth:`_taps`."""
+    def _series(self, x, mask=None):
+        """The series the kernels read: the channels, then their differences
+        (zero on padded steps, given the ``mask``), on the grid with ``exact``."""
         import tensorflow as tf
 
         if self.difference:
-            steps = tf.pad(x[:, 1:] - x[:, :-1], [[0, 0], [1, 0], [0, 0]])
+            import os
+            if mask is not None and os.environ.get("DIFFSTART"):
+                steps = x - tf.pad(x[:, :-1], [[0, 0], [1, 0], [0, 0]])
+            else:
+                steps = tf.pad(x[:, 1:] - x[:, :-1], [[0, 0], [1, 0], [0, 0]])
+            if mask is not None:
+                import os
+                if os.environ.get("DIFFEDGE"):
+                    prev = tf.pad(mask[:, :-1], [[0, 0], [1, 0], [0, 0]])
+                    steps = steps * tf.maximum(mask, prev)
+                else:
+                    steps = steps * mask
             x = tf.concat([x, steps * self.difference_scale], axis=-1)
+        if self.exact and self.grid == "relative":
+            return _on_relative_grid(x, self.grid_bits)
         if self.exact:
             step = 2.0**-self.grid_bits
             x = tf.round(tf.clip_by_value(x, -GRID_BOUND, GRID_BOUND) / step) * step
+        return x
+
+    def _pad(self, x, extra=None):
+        """The series time last, zero-padded for :meth:`_taps` (``extra`` more
+        steps on the right: the static uint8 padding unless given)."""
+        import tensorflow as tf
+
         margin = self._margin
-        extra = self._padded_steps - self.n_steps
+        extra = self._padded_steps - self.n_steps if extra is None else extra
         return tf.pad(
             tf.transpose(x, (0, 2, 1)), [[0, 0], [0, 0], [margin, margin + extra]]
         )
 
     def _convolve(self, x, i: int):
         """``(batch, 84, steps)`` outputs of the 84 kernels at dilation index i
-        ("same" padding), in kernel order."""
+        ("same" padding), in kernel order (a ragged layer's ``x`` carries its
+        mask channel; the outputs then span the batch's steps)."""
         import tensorflow as tf
 
         weights = tf.constant(self._weights_matrix(i), dtype=x.dtype)
-        taps = self._taps(self._pad(x), int(self.dilations[i]))
+        if self.ragged:
+            values, mask = x[..., :-1] * x[..., -1:], x[..., -1:]
+            steps = tf.shape(values)[1]
+            padded = self._pad(self._series(values, mask), 0)
+            taps = self._taps(padded, int(self.dilations[i]), steps)
+            return tf.matmul(weights, taps)
+        taps = self._taps(self._pad(self._series(x)), int(self.dilations[i]))
         return tf.matmul(weights, taps)[:, :, : self.n_steps]
 
     def _raw_features(self, x):
+        if self.ragged:
+            return self._ragged_features(x)
         import tensorflow as tf
 
-        padded = self._pad(x)
+        padded = self._pad(self._series(x))
         chunks, chunk = self._chunks
         parts = []
         for i, (dilation, order, weights, mask, length) in enumerate(self._plans):
@@ -364,20 +422,96 @@ class MiniRocketFeatures(keras.layers.Layer):
             )
             if mask is not None:
                 conv = conv + tf.constant(mask, dtype=x.dtype)
-            biases = tf.gather(self.biases[i], order, axis=0)
-            n = int(biases.shape[-1])
-            # (batch, 84, biases, steps): the one big tensor, and most of the
-            # layer's time. Counted in uint8 over chunks of at most 255 steps,
-            # then in float32: the comparisons cast to float32 moved 4x the
-            # bytes and took 1.5-1.8x as long (64 rows). Counts are exact.
-            hits = tf.cast(conv[:, :, None, :] > biases[None, :, :, None], tf.uint8)
-            counts = tf.reduce_sum(
-                tf.reshape(hits, (-1, _N_KERNELS, n, chunks, chunk)), axis=-1
-            )
-            counts = tf.reduce_sum(tf.cast(counts, x.dtype), axis=-1)
-            ppv = counts / tf.constant(length, dtype=x.dtype)
-            parts.append(tf.reshape(ppv, (-1, _N_KERNELS * n)))
+            parts.append(self._ppv(conv, i, order, (chunks, chunk), length))
         return tf.concat(parts, axis=-1) if len(parts) > 1 else parts[0]
+
+    def _ppv(self, conv, i: int, order, chunks, length):
+        """``(batch, 84 * biases)`` proportions of ``conv`` above each bias of
+        dilation index i (steps to skip read -inf), over ``length`` steps."""
+        import tensorflow as tf
+
+        biases = tf.gather(self.biases[i], order, axis=0)
+        n = int(biases.shape[-1])
+        # (batch, 84, biases, steps): the one big tensor, and most of the
+        # layer's time. Counted in uint8 over chunks of at most 255 steps,
+        # then in float32: the comparisons cast to float32 moved 4x the
+        # bytes and took 1.5-1.8x as long (64 rows). Counts are exact.
+        hits = tf.cast(conv[:, :, None, :] > biases[None, :, :, None], tf.uint8)
+        shape = tf.stack([-1, _N_KERNELS, n, *chunks])
+        counts = tf.reduce_sum(tf.reshape(hits, shape), axis=-1)
+        counts = tf.reduce_sum(tf.cast(counts, conv.dtype), axis=-1)
+        ppv = counts / tf.cast(length, conv.dtype)
+        return tf.reshape(ppv, (-1, _N_KERNELS * n))
+
+    def _ragged_features(self, x):
+        """:meth:`_raw_features` of recordings of any length (``ragged``).
+
+        Each recording is convolved as if alone (zeros beyond its ends), and
+        its PPV are counted over its own outputs only: for the kernels that
+        read the zero-padded output, every output that reads one of its steps
+        (from ``4 * dilation`` before its start to as far after its end); for
+        the others, the outputs their kernel covers fully (or its own steps,
+        where there are none).
+        """
+        import os
+
+        import tensorflow as tf
+
+        full = not os.environ.get("SAME")
+        values, mask = x[..., :-1] * x[..., -1:], x[..., -1:]
+        lengths = tf.reduce_sum(mask, axis=1, keepdims=True)  # (batch, 1, 1)
+        steps = tf.shape(values)[1]
+        series = tf.transpose(self._series(values, mask), (0, 2, 1))
+        # Rows of each dilation's kernels (in the features' order) that read
+        # the valid part of the output where a recording has one.
+        reads_valid = np.arange(_N_KERNELS)[:, None] >= _N_KERNELS // 2
+        parts = []
+        for i, (dilation, order, weights, *_) in enumerate(self._ragged_plans()):
+            pad = (_KERNEL_LENGTH - 1) * dilation // 2
+            # Output p is step p - lead: the first ``lead`` read zeros before
+            # the recording's start.
+            lead = pad if full else 0
+            span = steps + 2 * lead
+            chunks = (span + _UINT8_STEPS - 1) // _UINT8_STEPS
+            chunk = (span + chunks - 1) // chunks
+            width = chunks * chunk
+            padded = tf.pad(
+                series,
+                [[0, 0], [0, 0], [lead + pad, width - steps - lead + pad]],
+            )
+            taps = tf.concat(
+                [padded[:, :, j * dilation : j * dilation + width] for j in range(9)],
+                axis=1,
+            )
+            conv = tf.matmul(tf.constant(weights, dtype=x.dtype), taps)
+            valid = tf.logical_and(reads_valid, lengths - 2 * pad >= 1)
+            start = tf.where(valid, float(pad + lead), 0.0)
+            stop = tf.where(valid, lengths - pad + lead, lengths + 2 * lead)
+            if os.environ.get("PADREF"):
+                stop = tf.where(valid, stop, tf.maximum(stop, tf.minimum(float(self.n_steps), tf.cast(width, x.dtype))))
+            position = tf.cast(tf.range(width), x.dtype)
+            inside = tf.logical_and(position >= start, position < stop)
+            conv = tf.where(inside, conv, tf.constant(-np.inf, x.dtype))
+            denom = stop - start
+            if os.environ.get("COUNT"):
+                denom = tf.ones_like(denom) * float(self.n_steps)
+            parts.append(self._ppv(conv, i, order, (chunks, chunk), denom))
+        return tf.concat(parts, axis=-1) if len(parts) > 1 else parts[0]
+
+    def _ragged_plans(self) -> list[tuple]:
+        """:meth:`_plan` as a ragged layer reads it: the kernels that read the
+        padded output, then (always) the others."""
+        plans = []
+        for i, dilation in enumerate(self.dilations):
+            pad = (_KERNEL_LENGTH - 1) * int(dilation) // 2
+            if self.n_steps - 2 * pad >= 1:
+                plans.append(self._plans[i])
+                continue
+            padded = np.arange((i % 2), _N_KERNELS, 2)
+            order = np.concatenate([padded, np.arange(1 - (i % 2), _N_KERNELS, 2)])
+            weights = self._weights_matrix(i)[order]
+            plans.append((int(dilation), order.astype(np.int32), weights, None, None))
+        return plans
 
     def _groups(self, i: int, pad: int):
         """The kernels that read the padded output, then those that read the
@@ -411,19 +545,28 @@ class MiniRocketFeatures(keras.layers.Layer):
         Parameters
         ----------
         x : ndarray of shape (n_samples, n_steps, n_channels)
-            Training series, as this layer receives them (normalised).
+            Training series, as this layer receives them (normalised; a
+            ragged layer's with their mask channel last, any ``n_steps``).
         """
         from keras import ops
 
         x = np.asarray(x, dtype=np.float32)
         if not self.built:
             self.build(x.shape)
+        # A ragged layer's input carries its mask: the steps each recording has.
+        lengths = None
+        if self.ragged:
+            lengths = x[..., -1].sum(axis=1).round().astype(np.int64)
+            x = np.concatenate([x[..., :-1] * x[..., -1:], x[..., -1:]], axis=-1)
         if self.difference:
             # Differences of smooth series are small: scaled to unit variance,
             # they weigh as much as the series in the kernels that sum both.
             std = np.zeros(self.n_channels)
-            if self.n_steps > 1:
-                std = np.diff(x, axis=1).std(axis=(0, 1))
+            steps = np.diff(x[..., : self.n_channels], axis=1)
+            if lengths is not None:
+                steps = steps[x[:, 1:, -1] > 0][None]  # within a recording only
+            if steps.size:
+                std = steps.std(axis=(0, 1))
             scale = np.where(std > 1e-6, 1 / np.maximum(std, 1e-6), 1.0)
             self.difference_scale.assign(scale.astype(np.float32))
         rng = np.random.default_rng([self.seed, 1])
@@ -431,24 +574,28 @@ class MiniRocketFeatures(keras.layers.Layer):
         start = 0
         for i, n in enumerate(self.features_per_dilation):
             rows = rng.integers(len(x), size=_N_KERNELS)
-            conv = np.asarray(self._convolve(ops.convert_to_tensor(x[rows]), i))
-            # Kernel k's output on its own series: the diagonal.
+            series = x[rows] if lengths is None else x[rows, : lengths[rows].max()]
+            conv = np.asarray(self._convolve(ops.convert_to_tensor(series), i))
+            # Kernel k's output on its own series (its own steps): the diagonal.
             own = conv[np.arange(_N_KERNELS), np.arange(_N_KERNELS)]
+            import os
+            if lengths is not None and not os.environ.get("BIASPAD"):
+                own = [o[:length] for o, length in zip(own, lengths[rows], strict=True)]
             q = quantiles[start : start + _N_KERNELS * int(n)].reshape(_N_KERNELS, n)
             biases = np.stack([np.quantile(own[k], q[k]) for k in range(_N_KERNELS)])
             self.biases[i].assign(biases.astype(np.float32))
             start += _N_KERNELS * int(n)
-        sample = x
+        sample = np.arange(len(x))
         if len(x) > _ADAPT_ROWS:
-            sample = x[np.sort(rng.choice(len(x), _ADAPT_ROWS, replace=False))]
-        features = np.concatenate(
-            [
-                np.asarray(self._raw_features(ops.convert_to_tensor(chunk)))
-                for chunk in np.array_split(
-                    sample, max(1, -(-len(sample) // _ADAPT_CHUNK))
-                )
-            ]
-        )
+            sample = np.sort(rng.choice(len(x), _ADAPT_ROWS, replace=False))
+        if lengths is not None:
+            # Similar lengths together: each chunk pads to its own longest.
+            sample = sample[np.argsort(lengths[sample], kind="stable")]
+        chunks = []
+        for rows in np.array_split(sample, max(1, -(-len(sample) // _ADAPT_CHUNK))):
+            chunk = x[rows] if lengths is None else x[rows, : lengths[rows].max()]
+            chunks.append(np.asarray(self._raw_features(ops.convert_to_tensor(chunk))))
+        features = np.concatenate(chunks)
         std = features.std(axis=0)
         # Unit variance over the samples, and 1/sqrt(n_features) on top: then a
         # sample's feature vector has norm ~1, so the heads' initial outputs are
@@ -462,8 +609,41 @@ class MiniRocketFeatures(keras.layers.Layer):
         self.feature_scale.assign(scale.astype(np.float32))
 
 
+def _on_relative_grid(x, bits: int):
+    """Each recording of ``x`` rounded to ``bits`` binary digits below its
+    leading one: to multiples of ``2**(e - bits)``, ``2**e`` the smallest power
+    of two above its largest absolute value.
+
+    The step follows from the recording alone (not its batch), and ``e`` is
+    read from the float's exponent bits, not a logarithm, so it is the same
+    on every CPU. A fixed grid would round a recording 10,000 times smaller
+    than the field's spread (PLAID's appliances span six orders of magnitude)
+    to zero; this one keeps its shape.
+    """
+    import tensorflow as tf
+
+    largest = tf.reduce_max(tf.abs(x), axis=[1, 2], keepdims=True)
+    exponent = tf.bitwise.bitwise_and(
+        tf.bitwise.right_shift(tf.bitcast(largest, tf.int32), 23), 255
+    )
+    # frexp's exponent (largest < 2**e) is exponent - 126; 2**(bits - e),
+    # within float32's normal range, built from its bits: exact everywhere.
+    power = tf.clip_by_value(bits - (exponent - 126), -126, 127)
+    scale = tf.bitcast(tf.bitwise.left_shift(power + 127, 23), tf.float32)
+    return tf.round(x * scale) / scale
+
+
 def rocket_branch(
-    x, n_steps, name, *, filters, kernel_size, pool_size, seeds, difference=True
+    x,
+    n_steps,
+    name,
+    *,
+    filters,
+    kernel_size,
+    pool_size,
+    seeds,
+    difference=True,
+    mask=None,
 ):
     """The ``"rocket"`` branch of :func:`skmtl.network.conv_trunk`.
 
@@ -479,7 +659,8 @@ def rocket_branch(
         The normalised, stacked signals of one length: ``(batch, n_steps,
         n_channels)``.
     n_steps : int
-        Their length.
+        Their length (of a variable-length signal: its longest at fit, the
+        reference length of the dilations).
     name : str
         Prefix of the layers' names.
     filters : sequence of int or None
@@ -492,6 +673,10 @@ def rocket_branch(
     difference : bool, default=True
         Convolve the signals' first differences too (``trunk="rocket"``);
         False is MiniRocket alone (``trunk="minirocket"``).
+    mask : KerasTensor or None, default=None
+        A variable-length signal's ``(batch, steps, 1)`` mask of true steps:
+        the layer then reads each recording over its own steps (averaged down
+        over true steps only; :class:`~skmtl.masking.MaskedDownsample`).
 
     Returns
     -------
@@ -512,18 +697,25 @@ def rocket_branch(
     n_features = int(filters[0]) if filters else 10_000
     seed = next(seeds)
     factor = -(-n_steps // MAX_STEPS)
-    if factor > 1:
+    if mask is not None:
+        # Values and mask joined again, the padding zeroed (and averaged over
+        # true steps only): a ragged MiniRocketFeatures reads both.
+        x = masked_downsample(x, mask, factor, f"{name}_downsample")
+        n_steps = -(-n_steps // factor)
+    elif factor > 1:
         # The transform costs n_steps x n_features per sample: a long signal is
         # averaged down to at most MAX_STEPS steps first.
         x = keras.layers.AveragePooling1D(factor, name=f"{name}_downsample")(x)
         n_steps //= factor
     return MiniRocketFeatures(
         n_steps,
-        int(x.shape[-1]),
+        int(x.shape[-1]) - (mask is not None),
         n_features=n_features,
         seed=0 if seed is None else seed,
         difference=difference,
         exact=True,
+        grid="relative",
+        ragged=mask is not None,
         # Thresholds compared in half precision would flip many PPV counts.
         dtype="float32",
         name=f"{name}_rocket",

@@ -26,10 +26,12 @@ alone choose, per head and output:
 
 :func:`ridge_heads` does this after training, for every regression head that
 is linear on the fixed trunk's features, with the task's sample weights
-(missing labels have weight 0 and are left out). Classification heads and
-heads behind a trained layer (``dense_units > 0``, a trainable trunk) are left
-as trained. The result is plain ``Dense`` weights: saving, loading and
-exporting see nothing new.
+(missing labels have weight 0 and are left out). In the default chained
+network the classification blocks are refitted too, as MiniRocket's
+``RidgeClassifierCV`` head (see :func:`_ridge_chained`). Heads behind a trained
+layer (``dense_units > 0``, a trainable trunk) are left as trained. The
+result is plain ``Dense`` weights: saving, loading and exporting see nothing
+new.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import keras
 import numpy as np
 
 from .frozen import behind_dropout, split_frozen_trunk, trunk_features
-from .targets import REGRESSION, TaskSpec
+from .targets import CLASSIFICATION, REGRESSION, TaskSpec
 
 __all__ = [
     "ENABLED",
@@ -81,6 +83,9 @@ class RidgeFit(NamedTuple):
         The relative penalty (``inf``: the head predicts the mean).
     factor : ndarray of shape (n_targets,)
         The shrinkage towards the mean applied on top (1: none).
+    loo : ndarray of shape (n_samples, n_targets) or None
+        Each training row's leave-one-out prediction by the chosen penalty
+        (before the shrinkage).
 
     Examples
     --------
@@ -93,6 +98,7 @@ class RidgeFit(NamedTuple):
     intercept: np.ndarray
     alpha: np.ndarray
     factor: np.ndarray
+    loo: np.ndarray | None = None
 
 
 def ridge_loo(
@@ -102,6 +108,7 @@ def ridge_loo(
     alphas: np.ndarray = RELATIVE_ALPHAS,
     calibrate: bool = True,
     min_gain_se: float = MIN_GAIN_SE,
+    shared_alpha: bool = False,
 ) -> RidgeFit:
     """Weighted ridge regression with an intercept, each target's penalty and
     shrinkage towards the mean chosen by exact leave-one-out.
@@ -124,6 +131,9 @@ def ridge_loo(
         Keep the mean unless the best penalty's leave-one-out squared errors
         are lower than the mean's by at least this many standard errors of
         the paired per-row differences (0: the least error wins).
+    shared_alpha : bool, default=False
+        One penalty for all targets, of least leave-one-out error summed over
+        them (the targets are one task's classes, as in ``RidgeClassifierCV``).
 
     Returns
     -------
@@ -165,18 +175,30 @@ def ridge_loo(
     alpha = np.full(n_targets, np.inf)
     factor = np.ones(n_targets)
     if scale <= 0:  # constant features: the mean is all there is
-        return RidgeFit(coef, y_mean, alpha, factor)
+        return RidgeFit(coef, y_mean, alpha, factor, np.broadcast_to(y_mean, Y.shape))
     projected = U.T @ Yc
     candidates = np.concatenate([[np.inf], alphas])
     residuals = [
         _loo_residuals(eigenvalues, U, projected, Yc, w, a * scale) for a in candidates
     ]
-    errors = np.array([(r**2).sum(axis=0) for r in residuals])
+    judged = residuals
+    if shared_alpha:
+        # Each row's error summed over the targets: one target to choose for.
+        judged = [np.sqrt((r**2).sum(axis=1, keepdims=True)) for r in residuals]
+    errors = np.array([(r**2).sum(axis=0) for r in judged])
     choice = np.argmin(errors, axis=0)  # ties: the first, the strongest penalty
+    if shared_alpha:
+        choice = np.repeat(choice, n_targets)
+    loo = np.empty_like(Y)
     for j, i in enumerate(choice):
-        if i == 0 or not _beats_the_mean(
-            residuals[0][:, j], residuals[i][:, j], min_gain_se
-        ):
+        k = 0 if shared_alpha else j
+        if i == 0 or not _beats_the_mean(judged[0][:, k], judged[i][:, k], min_gain_se):
+            i = 0
+        # Leave-one-out predictions in the targets' units.
+        loo[:, j] = Y[:, j] - np.divide(
+            residuals[i][:, j], root[:, 0], out=np.zeros(len(Y)), where=root[:, 0] > 0
+        )
+        if i == 0:
             continue
         alpha[j] = candidates[i]
         dual = U @ (projected[:, j] / (eigenvalues + alpha[j] * scale))
@@ -184,12 +206,12 @@ def ridge_loo(
         if calibrate:
             # Leave-one-out predictions (centred, scaled rows) and the slope
             # of the targets on them.
-            loo = Yc[:, j] - residuals[i][:, j]
-            spread = loo @ loo
+            held_out = Yc[:, j] - residuals[i][:, j]
+            spread = held_out @ held_out
             if spread > 0:
-                factor[j] = np.clip(loo @ Yc[:, j] / spread, 0.0, 1.0)
+                factor[j] = np.clip(held_out @ Yc[:, j] / spread, 0.0, 1.0)
     coef *= factor
-    return RidgeFit(coef, y_mean - x_mean @ coef, alpha, factor)
+    return RidgeFit(coef, y_mean - x_mean @ coef, alpha, factor, loo)
 
 
 def _beats_the_mean(mean_residuals, residuals, n_se: float) -> bool:
@@ -294,8 +316,7 @@ def ridge_heads(
     """
     if not ENABLED:
         return {}
-    eligible = [task for task in tasks if task.kind == REGRESSION]
-    split = split_frozen_trunk(model) if eligible else None
+    split = split_frozen_trunk(model)
     if split is None:
         return {}
     trunk, _ = split
@@ -306,8 +327,9 @@ def ridge_heads(
         )
     heads = {
         task.name: layer
-        for task in eligible
-        if (layer := _linear_head(model, task, trunk.output)) is not None
+        for task in tasks
+        if task.kind == REGRESSION
+        and (layer := _linear_head(model, task, trunk.output)) is not None
     }
     if not heads:
         return {}
@@ -368,32 +390,54 @@ def _labelled_features(trunk, inputs, targets, weights, names, rows, features):
 def _ridge_chained(
     model, chain, tasks, trunk, inputs, targets, weights, rows, features
 ) -> dict[str, RidgeFit]:
-    """Refit each regression task's block of the shared layer in closed form.
+    """Refit each task's block of the shared layer in closed form.
 
     A chained head computes ``z_t A + (everything else) + b``, where ``z_t``
     is the task's own block of the shared layer (linear on the features) and
     "everything else" is what the head reads of the other tasks' blocks and
     outputs, trained jointly under the loss weights. Holding that part fixed,
-    the block is refitted by :func:`ridge_loo` on the target minus it (with
-    the task's sample weights; missing labels left out), and the head's own
-    weights reset to the identity, so the task's prediction is the ridge's.
+    the block is refitted by :func:`ridge_loo` (with the task's sample
+    weights; missing labels left out), and the head's own weights reset to
+    the identity:
+
+    - a regression block on the target minus that part, so the task's
+      prediction is the ridge's;
+    - a classification block as ``RidgeClassifierCV`` does (MiniRocket's own
+      head): one-vs-rest targets of +-1, one penalty for all classes, then
+      turned into logits by a scale and per-class offsets that minimise the
+      cross-entropy of the rows' leave-one-out scores, that part included.
+      Gradient steps on 10,000 fixed features stop far from this optimum
+      (PLAID: 0.894 against 0.948 for the ridge, same features).
+
+    Classification blocks come first: the regression heads then read the
+    refitted class probabilities.
     """
     shared, task_outputs = chain
     order = [t.name for t in tasks]
-    eligible = [t for t in tasks if t.kind == REGRESSION]
+    eligible = [t for t in tasks if t.kind == CLASSIFICATION] + [
+        t for t in tasks if t.kind == REGRESSION
+    ]
     labelled_rows = _labelled_features(
         trunk, inputs, targets, weights, [t.name for t in eligible], rows, features
     )
+    if labelled_rows is None and any(t.kind == CLASSIFICATION for t in eligible):
+        # Too many rows with the classes: the regression blocks alone.
+        eligible = [t for t in eligible if t.kind == REGRESSION]
+        labelled_rows = _labelled_features(
+            trunk, inputs, targets, weights, [t.name for t in eligible], rows, features
+        )
     if labelled_rows is None:
         return {}
     labelled, position, features = labelled_rows
     kernel, bias = (np.array(w) for w in shared.get_weights())
-    logits = features @ kernel + bias
-    outputs = np.asarray(task_outputs(logits))
     width = kernel.shape[1]
     starts = np.cumsum([0, *task_outputs.units])
     fits = {}
     for task in eligible:
+        # The other blocks' logits and outputs as they are now (classification
+        # blocks already refitted).
+        logits = features @ kernel + bias
+        outputs = np.asarray(task_outputs(logits))
         index = order.index(task.name)
         block = slice(starts[index], starts[index + 1])
         own = np.array([position[r] for r in labelled[task.name]], dtype=np.int64)
@@ -408,7 +452,15 @@ def _ridge_chained(
         w = np.asarray(weights[task.name])[labelled[task.name]]
         both = np.concatenate([logits[own], outputs[own]], axis=1)
         rest = both[:, ~mine] @ head_kernel[~mine] + head_bias
-        fit = ridge_loo(features[own], y - rest, w)
+        if task.kind == CLASSIFICATION:
+            # The ridge's intercept carries the classes' balance: the head's
+            # own offsets would count it twice.
+            rest -= head_bias
+            head_bias[:] = 0.0
+            codes = y[:, 0].astype(np.int64)
+            fit = _ridge_classifier(features[own], codes, w, rest, task)
+        else:
+            fit = ridge_loo(features[own], y - rest, w)
         kernel[:, block] = fit.coef
         bias[block] = fit.intercept
         head_kernel[mine] = 0.0
@@ -417,3 +469,52 @@ def _ridge_chained(
         fits[task.name] = fit
     shared.set_weights([kernel, bias])
     return fits
+
+
+#: Largest scale of the ridge scores into logits (scores of +-1 apart by 2:
+#: probabilities within e**-100 of 0 and 1), where leave-one-out scores
+#: separate the classes and the cross-entropy falls without end.
+MAX_LOGIT_SCALE = 50.0
+
+
+def _ridge_classifier(features, codes, weights, rest, task: TaskSpec) -> RidgeFit:
+    """One classification block: a ridge on +-1 one-vs-rest targets, its
+    scores scaled into logits (see :func:`_ridge_chained`)."""
+    classes = np.arange(task.n_classes)
+    if task.is_binary:
+        signs = np.where(codes == 1, 1.0, -1.0)[:, None]
+    else:
+        signs = np.where(codes[:, None] == classes[None], 1.0, -1.0)
+    fit = ridge_loo(features, signs, weights, calibrate=False, shared_alpha=True)
+    scale = _logit_scale(fit.loo, rest, codes, weights, task.is_binary)
+    return fit._replace(coef=fit.coef * scale, intercept=fit.intercept * scale)
+
+
+def _logit_scale(scores, rest, codes, weights, binary: bool) -> float:
+    """The ``a`` of least weighted cross-entropy of ``a * scores + rest``
+    (sigmoid for one column, softmax otherwise), ``0 <= a <=``
+    :data:`MAX_LOGIT_SCALE`.
+
+    One scale, not per-class offsets too: the ridge's decisions are kept as
+    they are (offsets fitted on a few rows per class moved them: 0.84 to 0.82
+    on PickupGestureWiimoteZ, 5 rows a class).
+    """
+    from scipy.optimize import minimize_scalar
+
+    w = np.asarray(weights, np.float64) / np.sum(weights)
+    scores = np.asarray(scores, np.float64)
+    rest = np.asarray(rest, np.float64)
+    rows = np.arange(len(scores))
+
+    def loss(scale):
+        z = scale * scores + rest
+        if binary:
+            value = np.logaddexp(0.0, z[:, 0]) - codes * z[:, 0]
+        else:
+            top = z.max(axis=1)
+            log_total = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
+            value = log_total - z[rows, codes]
+        return w @ value
+
+    result = minimize_scalar(loss, bounds=(0.0, MAX_LOGIT_SCALE), method="bounded")
+    return float(result.x)
