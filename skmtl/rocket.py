@@ -206,6 +206,10 @@ class MiniRocketFeatures(keras.layers.Layer):
             self.n_steps, self.n_features_requested, self.max_dilations
         )
         self.n_features = int(_N_KERNELS * self.features_per_dilation.sum())
+        # A ragged layer also gives each recording's level per channel and its
+        # log length (see _summary).
+        self.n_summary = self.n_channels + 1 if self.ragged else 0
+        self.n_outputs = self.n_features + self.n_summary
         self._kernel_values = self._kernels()
         # The convolutions read 4 * max(dilation) zeros either side; the steps
         # are padded to ``chunks * chunk`` so that counts fit in uint8.
@@ -274,13 +278,13 @@ class MiniRocketFeatures(keras.layers.Layer):
             for d, n in zip(self.dilations, self.features_per_dilation, strict=True)
         ]
         self.feature_mean = self.add_weight(
-            shape=(self.n_features,),
+            shape=(self.n_outputs,),
             initializer="zeros",
             trainable=False,
             name="feature_mean",
         )
         self.feature_scale = self.add_weight(
-            shape=(self.n_features,),
+            shape=(self.n_outputs,),
             initializer="ones",
             trainable=False,
             name="feature_scale",
@@ -291,6 +295,13 @@ class MiniRocketFeatures(keras.layers.Layer):
                 initializer="ones",
                 trainable=False,
                 name="difference_scale",
+            )
+        if self.ragged:
+            self.background = self.add_weight(
+                shape=(self.n_channels,),
+                initializer="zeros",
+                trainable=False,
+                name="background",
             )
 
     def _plan(self) -> list[tuple]:
@@ -362,12 +373,14 @@ class MiniRocketFeatures(keras.layers.Layer):
 
         if self.difference:
             import os
+
             if mask is not None and os.environ.get("DIFFSTART"):
                 steps = x - tf.pad(x[:, :-1], [[0, 0], [1, 0], [0, 0]])
             else:
                 steps = tf.pad(x[:, 1:] - x[:, :-1], [[0, 0], [1, 0], [0, 0]])
             if mask is not None:
                 import os
+
                 if os.environ.get("DIFFEDGE"):
                     prev = tf.pad(mask[:, :-1], [[0, 0], [1, 0], [0, 0]])
                     steps = steps * tf.maximum(mask, prev)
@@ -400,7 +413,7 @@ class MiniRocketFeatures(keras.layers.Layer):
 
         weights = tf.constant(self._weights_matrix(i), dtype=x.dtype)
         if self.ragged:
-            values, mask = x[..., :-1] * x[..., -1:], x[..., -1:]
+            values, mask = self._recordings(x)
             steps = tf.shape(values)[1]
             padded = self._pad(self._series(values, mask), 0)
             taps = self._taps(padded, int(self.dilations[i]), steps)
@@ -443,6 +456,12 @@ class MiniRocketFeatures(keras.layers.Layer):
         ppv = counts / tf.cast(length, conv.dtype)
         return tf.reshape(ppv, (-1, _N_KERNELS * n))
 
+    def _recordings(self, x):
+        """A ragged input's values about the field's background level, zero
+        on padding, and its ``(batch, steps, 1)`` mask."""
+        mask = x[..., -1:]
+        return (x[..., :-1] - self.background) * mask, mask
+
     def _ragged_features(self, x):
         """:meth:`_raw_features` of recordings of any length (``ragged``).
 
@@ -458,8 +477,13 @@ class MiniRocketFeatures(keras.layers.Layer):
         import tensorflow as tf
 
         full = not os.environ.get("SAME")
-        values, mask = x[..., :-1] * x[..., -1:], x[..., -1:]
+        values, mask = self._recordings(x)
         lengths = tf.reduce_sum(mask, axis=1, keepdims=True)  # (batch, 1, 1)
+        if os.environ.get("RECCENTER"):
+            level = tf.reduce_sum(values, axis=1, keepdims=True) / tf.maximum(
+                lengths, 1.0
+            )
+            values = (values - level) * mask
         steps = tf.shape(values)[1]
         series = tf.transpose(self._series(values, mask), (0, 2, 1))
         # Rows of each dilation's kernels (in the features' order) that read
@@ -488,7 +512,13 @@ class MiniRocketFeatures(keras.layers.Layer):
             start = tf.where(valid, float(pad + lead), 0.0)
             stop = tf.where(valid, lengths - pad + lead, lengths + 2 * lead)
             if os.environ.get("PADREF"):
-                stop = tf.where(valid, stop, tf.maximum(stop, tf.minimum(float(self.n_steps), tf.cast(width, x.dtype))))
+                stop = tf.where(
+                    valid,
+                    stop,
+                    tf.maximum(
+                        stop, tf.minimum(float(self.n_steps), tf.cast(width, x.dtype))
+                    ),
+                )
             position = tf.cast(tf.range(width), x.dtype)
             inside = tf.logical_and(position >= start, position < stop)
             conv = tf.where(inside, conv, tf.constant(-np.inf, x.dtype))
@@ -496,7 +526,26 @@ class MiniRocketFeatures(keras.layers.Layer):
             if os.environ.get("COUNT"):
                 denom = tf.ones_like(denom) * float(self.n_steps)
             parts.append(self._ppv(conv, i, order, (chunks, chunk), denom))
-        return tf.concat(parts, axis=-1) if len(parts) > 1 else parts[0]
+        parts.append(self._summary(values, lengths))
+        return tf.concat(parts, axis=-1)
+
+    def _summary(self, values, lengths):
+        """``(batch, channels + 1)``: each recording's mean level per channel
+        (about the background) and its log length.
+
+        MiniRocket's kernels sum to zero, so a recording's level and length
+        reach its PPV only through its edges (and, in a zero-padded batch,
+        through the padding). Read on its own, a recording gives them here:
+        on JapaneseVowels they lifted a ridge on the features from 0.968 and
+        0.962 to 0.981 and 0.984 (seeds 0, 1). Summed in float64, so that the
+        batch's padding does not change the last bit.
+        """
+        import tensorflow as tf
+
+        total = tf.reduce_sum(tf.cast(values, tf.float64), axis=1)
+        steps = tf.cast(lengths[:, 0], tf.float64)
+        level = tf.cast(total / tf.maximum(steps, 1.0), values.dtype)
+        return tf.concat([level, tf.math.log(tf.maximum(lengths[:, 0], 1.0))], axis=-1)
 
     def _ragged_plans(self) -> list[tuple]:
         """:meth:`_plan` as a ragged layer reads it: the kernels that read the
@@ -532,7 +581,7 @@ class MiniRocketFeatures(keras.layers.Layer):
         return (features - self.feature_mean) * self.feature_scale
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.n_features)
+        return (input_shape[0], self.n_outputs)
 
     # ---------------------------------------------------------------- adapt
     def adapt(self, x: np.ndarray) -> None:
@@ -557,7 +606,10 @@ class MiniRocketFeatures(keras.layers.Layer):
         lengths = None
         if self.ragged:
             lengths = x[..., -1].sum(axis=1).round().astype(np.int64)
-            x = np.concatenate([x[..., :-1] * x[..., -1:], x[..., -1:]], axis=-1)
+            # Each recording is read as embedded in the field's background:
+            # its median over true steps (robust to a few large recordings).
+            background = np.median(x[x[..., -1] > 0][:, :-1], axis=0)
+            self.background.assign(background.astype(np.float32))
         if self.difference:
             # Differences of smooth series are small: scaled to unit variance,
             # they weigh as much as the series in the kernels that sum both.
@@ -579,6 +631,7 @@ class MiniRocketFeatures(keras.layers.Layer):
             # Kernel k's output on its own series (its own steps): the diagonal.
             own = conv[np.arange(_N_KERNELS), np.arange(_N_KERNELS)]
             import os
+
             if lengths is not None and not os.environ.get("BIASPAD"):
                 own = [o[:length] for o, length in zip(own, lengths[rows], strict=True)]
             q = quantiles[start : start + _N_KERNELS * int(n)].reshape(_N_KERNELS, n)
@@ -602,7 +655,11 @@ class MiniRocketFeatures(keras.layers.Layer):
         # ~0 (not ~N(0, 2) for Glorot weights on 10,000 unit features: noise
         # that training on a few dozen samples cannot remove) and one Adam step
         # moves them by ~lr, not by ~lr * n_features.
-        gain = _GAIN if _GAIN is not None else 1.0 / np.sqrt(self.n_features)
+        gain = np.full(self.n_outputs, 1.0 / np.sqrt(self.n_features))
+        if _GAIN is not None:
+            gain[:] = _GAIN
+        # The summary block (ragged) weighs as much as all the PPV together.
+        gain[self.n_features :] = 1.0 / np.sqrt(max(self.n_summary, 1))
         # A feature constant on the training data carries nothing: keep it at 0.
         scale = np.where(std > 1e-6, gain / np.maximum(std, 1e-6), 0.0)
         self.feature_mean.assign(features.mean(axis=0).astype(np.float32))
