@@ -366,26 +366,23 @@ class MiniRocketFeatures(keras.layers.Layer):
         starts = [margin + (j - _KERNEL_LENGTH // 2) * dilation for j in range(9)]
         return tf.concat([padded[:, :, s : s + width] for s in starts], axis=1)
 
-    def _series(self, x, mask=None):
-        """The series the kernels read: the channels, then their differences
-        (zero on padded steps, given the ``mask``), on the grid with ``exact``."""
+    def _series(self, x, ragged: bool = False):
+        """The series the kernels read: the channels, then their differences,
+        on the grid with ``exact``.
+
+        Recordings (``ragged``) are zero beyond their steps, and their
+        differences are those of the recording set in zeros: one step longer,
+        from the zero before its start to the zero after its end (on
+        JapaneseVowels these two steps lifted accuracy from 0.964 to 0.972).
+        """
         import tensorflow as tf
 
         if self.difference:
-            import os
-
-            if mask is not None and os.environ.get("DIFFSTART"):
+            if ragged:
+                x = tf.pad(x, [[0, 0], [0, 1], [0, 0]])
                 steps = x - tf.pad(x[:, :-1], [[0, 0], [1, 0], [0, 0]])
             else:
                 steps = tf.pad(x[:, 1:] - x[:, :-1], [[0, 0], [1, 0], [0, 0]])
-            if mask is not None:
-                import os
-
-                if os.environ.get("DIFFEDGE"):
-                    prev = tf.pad(mask[:, :-1], [[0, 0], [1, 0], [0, 0]])
-                    steps = steps * tf.maximum(mask, prev)
-                else:
-                    steps = steps * mask
             x = tf.concat([x, steps * self.difference_scale], axis=-1)
         if self.exact and self.grid == "relative":
             return _on_relative_grid(x, self.grid_bits)
@@ -413,10 +410,9 @@ class MiniRocketFeatures(keras.layers.Layer):
 
         weights = tf.constant(self._weights_matrix(i), dtype=x.dtype)
         if self.ragged:
-            values, mask = self._recordings(x)
-            steps = tf.shape(values)[1]
-            padded = self._pad(self._series(values, mask), 0)
-            taps = self._taps(padded, int(self.dilations[i]), steps)
+            series = self._series(self._recordings(x)[0], ragged=True)
+            steps = tf.shape(series)[1]
+            taps = self._taps(self._pad(series, 0), int(self.dilations[i]), steps)
             return tf.matmul(weights, taps)
         taps = self._taps(self._pad(self._series(x)), int(self.dilations[i]))
         return tf.matmul(weights, taps)[:, :, : self.n_steps]
@@ -465,67 +461,45 @@ class MiniRocketFeatures(keras.layers.Layer):
     def _ragged_features(self, x):
         """:meth:`_raw_features` of recordings of any length (``ragged``).
 
-        Each recording is convolved as if alone (zeros beyond its ends), and
-        its PPV are counted over its own outputs only: for the kernels that
-        read the zero-padded output, every output that reads one of its steps
-        (from ``4 * dilation`` before its start to as far after its end); for
-        the others, the outputs their kernel covers fully (or its own steps,
-        where there are none).
+        Each recording is convolved as if alone, set in zeros (its values
+        about the field's background), and its PPV are counted over its own
+        outputs only: for the kernels that read the zero-padded output, every
+        output that reads one of its steps (from ``4 * dilation`` steps before
+        its start to as many after its end); for the others, those their
+        kernel covers fully (or all, where there are none). Then the
+        :meth:`_summary` of each recording.
         """
-        import os
-
         import tensorflow as tf
 
-        full = not os.environ.get("SAME")
         values, mask = self._recordings(x)
         lengths = tf.reduce_sum(mask, axis=1, keepdims=True)  # (batch, 1, 1)
-        if os.environ.get("RECCENTER"):
-            level = tf.reduce_sum(values, axis=1, keepdims=True) / tf.maximum(
-                lengths, 1.0
-            )
-            values = (values - level) * mask
-        steps = tf.shape(values)[1]
-        series = tf.transpose(self._series(values, mask), (0, 2, 1))
+        series = tf.transpose(self._series(values, ragged=True), (0, 2, 1))
+        steps = tf.shape(series)[2]
         # Rows of each dilation's kernels (in the features' order) that read
         # the valid part of the output where a recording has one.
         reads_valid = np.arange(_N_KERNELS)[:, None] >= _N_KERNELS // 2
         parts = []
         for i, (dilation, order, weights, *_) in enumerate(self._ragged_plans()):
             pad = (_KERNEL_LENGTH - 1) * dilation // 2
-            # Output p is step p - lead: the first ``lead`` read zeros before
-            # the recording's start.
-            lead = pad if full else 0
-            span = steps + 2 * lead
+            # Output p is centred on step p - pad: the first pad outputs read
+            # the zeros before the recording's start.
+            span = steps + 2 * pad
             chunks = (span + _UINT8_STEPS - 1) // _UINT8_STEPS
             chunk = (span + chunks - 1) // chunks
             width = chunks * chunk
-            padded = tf.pad(
-                series,
-                [[0, 0], [0, 0], [lead + pad, width - steps - lead + pad]],
-            )
+            padded = tf.pad(series, [[0, 0], [0, 0], [2 * pad, width - steps]])
             taps = tf.concat(
                 [padded[:, :, j * dilation : j * dilation + width] for j in range(9)],
                 axis=1,
             )
             conv = tf.matmul(tf.constant(weights, dtype=x.dtype), taps)
             valid = tf.logical_and(reads_valid, lengths - 2 * pad >= 1)
-            start = tf.where(valid, float(pad + lead), 0.0)
-            stop = tf.where(valid, lengths - pad + lead, lengths + 2 * lead)
-            if os.environ.get("PADREF"):
-                stop = tf.where(
-                    valid,
-                    stop,
-                    tf.maximum(
-                        stop, tf.minimum(float(self.n_steps), tf.cast(width, x.dtype))
-                    ),
-                )
+            start = tf.where(valid, 2.0 * pad, 0.0)
+            stop = tf.where(valid, lengths, lengths + 2 * pad)
             position = tf.cast(tf.range(width), x.dtype)
             inside = tf.logical_and(position >= start, position < stop)
             conv = tf.where(inside, conv, tf.constant(-np.inf, x.dtype))
-            denom = stop - start
-            if os.environ.get("COUNT"):
-                denom = tf.ones_like(denom) * float(self.n_steps)
-            parts.append(self._ppv(conv, i, order, (chunks, chunk), denom))
+            parts.append(self._ppv(conv, i, order, (chunks, chunk), stop - start))
         parts.append(self._summary(values, lengths))
         return tf.concat(parts, axis=-1)
 
@@ -630,9 +604,7 @@ class MiniRocketFeatures(keras.layers.Layer):
             conv = np.asarray(self._convolve(ops.convert_to_tensor(series), i))
             # Kernel k's output on its own series (its own steps): the diagonal.
             own = conv[np.arange(_N_KERNELS), np.arange(_N_KERNELS)]
-            import os
-
-            if lengths is not None and not os.environ.get("BIASPAD"):
+            if lengths is not None:
                 own = [o[:length] for o, length in zip(own, lengths[rows], strict=True)]
             q = quantiles[start : start + _N_KERNELS * int(n)].reshape(_N_KERNELS, n)
             biases = np.stack([np.quantile(own[k], q[k]) for k in range(_N_KERNELS)])
