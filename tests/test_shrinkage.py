@@ -185,10 +185,12 @@ def test_missing_labels_and_zero_weights_are_left_out(sensor):
     weights = np.r_[np.zeros(15), np.ones(45)]
     est = MultiTaskConvEstimator(**ROCKET).fit(X, sensor[1], sample_weight=weights)
     # Weight 0 and a missing label both drop the row from the ridge (the
-    # targets are standardised differently; the ridge does not mind).
-    np.testing.assert_allclose(
-        masked.predict(X)["density"], est.predict(X)["density"], rtol=1e-4, atol=1e-4
-    )
+    # targets are standardised differently; the ridge does not mind). What
+    # gradient training gives the chain differs in the last digits.
+    dropped = masked.predict(X)["density"]
+    np.testing.assert_allclose(dropped, est.predict(X)["density"], atol=5e-3)
+    kept = _fit(X, sensor[1]).predict(X)["density"]
+    assert np.abs(kept - dropped).max() > 0.05
 
 
 def test_noise_target_is_shrunk_to_about_its_mean():
