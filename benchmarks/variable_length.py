@@ -163,7 +163,7 @@ def main(argv=None) -> None:
         raise SystemExit("No unequal-length set found (pip install aeon).")
     _warm_numba()
     print(
-        "| set | shape | ragged | padded | MiniRocket (padded) | ragged − MR "
+        "| set | shape | ragged | padded | MiniRocket (padded) | ragged - MR "
         "| fit s: ragged / padded / MR | ragged / padded fit |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -179,7 +179,9 @@ def main(argv=None) -> None:
             f"{secs['minirocket']:.1f} | {secs['ragged'] / secs['padded']:.2f} |",
             flush=True,
         )
-    print(f"\nseeds {args.seeds}; bars: ragged − MR >= −2.0 points, ragged/padded <= 1.5")
+    print(
+        f"\nseeds {args.seeds}; bars: ragged - MR >= -2.0 points, ragged/padded <= 1.5"
+    )
 
 
 if __name__ == "__main__":

@@ -137,14 +137,30 @@ class FittedState:
     ) -> dict[str, np.ndarray]:
         """Raw network outputs for encoded inputs, ``chunk`` rows at a time."""
         forward = self.predict_function()
+        # Variable-length recordings in order of length: each chunk pads to
+        # its own longest (a recording's outputs do not depend on its batch).
+        lengths = [a.lengths for a in inputs.values() if hasattr(a, "lengths")]
+        order = np.argsort(np.sum(lengths, axis=0), kind="stable") if lengths else None
         parts = []
         for start in range(0, n_samples, chunk):
+            rows = (
+                slice(start, start + chunk)
+                if order is None
+                else order[start : start + chunk]
+            )
             batch = {
-                k: np.asarray(inputs[k][start : start + chunk], dtype=np.float32)
+                k: np.asarray(inputs[k][rows], dtype=np.float32)
                 for k in self.input_names
             }
             parts.append({k: v.numpy() for k, v in forward(batch).items()})
-        return {t.name: np.concatenate([p[t.name] for p in parts]) for t in self.tasks}
+        outputs = {
+            t.name: np.concatenate([p[t.name] for p in parts]) for t in self.tasks
+        }
+        if order is not None:
+            inverse = np.empty_like(order)
+            inverse[order] = np.arange(len(order))
+            outputs = {k: v[inverse] for k, v in outputs.items()}
+        return outputs
 
     def outputs(self, X, chunk: int = PREDICT_CHUNK) -> dict[str, np.ndarray]:
         """Raw network outputs for any accepted form of X."""

@@ -223,3 +223,42 @@ def test_nothing_changes_behind_a_trained_layer(sensor, params):
     pd.testing.assert_frame_equal(
         _fit(X, y, **params).predict(X), _fit(X, y, enabled=False, **params).predict(X)
     )
+
+
+# ------------------------------------------------------- classification blocks
+def test_loo_predictions_are_refits_without_each_row():
+    X, y, w = _problem()
+    fit = ridge_loo(X, y, w, alphas=np.array([0.2]), calibrate=False, min_gain_se=0)
+    slow = _brute_force_loo(X, y, w, 0.2 * _scale(X, w))
+    np.testing.assert_allclose(fit.loo[:, 0], slow, rtol=1e-8, atol=1e-10)
+
+
+def test_a_shared_penalty_is_one_for_all_targets():
+    X, y, w = _problem()
+    noise = np.random.default_rng(5).normal(size=len(y))
+    alone = ridge_loo(X, np.c_[y, noise], w, calibrate=False, min_gain_se=0)
+    shared = ridge_loo(
+        X, np.c_[y, noise], w, calibrate=False, min_gain_se=0, shared_alpha=True
+    )
+    assert alone.alpha[0] != alone.alpha[1]
+    assert shared.alpha[0] == shared.alpha[1]
+
+
+def test_a_classification_block_decides_as_a_ridge_classifier(sensor):
+    X, y = sensor
+    est = _fit(X, y["material"])
+    features = _features(est, X)
+    classes = est.classes_
+    signs = np.where(np.asarray(y["material"])[:, None] == classes[None], 1.0, -1.0)
+    ridge = ridge_loo(features, signs, calibrate=False, shared_alpha=True)
+    scores = features @ ridge.coef + ridge.intercept
+    np.testing.assert_array_equal(est.predict(X), classes[scores.argmax(axis=1)])
+
+
+def test_separated_classes_keep_probabilities_off_their_limits(sensor):
+    X, y = sensor
+    est = _fit(X, y["material"])
+    proba = est.predict_proba(X)
+    # Platt's targets keep the scale finite: not the 1 - e**-100 of its bound.
+    assert proba.max() < 0.99
+    assert est.score(X, y["material"]) > 0.9
