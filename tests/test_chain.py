@@ -107,11 +107,14 @@ def test_opposite_loss_weights_give_different_models_each_task_favoured(sensor):
     assert not np.allclose(
         fits["material"].predict(X)["density"], fits["density"].predict(X)["density"]
     )
-    # Each task's own block is refitted in closed form after training
-    # (skmtl.shrinkage); the weights act through what each head reads of the
-    # other: on the rows it trained on, density (which reads material's
-    # probabilities) fits better under its own high weight.
-    mse = {
-        n: np.mean((fits[n].predict(X)["density"] - y["density"]) ** 2) for n in fits
+    # On the rows it trained on, each task fits best under its own high weight.
+    truth = y["material"].map(
+        {c: i for i, c in enumerate(fits["material"].classes_["material"])}
+    )
+    nll = {
+        n: -np.mean(
+            np.log(fits[n].predict_proba(X)["material"][np.arange(len(y)), truth])
+        )
+        for n in fits
     }
-    assert mse["density"] < mse["material"]
+    assert nll["material"] < nll["density"]
