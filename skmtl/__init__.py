@@ -3,10 +3,12 @@
 import os as _os
 
 # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) is noise for
-# a scikit-learn user; respect a value the user set themselves.
+# a scikit-learn user; respect a value the user set themselves (the command
+# line also keeps the lines this variable does not reach: skmtl._quiet).
+_USER_TF_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in _os.environ
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ._version import __version__
+from ._version import __version__  # noqa: E402 (after the log level is set)
 
 __all__ = [
     "MultiTaskConvEstimator",

@@ -776,6 +776,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
+            from . import _USER_TF_LOG_LEVEL
+            from ._quiet import start_tensorflow_quietly
+
+            start_tensorflow_quietly(_USER_TF_LOG_LEVEL)
             return _COMMANDS[args.command](args)
         except BrokenPipeError:  # e.g. `skmtl predict ... | head`
             _silence_stdout()

@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -355,3 +356,43 @@ def test_fit_options_infer_kinds_weight_and_warn(data, capsys, tmp_path):
     ]
     assert summary["epochs"] == 2
     assert summary["final_losses"]["loss"] == pytest.approx(est.history_["loss"][-1])
+
+
+# ------------------------------------------------------------ start-up noise
+_TF_LINES = ("I0000", "E0000", "W0000", "absl::", "cuda", "cuInit", "oneDNN")
+
+
+def _demo_stderr(tmp_path, **env) -> str:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "SKMTL_"))}
+    options = ["--n-samples", "60", "--n-steps", "32", "--epochs", "1"]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "skmtl",
+            "demo",
+            *options,
+            "--output",
+            str(tmp_path / "m"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        check=True,
+        timeout=600,
+    )
+    assert "material accuracy" in result.stdout
+    return result.stderr
+
+
+def test_the_command_line_prints_no_tensorflow_start_up_lines(tmp_path):
+    err = _demo_stderr(tmp_path)
+    assert not [line for line in err.splitlines() if any(s in line for s in _TF_LINES)]
+
+
+@pytest.mark.parametrize(
+    "env", [{"SKMTL_TF_LOGS": "1"}, {"TF_CPP_MIN_LOG_LEVEL": "0"}], ids=str
+)
+def test_tensorflow_start_up_lines_come_back_when_asked(tmp_path, env):
+    err = _demo_stderr(tmp_path, **env)
+    assert any(s in err for s in _TF_LINES), err
