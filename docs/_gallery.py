@@ -10,6 +10,8 @@ import gc
 #: Reading order of the gallery; scripts not listed here come after, by name.
 ORDER = [
     "quickstart.py",
+    "real_data_classification.py",
+    "real_data_multitask.py",
     "handwritten_vs_skmtl.py",
     "pipeline_preprocessing.py",
     "missing_labels.py",

@@ -96,17 +96,21 @@ sphinx_gallery_conf = {
 }
 
 # -- HTML ----------------------------------------------------------------------
-html_theme = "alabaster"
+# The look of scikit-learn, aeon and pandas: top navigation, search, dark mode.
+html_theme = "pydata_sphinx_theme"
 html_title = f"skmtl {release}"
 html_theme_options = {
-    "description": "Multi-task 1-D conv networks as scikit-learn estimators",
-    "fixed_sidebar": True,
-    "page_width": "1100px",
-    "sidebar_width": "240px",
+    "navbar_align": "left",
+    "navigation_depth": 2,
+    "show_toc_level": 2,
+    "header_links_before_dropdown": 6,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["theme-version"],
+    # No network: no external icon links, no version switcher JSON to fetch.
+    "icon_links": [],
 }
-html_sidebars = {
-    "**": ["about.html", "navigation.html", "relations.html", "searchbox.html"]
-}
+html_sidebars = {"index": []}
 html_static_path = []
 html_show_sourcelink = False
 
