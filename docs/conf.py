@@ -110,7 +110,8 @@ html_theme_options = {
     # No network: no external icon links, no version switcher JSON to fetch.
     "icon_links": [],
 }
-html_sidebars = {"index": []}
+# Pages with no sub-pages: no empty "Section Navigation" column.
+html_sidebars = {"index": [], "choosing": [], "getting-started": []}
 html_static_path = []
 html_show_sourcelink = False
 

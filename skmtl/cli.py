@@ -207,7 +207,11 @@ def _add_fit(commands) -> None:
     fit.add_argument(
         "-o", "--output", required=True, help="model file to write (.skmtl)"
     )
-    fit.add_argument("--epochs", type=int, help="training epochs (default 20)")
+    fit.add_argument(
+        "--epochs",
+        type=int,
+        help='training epochs (default "auto": at least 2,000 steps, 10 passes)',
+    )
     fit.add_argument("--batch-size", type=int, help="samples per batch (default 32)")
     fit.add_argument("--random-state", type=int, help="seed, for repeatable fits")
     fit.add_argument(

@@ -201,3 +201,79 @@ def test_sphinx_build(tmp_path):
     for name in api_names():
         assert (out / "generated" / f"{name}.html").exists(), name
     assert (out / "api.html").exists()
+
+
+# ------------------------------------------------------- documented defaults
+def _estimator_defaults() -> dict:
+    from skmtl import MultiTaskConvEstimator
+
+    return MultiTaskConvEstimator().get_params(deep=False)
+
+
+def _literal(text: str):
+    """A default as written in the docs (``"rocket"``, ``0.1``, ``None``)."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _documented_table_defaults():
+    """``(page, parameter, default)`` of every docs table whose header is
+    ``| parameter | default | ...`` and whose parameter is the estimator's."""
+    params = _estimator_defaults()
+    rows = []
+    for page in sorted(DOCS.glob("*.md")):
+        in_table = False
+        for line in page.read_text().splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if line.startswith("|") and cells[:2] == ["parameter", "default"]:
+                in_table = True
+                continue
+            if not line.startswith("|"):
+                in_table = False
+            elif in_table and len(cells) >= 2 and cells[0].startswith("`"):
+                name = cells[0].strip("`")
+                match = re.match(r"`([^`]*)`", cells[1])
+                if name in params and match:
+                    rows.append((page.name, name, _literal(match.group(1))))
+    return rows
+
+
+def test_documented_defaults_are_the_estimators():
+    rows = _documented_table_defaults()
+    params = _estimator_defaults()
+    assert len(rows) >= 20  # the network page's table is read
+    stale = [(page, n, d, params[n]) for page, n, d in rows if d != params[n]]
+    assert not stale, stale
+
+
+def test_docstring_defaults_are_the_estimators():
+    from numpydoc.docscrape import ClassDoc
+
+    from skmtl import MultiTaskConvEstimator
+
+    params = _estimator_defaults()
+    checked = 0
+    for entry in ClassDoc(MultiTaskConvEstimator)["Parameters"]:
+        match = re.search(r"default=(.+)$", entry.type)
+        if entry.name in params and match:
+            assert _literal(match.group(1)) == params[entry.name], entry
+            checked += 1
+    assert checked == len(params)  # every parameter
+
+
+def test_command_line_help_states_the_estimators_defaults():
+    from skmtl.cli import build_parser
+
+    params = _estimator_defaults()
+    fit = build_parser()._subparsers._group_actions[0].choices["fit"]
+    checked = 0
+    for action in fit._actions:
+        match = re.search(r'\(default "?([^":)]+)', action.help or "")
+        if action.dest in params and match:
+            assert str(params[action.dest]) == match.group(1), action.help
+            checked += 1
+    assert checked >= 3  # --epochs, --batch-size, --loss-weighting
