@@ -32,7 +32,7 @@ rows explained; its padded steps get relevance 0.
 Measured on a planted window (``benchmarks/explain_uncertainty.py``): see
 ``docs/explain.md``.
 
-Grad-CAM is not offered: the default ``"conv"`` trunk pools every stage, so
+Grad-CAM is not offered: the ``"conv"`` trunk pools every stage, so
 its last conv stage has ``n_steps / 256`` positions (one for 256 steps), too
 coarse to place a 50-step window.
 """

@@ -360,9 +360,11 @@ def conv_trunk(
         The network's inputs by field name, from :func:`build_inputs`.
     schema : InputSchema
         The fields of X with their normalisation statistics.
-    trunk : {"conv", "fcn", "resnet"}, default="conv"
-        The branch: skmtl's pooled conv stages, or the FCN or ResNet of Wang,
-        Yan & Oates (2017) with their kernel sizes 8, 5, 3.
+    trunk : {"conv", "fcn", "resnet", "rocket", "minirocket"}, default="conv"
+        The branch: skmtl's pooled conv stages, the FCN or ResNet of Wang,
+        Yan & Oates (2017) with their kernel sizes 8, 5, 3, or MiniRocket's
+        fixed features (with or without first differences). The estimator's
+        default is ``"rocket"``.
     filters : sequence of int or None, default=None
         Width of each stage or block; None uses the trunk's default
         (:data:`TRUNK_FILTERS`).
@@ -592,7 +594,7 @@ def build_network(
         Fields of X and their normalisation statistics.
     tasks : sequence of TaskSpec
         One head per task, named as the task.
-    trunk : {"conv", "fcn", "resnet"}
+    trunk : {"conv", "fcn", "resnet", "rocket", "minirocket"}
         The branch applied to each group of equal-length signals.
     filters : sequence of int or None
         Width of each conv stage (``"conv"``), block (``"fcn"``) or residual
