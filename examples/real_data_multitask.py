@@ -3,7 +3,7 @@ A real multi-task pair: a regression set and its ``_disc`` twin
 ================================================================
 
 The TSER archive's ``Covid3Month`` holds 201 countries' daily Covid-19 case
-counts (84 days) with a continuous target, the death rate a month later; the
+counts (84 days), each with a continuous target, a Covid-19 death rate; the
 UCR archive's ``Covid3Month_disc`` holds the same series with that rate cut
 into bands (three classes). :func:`~skmtl.read_ts_tasks` reads both files as
 one data set, X once and one column of y per file, so one estimator learns
