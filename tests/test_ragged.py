@@ -153,7 +153,15 @@ def test_encode_keeps_no_padded_copy(ragged):
 
 
 # ------------------------------------------------------------ files
-def test_save_load_and_export_keep_ragged_predictions(fitted, ragged, tmp_path):
+@pytest.fixture(scope="module")
+def rocket_fitted(ragged):
+    X, y, _ = ragged
+    return _fit(X, y, trunk="rocket", filters=(168,), dense_units=0)
+
+
+@pytest.mark.parametrize("model", ["fitted", "rocket_fitted"])
+def test_save_load_and_export_keep_ragged_predictions(model, ragged, tmp_path, request):
+    fitted = request.getfixturevalue(model)
     X, _, _ = ragged
     fitted.save(tmp_path / "m.skmtl")
     loaded = load(tmp_path / "m.skmtl")

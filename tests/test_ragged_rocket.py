@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from skmtl import MultiTaskConvEstimator, load
+from skmtl import MultiTaskConvEstimator
 from skmtl.frozen import split_frozen_trunk, trunk_features
 from skmtl.inputs import encode
 from skmtl.masking import MaskedDownsample
@@ -188,22 +188,6 @@ def test_long_recordings_are_averaged_down_over_true_steps():
     assert isinstance(est.model_.get_layer("ragged_s_downsample"), MaskedDownsample)
     alone = est.predict_proba(X.iloc[[0]])
     np.testing.assert_array_equal(alone, est.predict_proba(X.iloc[[0, 1, 2]])[:1])
-
-
-def test_save_load_and_export_keep_ragged_rocket_predictions(fitted, data, tmp_path):
-    X, _ = data
-    fitted.save(tmp_path / "m.skmtl")
-    loaded = load(tmp_path / "m.skmtl")
-    np.testing.assert_array_equal(
-        loaded.predict_proba(X)["cls"], fitted.predict_proba(X)["cls"]
-    )
-    fitted.export(tmp_path / "served")
-    serve = tf.saved_model.load(str(tmp_path / "served")).signatures["serving_default"]
-    padded = RaggedSignal.from_list(list(X["s"]), "s").padded()
-    out = serve(s=tf.constant(padded), temp=tf.constant(X["temp"].to_numpy(np.float32)))
-    np.testing.assert_allclose(
-        out["cls_proba"].numpy(), fitted.predict_proba(X)["cls"], atol=1e-5
-    )
 
 
 def test_explain_and_intervals_work_on_ragged_rocket(fitted, data):
