@@ -415,30 +415,20 @@ def _ridge_chained(
     # task: beside a partner, the refit detached it from what the partner's
     # head learned with it (Covid3Month's tertiles beside the rate: 0.404
     # against 0.437 trained; three seeds).
-    eligible = [t for t in tasks if t.kind == CLASSIFICATION and len(tasks) == 1] + [
-        t for t in tasks if t.kind == REGRESSION
-    ]
+    eligible = [t for t in tasks if t.kind == REGRESSION or len(tasks) == 1]
     labelled_rows = _labelled_features(
         trunk, inputs, targets, weights, [t.name for t in eligible], rows, features
     )
-    if labelled_rows is None and any(t.kind == CLASSIFICATION for t in eligible):
-        # Too many rows with the classes: the regression blocks alone.
-        eligible = [t for t in eligible if t.kind == REGRESSION]
-        labelled_rows = _labelled_features(
-            trunk, inputs, targets, weights, [t.name for t in eligible], rows, features
-        )
     if labelled_rows is None:
         return {}
     labelled, position, features = labelled_rows
     kernel, bias = (np.array(w) for w in shared.get_weights())
+    logits = features @ kernel + bias
+    outputs = np.asarray(task_outputs(logits))
     width = kernel.shape[1]
     starts = np.cumsum([0, *task_outputs.units])
     fits = {}
     for task in eligible:
-        # The other blocks' logits and outputs as they are now (classification
-        # blocks already refitted).
-        logits = features @ kernel + bias
-        outputs = np.asarray(task_outputs(logits))
         index = order.index(task.name)
         block = slice(starts[index], starts[index + 1])
         own = np.array([position[r] for r in labelled[task.name]], dtype=np.int64)

@@ -271,3 +271,12 @@ def test_separated_classes_keep_probabilities_off_their_limits(sensor):
     # Platt's targets keep the scale finite: not the 1 - e**-100 of its bound.
     assert proba.max() < 0.99
     assert est.score(X, y["material"]) > 0.9
+
+
+def test_a_classification_task_above_the_row_limit_keeps_its_trained_block(
+    sensor, monkeypatch
+):
+    X, y = sensor
+    monkeypatch.setattr(skmtl.shrinkage, "MAX_SAMPLES", 20)
+    est, plain = _fit(X, y["material"]), _fit(X, y["material"], enabled=False)
+    np.testing.assert_array_equal(est.predict_proba(X), plain.predict_proba(X))
