@@ -1041,6 +1041,8 @@ class MultiTaskConvEstimator(BaseWrapper):
 
         Raises
         ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
         AttributeError
             If no rows were held out at fit (see ``calibration_``).
 
@@ -1054,6 +1056,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         >>> band.shape, bool((band[:, 0] < band[:, 1]).all())
         ((300, 2), True)
         """
+        check_is_fitted(self)
         alpha = _check_alpha(alpha)
         calibration = self.calibration_
         outputs = self._outputs(X)
@@ -1090,6 +1093,8 @@ class MultiTaskConvEstimator(BaseWrapper):
 
         Raises
         ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
         AttributeError
             If no rows were held out at fit (see ``calibration_``).
 
@@ -1103,6 +1108,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         >>> sets.shape, sets.dtype
         ((300, 5), dtype('bool'))
         """
+        check_is_fitted(self)
         alpha = _check_alpha(alpha)
         calibration = self.calibration_
         probas = self.target_encoder_.probabilities(self._outputs(X))

@@ -288,3 +288,12 @@ def test_intervals_with_a_variable_length_signal():
     band = est.fit(X, y).predict_interval(X, alpha=0.2)
     assert band.shape == (40, 2) and np.isfinite(band).all()
     assert est.calibration_.n_rows == 20
+
+
+@pytest.mark.parametrize("method", ["predict_interval", "predict_set"])
+def test_an_unfitted_estimator_raises_not_fitted(method):
+    from sklearn.exceptions import NotFittedError
+
+    X, _ = make_sensor_tasks(20, n_steps=16, random_state=0)
+    with pytest.raises(NotFittedError):
+        getattr(MultiTaskConvEstimator(), method)(X)
