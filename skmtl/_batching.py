@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
+from .ragged import total_lengths
 from .targets import CLASSIFICATION, TaskSpec
 
 # Batches per window sorted by length (variable-length signals).
@@ -85,8 +86,7 @@ class TaskBatches(keras.utils.PyDataset):
         self.n_samples = len(self.rows)
         self._rng = np.random.default_rng(seed)
         # Variable-length signals: batches of similar lengths pad little.
-        ragged = [a.lengths for a in self.inputs.values() if hasattr(a, "lengths")]
-        self._lengths = np.sum(ragged, axis=0) if ragged else None
+        self._lengths = total_lengths(self.inputs)
         self._order = self._next_order()
 
     def _next_order(self) -> np.ndarray:

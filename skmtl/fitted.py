@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from .conformal import Calibration
 from .inputs import InputSchema, encode
+from .ragged import length_ordered_chunks
 from .targets import CLASSIFICATION, TargetEncoder, TaskSpec
 
 __all__ = ["FittedState", "PREDICT_CHUNK", "warn_if_collapsed"]
@@ -137,30 +138,20 @@ class FittedState:
     ) -> dict[str, np.ndarray]:
         """Raw network outputs for encoded inputs, ``chunk`` rows at a time."""
         forward = self.predict_function()
-        # Variable-length recordings in order of length: each chunk pads to
-        # its own longest (a recording's outputs do not depend on its batch).
-        lengths = [a.lengths for a in inputs.values() if hasattr(a, "lengths")]
-        order = np.argsort(np.sum(lengths, axis=0), kind="stable") if lengths else None
-        parts = []
-        for start in range(0, n_samples, chunk):
-            rows = (
-                slice(start, start + chunk)
-                if order is None
-                else order[start : start + chunk]
-            )
+        # Variable-length recordings go in order of length (each chunk pads to
+        # its own longest; a recording's outputs do not depend on its batch).
+        out = {}
+        for rows in length_ordered_chunks(inputs, n_samples, chunk):
             batch = {
                 k: np.asarray(inputs[k][rows], dtype=np.float32)
                 for k in self.input_names
             }
-            parts.append({k: v.numpy() for k, v in forward(batch).items()})
-        outputs = {
-            t.name: np.concatenate([p[t.name] for p in parts]) for t in self.tasks
-        }
-        if order is not None:
-            inverse = np.empty_like(order)
-            inverse[order] = np.arange(len(order))
-            outputs = {k: v[inverse] for k, v in outputs.items()}
-        return outputs
+            for name, value in forward(batch).items():
+                value = value.numpy()
+                if name not in out:
+                    out[name] = np.empty((n_samples, *value.shape[1:]), value.dtype)
+                out[name][rows] = value
+        return {t.name: out[t.name] for t in self.tasks}
 
     def outputs(self, X, chunk: int = PREDICT_CHUNK) -> dict[str, np.ndarray]:
         """Raw network outputs for any accepted form of X."""

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from .masking import MaskedDownsample, SplitMask
+from .ragged import length_ordered_chunks
 from .rocket import MiniRocketFeatures
 
 __all__ = ["FEATURES_INPUT", "behind_dropout", "split_frozen_trunk", "trunk_features"]
@@ -181,17 +182,8 @@ def trunk_features(
 
     fn = tf.function(forward, autograph=False).get_concrete_function(signature)
     n_samples = len(inputs[names[0]])
-    # Variable-length recordings in order of length: each chunk pads to its
-    # own longest, so the whole set costs about what its true steps cost.
-    lengths = [a.lengths for a in inputs.values() if hasattr(a, "lengths")]
-    order = np.argsort(np.sum(lengths, axis=0), kind="stable") if lengths else None
     out = None
-    for start in range(0, n_samples, _CHUNK):
-        rows = (
-            slice(start, start + _CHUNK)
-            if order is None
-            else order[start : start + _CHUNK]
-        )
+    for rows in length_ordered_chunks(inputs, n_samples, _CHUNK):
         batch = {
             name: np.asarray(inputs[name][rows], dtype=np.float32) for name in names
         }

@@ -14,11 +14,11 @@ TensorFlow).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["RaggedSignal"]
+__all__ = ["RaggedSignal", "length_ordered_chunks", "total_lengths"]
 
 
 class RaggedSignal:
@@ -151,3 +151,43 @@ class RaggedSignal:
         return [
             self.values[self.offsets[i] : self.offsets[i + 1]] for i in range(len(self))
         ]
+
+
+def total_lengths(arrays: Mapping[str, object]) -> np.ndarray | None:
+    """Each sample's steps summed over the variable-length fields of
+    ``arrays`` (None when it has none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ragged = RaggedSignal.from_list([np.ones(3), np.ones(5)], "a")
+    >>> total_lengths({"a": ragged, "b": np.zeros(2)}).tolist()
+    [3, 5]
+    >>> total_lengths({"b": np.zeros(2)}) is None
+    True
+    """
+    lengths = [a.lengths for a in arrays.values() if hasattr(a, "lengths")]
+    return np.sum(lengths, axis=0) if lengths else None
+
+
+def length_ordered_chunks(
+    arrays: Mapping[str, object], n_samples: int, size: int
+) -> list:
+    """Row selections of at most ``size`` rows that cover every sample once:
+    contiguous slices, or, where a field is variable-length, runs of the rows
+    in order of length, so that each chunk pads to its own longest member.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ragged = RaggedSignal.from_list([np.ones(9), np.ones(2), np.ones(5)], "a")
+    >>> [c.tolist() for c in length_ordered_chunks({"a": ragged}, 3, 2)]
+    [[1, 2], [0]]
+    >>> length_ordered_chunks({"b": np.zeros(3)}, 3, 2)
+    [slice(0, 2, None), slice(2, 4, None)]
+    """
+    lengths = total_lengths(arrays)
+    if lengths is None:
+        return [slice(s, s + size) for s in range(0, n_samples, size)]
+    order = np.argsort(lengths, kind="stable")
+    return [order[s : s + size] for s in range(0, n_samples, size)]
