@@ -152,8 +152,10 @@ class MiniRocketFeatures(keras.layers.Layer):
         0 on its padding (:mod:`skmtl.ragged`), ``steps`` is free, and
         ``n_steps`` is only the reference length the dilations follow from
         (the longest training recording). Each recording is convolved as if
-        alone (zeros beyond its ends) and its PPV are counted over its own
-        steps, as MiniRocket's variable-length variant does.
+        alone, set in the field's background level (learned by :meth:`adapt`),
+        and its PPV are counted over its own outputs, as MiniRocket's
+        variable-length variant does; its mean level per channel and log
+        length follow (:meth:`_summary`).
     **kwargs
         Passed to ``keras.layers.Layer`` (``name``, ``dtype``).
 
@@ -479,7 +481,7 @@ class MiniRocketFeatures(keras.layers.Layer):
         # the valid part of the output where a recording has one.
         reads_valid = np.arange(_N_KERNELS)[:, None] >= _N_KERNELS // 2
         parts = []
-        for i, (dilation, order, weights, *_) in enumerate(self._ragged_plans()):
+        for i, (dilation, order, weights) in enumerate(self._ragged_plans()):
             pad = (_KERNEL_LENGTH - 1) * dilation // 2
             # Output p is centred on step p - pad: the first pad outputs read
             # the zeros before the recording's start.
@@ -522,32 +524,31 @@ class MiniRocketFeatures(keras.layers.Layer):
         return tf.concat([level, tf.math.log(tf.maximum(lengths[:, 0], 1.0))], axis=-1)
 
     def _ragged_plans(self) -> list[tuple]:
-        """:meth:`_plan` as a ragged layer reads it: the kernels that read the
-        padded output, then (always) the others."""
+        """Per dilation, as a ragged layer reads it: the kernels' order (those
+        that read the padded output, then, always, the others) and their
+        weights in that order. Which of the latter read the valid part is
+        decided per recording (:meth:`_ragged_features`)."""
         plans = []
         for i, dilation in enumerate(self.dilations):
-            pad = (_KERNEL_LENGTH - 1) * int(dilation) // 2
-            if self.n_steps - 2 * pad >= 1:
-                plans.append(self._plans[i])
-                continue
-            padded = np.arange((i % 2), _N_KERNELS, 2)
-            order = np.concatenate([padded, np.arange(1 - (i % 2), _N_KERNELS, 2)])
+            order = np.concatenate(self._alternation(i))
             weights = self._weights_matrix(i)[order]
-            plans.append((int(dilation), order.astype(np.int32), weights, None, None))
+            plans.append((int(dilation), order.astype(np.int32), weights))
         return plans
+
+    @staticmethod
+    def _alternation(i: int) -> tuple[np.ndarray, np.ndarray]:
+        """The kernels at dilation index ``i`` that average their whole
+        zero-padded output (``i + k`` even), and those that average only the
+        steps they cover fully (MiniRocket's alternation)."""
+        return np.arange(i % 2, _N_KERNELS, 2), np.arange(1 - i % 2, _N_KERNELS, 2)
 
     def _groups(self, i: int, pad: int):
         """The kernels that read the padded output, then those that read the
-        valid part, with the steps each group averages over.
-
-        Kernel ``k`` at dilation index ``i`` averages its whole zero-padded
-        output when ``i + k`` is even, only the steps its kernel covers fully
-        otherwise (MiniRocket's alternation).
-        """
-        padded = np.arange((i % 2), _N_KERNELS, 2)
-        valid = np.arange(1 - (i % 2), _N_KERNELS, 2)
+        valid part, with the steps each group averages over (all of them,
+        for every kernel, where no step is covered fully)."""
         if self.n_steps - 2 * pad < 1:
             return [(np.arange(_N_KERNELS), (0, self.n_steps))]
+        padded, valid = self._alternation(i)
         return [(padded, (0, self.n_steps)), (valid, (pad, self.n_steps - pad))]
 
     def call(self, inputs):
@@ -595,13 +596,17 @@ class MiniRocketFeatures(keras.layers.Layer):
                 std = steps.std(axis=(0, 1))
             scale = np.where(std > 1e-6, 1 / np.maximum(std, 1e-6), 1.0)
             self.difference_scale.assign(scale.astype(np.float32))
+
+        def trimmed(rows):
+            """Those rows (of a ragged layer, cut to their longest member)."""
+            return x[rows] if lengths is None else x[rows, : lengths[rows].max()]
+
         rng = np.random.default_rng([self.seed, 1])
         quantiles = _quantiles(self.n_features)
         start = 0
         for i, n in enumerate(self.features_per_dilation):
             rows = rng.integers(len(x), size=_N_KERNELS)
-            series = x[rows] if lengths is None else x[rows, : lengths[rows].max()]
-            conv = np.asarray(self._convolve(ops.convert_to_tensor(series), i))
+            conv = np.asarray(self._convolve(ops.convert_to_tensor(trimmed(rows)), i))
             # Kernel k's output on its own series (its own steps): the diagonal.
             own = conv[np.arange(_N_KERNELS), np.arange(_N_KERNELS)]
             if lengths is not None:
@@ -618,8 +623,8 @@ class MiniRocketFeatures(keras.layers.Layer):
             sample = sample[np.argsort(lengths[sample], kind="stable")]
         chunks = []
         for rows in np.array_split(sample, max(1, -(-len(sample) // _ADAPT_CHUNK))):
-            chunk = x[rows] if lengths is None else x[rows, : lengths[rows].max()]
-            chunks.append(np.asarray(self._raw_features(ops.convert_to_tensor(chunk))))
+            chunk = ops.convert_to_tensor(trimmed(rows))
+            chunks.append(np.asarray(self._raw_features(chunk)))
         features = np.concatenate(chunks)
         std = features.std(axis=0)
         # Unit variance over the samples, and 1/sqrt(n_features) on top: then a
