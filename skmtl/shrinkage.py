@@ -441,16 +441,15 @@ def _ridge_chained(
         mine[width + block.start : width + block.stop] = True
         y = np.asarray(targets[task.name])[labelled[task.name]].reshape(len(own), -1)
         w = np.asarray(weights[task.name])[labelled[task.name]]
-        both = np.concatenate([logits[own], outputs[own]], axis=1)
-        rest = both[:, ~mine] @ head_kernel[~mine] + head_bias
         if task.kind == CLASSIFICATION:
-            # The ridge's intercept carries the classes' balance: the head's
-            # own offsets would count it twice.
-            rest -= head_bias
+            # The network's one task: its head reads nothing else. The
+            # ridge's intercept carries the classes' balance: the head's own
+            # offsets would count it twice.
             head_bias[:] = 0.0
-            codes = y[:, 0].astype(np.int64)
-            fit = _ridge_classifier(features[own], codes, w, rest, task)
+            fit = _ridge_classifier(features[own], y[:, 0].astype(np.int64), w, task)
         else:
+            both = np.concatenate([logits[own], outputs[own]], axis=1)
+            rest = both[:, ~mine] @ head_kernel[~mine] + head_bias
             fit = ridge_loo(features[own], y - rest, w)
         kernel[:, block] = fit.coef
         bias[block] = fit.intercept
@@ -468,7 +467,7 @@ def _ridge_chained(
 MAX_LOGIT_SCALE = 50.0
 
 
-def _ridge_classifier(features, codes, weights, rest, task: TaskSpec) -> RidgeFit:
+def _ridge_classifier(features, codes, weights, task: TaskSpec) -> RidgeFit:
     """One classification block: a ridge on +-1 one-vs-rest targets, its
     scores scaled into logits (see :func:`_ridge_chained`)."""
     classes = np.arange(task.n_classes)
@@ -477,12 +476,12 @@ def _ridge_classifier(features, codes, weights, rest, task: TaskSpec) -> RidgeFi
     else:
         signs = np.where(codes[:, None] == classes[None], 1.0, -1.0)
     fit = ridge_loo(features, signs, weights, calibrate=False, shared_alpha=True)
-    scale = _logit_scale(fit.loo, rest, codes, weights, task.is_binary)
+    scale = _logit_scale(fit.loo, codes, weights, task.is_binary)
     return fit._replace(coef=fit.coef * scale, intercept=fit.intercept * scale)
 
 
-def _logit_scale(scores, rest, codes, weights, binary: bool) -> float:
-    """The ``a`` of least weighted cross-entropy of ``a * scores + rest``
+def _logit_scale(scores, codes, weights, binary: bool) -> float:
+    """The ``a`` of least weighted cross-entropy of ``a * scores``
     (sigmoid for one column, softmax otherwise), ``0 <= a <=``
     :data:`MAX_LOGIT_SCALE`, against Platt's smoothed targets.
 
@@ -497,7 +496,6 @@ def _logit_scale(scores, rest, codes, weights, binary: bool) -> float:
 
     w = np.asarray(weights, np.float64) / np.sum(weights)
     scores = np.asarray(scores, np.float64)
-    rest = np.asarray(rest, np.float64)
     rows = np.arange(len(scores))
     n_classes = 2 if binary else scores.shape[1]
     counts = np.bincount(codes, minlength=n_classes)
@@ -509,7 +507,7 @@ def _logit_scale(scores, rest, codes, weights, binary: bool) -> float:
         target[rows, codes] = 1.0 - spread
 
     def loss(scale):
-        z = scale * scores + rest
+        z = scale * scores
         if binary:
             value = np.logaddexp(0.0, z[:, 0]) - target * z[:, 0]
         else:
