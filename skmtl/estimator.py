@@ -35,7 +35,7 @@ from scikeras._utils import (
 )
 from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import DataConversionWarning
+from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -499,7 +499,8 @@ class MultiTaskConvEstimator(BaseWrapper):
     def _fitted(self) -> FittedState:
         state = self.__dict__.get("_state")
         if state is None:
-            raise AttributeError(
+            # An AttributeError too, so hasattr(est, "model_") stays False.
+            raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet: call fit "
                 "first."
             )
@@ -1056,7 +1057,6 @@ class MultiTaskConvEstimator(BaseWrapper):
         >>> band.shape, bool((band[:, 0] < band[:, 1]).all())
         ((300, 2), True)
         """
-        check_is_fitted(self)
         alpha = _check_alpha(alpha)
         calibration = self.calibration_
         outputs = self._outputs(X)
@@ -1108,7 +1108,6 @@ class MultiTaskConvEstimator(BaseWrapper):
         >>> sets.shape, sets.dtype
         ((300, 5), dtype('bool'))
         """
-        check_is_fitted(self)
         alpha = _check_alpha(alpha)
         calibration = self.calibration_
         probas = self.target_encoder_.probabilities(self._outputs(X))
