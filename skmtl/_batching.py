@@ -23,20 +23,16 @@ from __future__ import annotations
 import copy
 import math
 import mmap
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import keras
 import numpy as np
 import tensorflow as tf
-from sklearn.model_selection import train_test_split
 
-from .ragged import total_lengths
-from .targets import CLASSIFICATION, TaskSpec
+from .ragged import PAD_STEPS, total_lengths
 
 # Batches per window sorted by length (variable-length signals).
 _BUCKET_BATCHES = 16
-# Padded lengths of variable-length batches are multiples of this.
-_PAD_STEPS = 32
 #: Largest training set (inputs, targets and weights, as the batches hold them)
 #: that :func:`in_graph_batches` copies into tensors. The copy is what it costs:
 #: 2,000 recordings of 3,750 steps x 2 channels are 57 MiB, their 10,000
@@ -61,6 +57,9 @@ class TaskBatches(keras.utils.PyDataset):
     rows : ndarray of int or None
         Restrict the batches to these samples (a validation split) without
         copying the arrays; None uses every sample.
+    passes : int, default=1
+        Passes over the rows in one epoch: each row ``passes`` times, in one
+        shuffled order, or (``shuffle=False``) the rows in order, then again.
     """
 
     def __init__(
@@ -73,6 +72,7 @@ class TaskBatches(keras.utils.PyDataset):
         shuffle: bool = True,
         seed: int | None = None,
         rows: np.ndarray | None = None,
+        passes: int = 1,
     ):
         super().__init__()
         self.inputs = dict(inputs)
@@ -83,16 +83,19 @@ class TaskBatches(keras.utils.PyDataset):
         self.seed = seed
         n_total = len(next(iter(self.inputs.values())))
         self.rows = np.arange(n_total) if rows is None else np.sort(rows)
-        self.n_samples = len(self.rows)
+        self.passes = passes
+        self.n_samples = len(self.rows) * passes
         self._rng = np.random.default_rng(seed)
         # Variable-length signals: batches of similar lengths pad little.
         self._lengths = total_lengths(self.inputs)
         self._order = self._next_order()
 
     def _next_order(self) -> np.ndarray:
+        """The one place an epoch's order is built."""
+        repeated = np.tile(self.rows, self.passes)
         if not self.shuffle:
-            return self.rows
-        order = self._rng.permutation(self.rows)
+            return repeated
+        order = self._rng.permutation(repeated)
         if self._lengths is None:
             return order
         return self._bucketed(order)
@@ -136,10 +139,10 @@ class TaskBatches(keras.utils.PyDataset):
     @staticmethod
     def _take(arrays: Mapping[str, np.ndarray], rows) -> dict[str, np.ndarray]:
         return {
-            # A variable-length signal pads to a multiple of _PAD_STEPS: a few
+            # A variable-length signal pads to a multiple of PAD_STEPS: a few
             # batch shapes recur, where one new length per batch made oneDNN
             # build new convolution kernels for every batch.
-            name: a.padded(rows, multiple=_PAD_STEPS)
+            name: a.padded(rows, multiple=PAD_STEPS)
             if hasattr(a, "padded")
             else np.ascontiguousarray(a[rows], dtype=np.float32)
             if a.dtype.kind == "f"
@@ -272,58 +275,3 @@ def _memory_mapped(a) -> bool:
             return True
         a = getattr(a, "base", None)
     return False
-
-
-def validation_rows(
-    targets: Mapping[str, np.ndarray],
-    tasks: Sequence[TaskSpec],
-    n_samples: int,
-    *,
-    weights: Mapping[str, np.ndarray] | None = None,
-    fraction: float = 0.0,
-    keras_split: float = 0.0,
-    seed: int | None = None,
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Split row indices into ``(train, validation)``, or ``(None, None)``.
-
-    ``fraction`` (early stopping) holds out that share at random, stratified on
-    the first classification task (its unlabelled rows as a stratum of their
-    own) when every stratum has two samples;
-    ``keras_split`` (``fit__validation_split``) takes the last rows, as Keras
-    does.
-    """
-    rows = np.arange(n_samples)
-    if fraction and keras_split:
-        raise ValueError(
-            "early_stopping holds out validation_fraction itself; do not also set "
-            "fit__validation_split."
-        )
-    if fraction:
-        n_val = max(1, round(n_samples * fraction))
-        if n_val >= n_samples:
-            raise ValueError(
-                f"validation_fraction={fraction} leaves no training samples out of "
-                f"{n_samples}."
-            )
-        first = next((t for t in tasks if t.kind == CLASSIFICATION), None)
-        strata = None
-        if first is not None:
-            strata = np.asarray(targets[first.name]).reshape(n_samples).astype(int)
-            if weights is not None:
-                strata = np.where(weights[first.name] > 0, strata, -1)
-        if strata is not None:
-            counts = np.unique(strata, return_counts=True)[1]
-            if counts.min() < 2 or n_val < len(counts):
-                strata = None  # too few samples of some class to stratify
-        return tuple(
-            train_test_split(rows, test_size=n_val, stratify=strata, random_state=seed)
-        )
-    if keras_split:
-        n_val = round(n_samples * keras_split)
-        if not 0 < n_val < n_samples:
-            raise ValueError(
-                f"fit__validation_split={keras_split} leaves no training or no "
-                f"validation samples out of {n_samples}."
-            )
-        return rows[: n_samples - n_val], rows[n_samples - n_val :]
-    return None, None

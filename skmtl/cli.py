@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import functools
 import json
+import math
 import os
 import sys
 import time
@@ -34,7 +36,15 @@ from .datafiles import (
     write_table,
 )
 
-__all__ = ["main", "build_parser", "parse_target", "parse_param", "read_data"]
+__all__ = [
+    "main",
+    "build_parser",
+    "option_help",
+    "parse_target",
+    "parse_param",
+    "read_data",
+    "strict_json",
+]
 
 KINDS = ("classification", "regression")
 # Rows per call to predict: the unit of the progress indication.
@@ -42,6 +52,8 @@ PREDICT_CHUNK = 4096
 # skmtl.weighting.STRATEGIES, spelled out so that building the parser (and
 # ``skmtl --version``) does not import TensorFlow; a test keeps them equal.
 LOSS_WEIGHTINGS = ("fixed", "uncertainty", "dwa", "gradnorm")
+# Estimator parameters that are options of fit (their default: the estimator's).
+_ESTIMATOR_OPTIONS = ("epochs", "batch_size", "random_state", "loss_weighting")
 # Estimator parameters that have their own option and cannot come via --param.
 _OWN_OPTIONS = {"tasks": "--target", "verbose": "--verbose/-q"}
 
@@ -50,12 +62,96 @@ class CliError(Exception):
     """An expected failure, reported as ``skmtl: error: <message>`` (exit 2)."""
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, each option's default stated by :func:`option_help`."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        # argparse expands %-placeholders in what this returns: escape them.
+        return option_help(action).replace("%", "%%")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with usage errors in skmtl's one error format."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         self.print_usage(sys.stderr)
         raise CliError(message)
+
+
+# ----------------------------------------------------------------- defaults
+@functools.cache
+def estimator_defaults() -> dict:
+    """``MultiTaskConvEstimator().get_params()``: the defaults of ``fit``'s options.
+
+    The one source of what an estimator option does when it is not given, so
+    that neither the help nor the guide can state a stale default. It imports
+    TensorFlow (started quietly), so only ``fit`` and ``fit --help`` call it:
+    building the parser (and ``skmtl --version``) does not.
+
+    Returns
+    -------
+    dict
+        Parameter name to default value; shared between calls, do not change it.
+    """
+    from . import _USER_TF_LOG_LEVEL
+    from ._quiet import start_tensorflow_quietly
+
+    start_tensorflow_quietly(_USER_TF_LOG_LEVEL)
+    from .estimator import MultiTaskConvEstimator
+
+    return MultiTaskConvEstimator().get_params(deep=False)
+
+
+def option_help(action: argparse.Action) -> str:
+    """An option's help as ``--help`` shows it: its text, then its default.
+
+    An option left None that sets an estimator parameter states the
+    estimator's own default (:func:`estimator_defaults`), read when the help
+    is shown; any other option with a value states its argparse default. The
+    help texts never state a default themselves, so none can drift.
+
+    Parameters
+    ----------
+    action : argparse.Action
+        An option of a parser from :func:`build_parser`.
+
+    Returns
+    -------
+    str
+        The help text, ending in ``(default VALUE)`` or, where the value
+        alone does not say what it means, ``(default VALUE: meaning)``.
+
+    Examples
+    --------
+    >>> demo = build_parser()._subparsers._group_actions[0].choices["demo"]
+    >>> [option_help(a) for a in demo._actions if a.dest == "n_steps"]
+    ['steps per signal (default 3750)']
+    """
+    text = action.help or ""
+    if not action.option_strings or action.nargs == 0 or text == argparse.SUPPRESS:
+        return text  # positional arguments and flags: nothing to state
+    if action.default is None and action.dest in _ESTIMATOR_OPTIONS:
+        value = estimator_defaults()[action.dest]
+    elif isinstance(action.default, str | int | float):
+        value = action.default
+    else:
+        return text
+    return f"{text} (default {value}{_default_meaning(action.dest, value)})"
+
+
+def _default_meaning(name: str, value) -> str:
+    """What a default means, where its value alone does not say."""
+    if name == "epochs" and value == "auto":
+        from .budget import MIN_PASSES, MIN_STEPS  # no TensorFlow there
+
+        return f": at least {MIN_STEPS:,} optimizer steps and {MIN_PASSES} passes"
+    if name == "random_state" and value is None:
+        return ": a fresh seed each fit"
+    return ""
 
 
 # ----------------------------------------------------------------- arguments
@@ -158,6 +254,18 @@ def parse_param(text: str) -> tuple[str, object]:
     return name, _literal(value)
 
 
+def _epochs(text: str) -> int | str:
+    """``--epochs``: a number of epochs, or ``auto`` (the estimator's budget)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: expected a number of epochs or 'auto'"
+        ) from None
+
+
 def _add_verbosity(parser: argparse.ArgumentParser, levels: str) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
@@ -207,17 +315,14 @@ def _add_fit(commands) -> None:
     fit.add_argument(
         "-o", "--output", required=True, help="model file to write (.skmtl)"
     )
-    fit.add_argument(
-        "--epochs",
-        type=int,
-        help='training epochs (default "auto": at least 2,000 steps, 10 passes)',
-    )
-    fit.add_argument("--batch-size", type=int, help="samples per batch (default 32)")
+    # Their defaults are the estimator's, stated by option_help: none here.
+    fit.add_argument("--epochs", type=_epochs, help="training epochs, or auto")
+    fit.add_argument("--batch-size", type=int, help="samples per batch")
     fit.add_argument("--random-state", type=int, help="seed, for repeatable fits")
     fit.add_argument(
         "--loss-weighting",
         choices=LOSS_WEIGHTINGS,
-        help="how task losses are combined (default fixed)",
+        help="how task losses are combined",
     )
     fit.add_argument(
         "--param",
@@ -232,7 +337,7 @@ def _add_fit(commands) -> None:
     _add_verbosity(
         fit,
         "0 silent; 1 Keras' progress bar on a terminal, one line per epoch "
-        "elsewhere (default); 2 one line per epoch",
+        "elsewhere; 2 one line per epoch",
     )
 
 
@@ -250,14 +355,14 @@ def _add_predict(commands) -> None:
         "-o",
         "--output",
         default="-",
-        help="predictions file: .csv, .npz or .parquet (default: CSV on stdout)",
+        help="predictions file: .csv, .npz or .parquet; - writes CSV on stdout",
     )
     predict.add_argument(
         "--proba",
         action="store_true",
         help="add columns <task>_proba_<class> for each classification task",
     )
-    _add_verbosity(predict, "0 silent, 1 or 2 notes and progress (default 1)")
+    _add_verbosity(predict, "0 silent, 1 or 2 notes and progress")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -301,9 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print JSON instead")
     demo = commands.add_parser(
         "demo",
-        help="train the default estimator on the built-in synthetic data",
+        help="train the default network on the built-in synthetic data",
         description="Generate the synthetic sensor data (2 signals, 3 covariates; "
-        "tasks 'material' and 'density'), train the default estimator on 75 % "
+        "tasks 'material' and 'density'), train the default network on 75 % "
         "of it, print held-out metrics and save the model.",
     )
     demo.add_argument(
@@ -311,34 +416,34 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=2000,
         metavar="N",
-        help="recordings to generate; a quarter is held out (default 2000)",
+        help="recordings to generate; a quarter is held out",
     )
     demo.add_argument(
         "--n-steps",
         type=int,
         default=3750,
         metavar="T",
-        help="steps per signal (default 3750)",
+        help="steps per signal",
     )
     demo.add_argument(
         "--epochs",
-        type=int,
+        type=_epochs,
         default=15,
         metavar="N",
-        help="training epochs (default 15)",
+        help="training epochs of the demo, or auto for the estimator's budget",
     )
     demo.add_argument(
         "--random-state",
         type=int,
         default=0,
         metavar="SEED",
-        help="seed of the data, the split and the network (default 0)",
+        help="seed of the data, the split and the network",
     )
     demo.add_argument(
         "--output",
         default="demo_model.skmtl",
         metavar="FILE",
-        help="model file to write (default demo_model.skmtl)",
+        help="model file to write",
     )
     demo.add_argument(
         "--verbose",
@@ -346,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=(0, 1, 2),
         default=1,
         help="0 silent; 1 Keras' progress bar on a terminal, one line per epoch "
-        "elsewhere (default); 2 one line per epoch",
+        "elsewhere; 2 one line per epoch",
     )
     return parser
 
@@ -402,14 +507,12 @@ def _targets_table(columns: dict[str, np.ndarray]):
 # ------------------------------------------------------------------------ fit
 def estimator_params(args: argparse.Namespace) -> dict:
     """Estimator parameters from the options; --param may not repeat one."""
-    from .estimator import MultiTaskConvEstimator
-
     params = {
         name: value
-        for name in ("epochs", "batch_size", "random_state", "loss_weighting")
+        for name in _ESTIMATOR_OPTIONS
         if (value := getattr(args, name)) is not None
     }
-    known = set(MultiTaskConvEstimator().get_params())
+    known = set(estimator_defaults())
     for name, value in args.params:
         if name in _OWN_OPTIONS:
             raise CliError(f"set {name!r} with {_OWN_OPTIONS[name]}, not --param")
@@ -552,7 +655,7 @@ def _columns_of(est, pred) -> dict[str, np.ndarray]:
 
 
 def _chunk_columns(est, X: dict, proba: bool) -> dict[str, np.ndarray]:
-    columns = {}
+    columns = _Columns()
     classify = any(t.kind == "classification" for t in est.tasks_)
     probas = est.predict_proba(X) if proba and classify else {}
     if not isinstance(probas, dict):
@@ -560,15 +663,43 @@ def _chunk_columns(est, X: dict, proba: bool) -> dict[str, np.ndarray]:
     for name, values in _columns_of(est, est.predict(X)).items():
         if values.ndim == 2 or (values.dtype == object and np.ndim(values[0]) > 0):
             block = np.stack(list(values)).astype(float)
-            columns.update({f"{name}_{j}": block[:, j] for j in range(block.shape[1])})
+            for j in range(block.shape[1]):
+                columns.add(f"{name}_{j}", block[:, j], f"output {j} of task {name!r}")
         else:
-            columns[name] = values
+            columns.add(str(name), values, f"task {name!r}")
         if name in probas:
             task = next(t for t in est.tasks_ if t.name == name)
             for j, label in enumerate(task.classes.tolist()):
                 # The network's float32, whose shortest repr is short in CSV.
-                columns[f"{name}_proba_{label}"] = probas[name][:, j].astype(np.float32)
-    return columns
+                columns.add(
+                    f"{name}_proba_{label}",
+                    probas[name][:, j].astype(np.float32),
+                    f"--proba's column of class {label!r} of task {name!r}",
+                )
+    return columns.values
+
+
+class _Columns:
+    """Output columns by name; a name made twice is refused, never overwritten.
+
+    Task names are free text, so a task may be named like another task's
+    derived column (``material_proba_steel``); a dict would silently keep
+    one of the two.
+    """
+
+    def __init__(self):
+        self.values: dict[str, np.ndarray] = {}
+        self._sources: dict[str, str] = {}
+
+    def add(self, name: str, values: np.ndarray, source: str) -> None:
+        if name in self.values:
+            raise CliError(
+                f"the predictions would hold two columns named {name!r}: "
+                f"{self._sources[name]} and {source}; predict without --proba, "
+                "or refit with task names that do not collide"
+            )
+        self.values[name] = values
+        self._sources[name] = source
 
 
 def predict_columns(args, est, X: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -679,8 +810,52 @@ def format_summary(summary: dict) -> str:
 def cmd_info(args: argparse.Namespace) -> int:
     """``skmtl info``: describe a saved model on stdout."""
     summary = model_summary(args.model)
-    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    if args.json:
+        print(json.dumps(strict_json(summary), indent=2, allow_nan=False))
+    else:
+        print(format_summary(summary))
     return 0
+
+
+#: How :func:`strict_json` writes the floats that JSON has no number for.
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def strict_json(value):
+    """``value`` as strict JSON data: non-finite floats become strings.
+
+    Python's ``json`` writes NaN and infinities as the bare tokens ``NaN``,
+    ``Infinity`` and ``-Infinity``, which are not JSON (``jq`` and most
+    parsers refuse them). Every JSON the command line writes goes through
+    here and ``json.dumps(..., allow_nan=False)``: such a value (a loss that
+    diverged, say) is written as the string ``"NaN"``, ``"Infinity"`` or
+    ``"-Infinity"``, which ``float()`` in Python reads back. NumPy scalars
+    become Python numbers and tuples lists.
+
+    Parameters
+    ----------
+    value : object
+        Dicts, lists, tuples, strings, numbers, booleans and None, nested.
+
+    Returns
+    -------
+    object
+        The same structure, ready for ``json.dumps(..., allow_nan=False)``.
+
+    Examples
+    --------
+    >>> strict_json({"loss": float("nan"), "steps": (np.int64(2), float("-inf"))})
+    {'loss': 'NaN', 'steps': [2, '-Infinity']}
+    """
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return NON_FINITE[str(value)]
+    return value
 
 
 # ----------------------------------------------------------------------- demo

@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._batching import validation_rows
+from .holdout import MIN_CALIBRATION_ROWS
 from .targets import CLASSIFICATION, REGRESSION, TaskSpec
 
 __all__ = [
@@ -34,20 +34,12 @@ __all__ = [
     "MIN_CALIBRATION_ROWS",
     "calibrate",
     "calibrate_rows",
-    "calibration_split",
     "conformal_quantile",
     "expected_calibration_error",
     "fit_temperature",
     "prediction_sets",
     "scale_probabilities",
 ]
-
-#: ``calibration_fraction="auto"`` holds out rows only when it yields at least
-#: this many: the fewest that give a finite interval at ``alpha=0.05``
-#: (``ceil((m + 1) * 0.95) <= m`` needs ``m >= 19``).
-MIN_CALIBRATION_ROWS = 20
-#: The share held out by ``calibration_fraction="auto"`` without early stopping.
-AUTO_FRACTION = 0.1
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +65,11 @@ class Calibration:
         ``{classification task: sorted 1 - p(true class)}`` over the labelled
         held-out rows (unscaled probabilities): the conformity scores of
         prediction sets.
+    salt : int or None
+        The salt of the rows' keys (:func:`skmtl.holdout.row_keys`).
+    clean_below : float
+        No row whose key is below it was ever trained on by the network: the
+        rows a later fit of it may calibrate on (0.0: none).
 
     Examples
     --------
@@ -89,6 +86,8 @@ class Calibration:
     temperatures: dict = field(default_factory=dict)
     ece: dict = field(default_factory=dict)
     class_scores: dict = field(default_factory=dict)
+    salt: int | None = None
+    clean_below: float = 0.0
 
     def to_dict(self) -> dict:
         return {
@@ -100,14 +99,17 @@ class Calibration:
             "class_scores": {
                 k: np.asarray(v).tolist() for k, v in self.class_scores.items()
             },
+            "salt": None if self.salt is None else int(self.salt),
+            "clean_below": float(self.clean_below),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping) -> Calibration:
         residuals = {
-            k: np.asarray(v, dtype=np.float64).reshape(len(v), -1)
+            k: _residual_rows(np.asarray(v, dtype=np.float64))
             for k, v in data.get("residuals", {}).items()
         }
+        salt = data.get("salt")
         return cls(
             n_rows=int(data["n_rows"]),
             source=str(data["source"]),
@@ -118,73 +120,17 @@ class Calibration:
                 k: np.asarray(v, dtype=np.float64)
                 for k, v in data.get("class_scores", {}).items()
             },
+            salt=None if salt is None else int(salt),
+            # A file written before keys existed: no row is known to be clean.
+            clean_below=float(data.get("clean_below", 0.0)),
         )
 
 
-def calibration_split(
-    fraction,
-    targets: Mapping[str, np.ndarray],
-    tasks: Sequence[TaskSpec],
-    weights: Mapping[str, np.ndarray],
-    n_samples: int,
-    *,
-    validation_fraction: float = 0.0,
-    keras_split: float = 0.0,
-    seed: int | None = None,
-) -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
-    """``(train rows, calibration rows, source)`` of one fit.
-
-    ``fraction``: ``"auto"`` reuses the validation rows of early stopping
-    (``validation_fraction``) or ``fit__validation_split`` (``keras_split``)
-    when there are any (``train rows`` is then None: training splits them off
-    itself, identically), and otherwise holds out :data:`AUTO_FRACTION` when
-    that gives at least :data:`MIN_CALIBRATION_ROWS`; a float holds out that
-    share (stratified on the first classification task, as early stopping
-    is); 0 or None holds out nothing: ``(None, None, None)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skmtl.targets import TaskSpec
-    >>> tasks = [TaskSpec("v", "regression", "float64", mean=0.0, std=1.0)]
-    >>> t, w = {"v": np.zeros((300, 1))}, {"v": np.ones(300)}
-    >>> train, cal, source = calibration_split("auto", t, tasks, w, 300, seed=0)
-    >>> len(train), len(cal), source
-    (270, 30, 'holdout')
-    >>> calibration_split("auto", t, tasks, w, 100, seed=0)
-    (None, None, None)
-    """
-    if fraction is None or (fraction != "auto" and float(fraction) == 0.0):
-        return None, None, None
-    if fraction == "auto":
-        if validation_fraction or keras_split:
-            _, rows = validation_rows(
-                targets,
-                tasks,
-                n_samples,
-                weights=weights,
-                fraction=validation_fraction,
-                keras_split=keras_split,
-                seed=seed,
-            )
-            return None, rows, "validation"
-        if n_samples * AUTO_FRACTION < MIN_CALIBRATION_ROWS:
-            return None, None, None
-        fraction = AUTO_FRACTION
-    n_cal = round(n_samples * float(fraction))
-    if n_cal < 1 or n_cal >= n_samples - 1:
-        raise ValueError(
-            f"calibration_fraction={fraction} holds out {n_cal} of {n_samples} "
-            "samples; it must leave at least one row for calibration and two for "
-            "training."
-        )
-    # A seed of its own, so the early-stopping split of the training rows
-    # (drawn with ``seed``) is not the same permutation.
-    cal_seed = None if seed is None else (seed + 7919) % (2**31)
-    train, cal = validation_rows(
-        targets, tasks, n_samples, weights=weights, fraction=fraction, seed=cal_seed
-    )
-    return np.sort(train), np.sort(cal), "holdout"
+def _residual_rows(residuals: np.ndarray) -> np.ndarray:
+    """Residuals as ``(m, n_outputs)``; none at all as ``(0, 1)``."""
+    if residuals.size == 0:
+        return np.empty((0, 1))
+    return residuals.reshape(len(residuals), -1)
 
 
 def conformal_quantile(residuals: np.ndarray, alpha: float) -> np.ndarray:
@@ -336,7 +282,7 @@ def calibrate(
         if task.kind == REGRESSION:
             out = np.asarray(outputs[task.name], dtype=np.float64)[labelled]
             std = np.asarray(task.std, dtype=np.float64).reshape(-1)
-            error = np.abs(target.reshape(len(target), -1) - out) * std
+            error = np.abs(target.reshape(out.shape) - out) * std
             residuals[task.name] = np.sort(error, axis=0)
         elif task.kind == CLASSIFICATION and labelled.sum():
             proba = np.asarray(probabilities[task.name])[labelled]
@@ -366,23 +312,29 @@ def calibrate_rows(
     inputs: Mapping[str, np.ndarray],
     targets: Mapping[str, np.ndarray],
     weights: Mapping[str, np.ndarray],
-    rows: np.ndarray,
-    source: str,
+    plan,
     chunk: int,
 ) -> Calibration:
-    """:func:`calibrate` on ``rows`` of the encoded fit data, through the
-    forward pass of a fitted state (``state.forward``, ``state.tasks``)."""
-    take = {k: np.asarray(v[rows]) for k, v in inputs.items()}
+    """:func:`calibrate` on the calibration rows of a
+    :class:`~skmtl.holdout.RowPlan`, through the forward pass of a fitted
+    state (``state.forward``, ``state.tasks``); the plan's key salt and
+    ``clean_below`` are kept for the network's later fits."""
+    rows = plan.calibration
+    kept = {"salt": plan.salt, "clean_below": plan.clean_below}
+    if not len(rows):  # a partial_fit batch with no held-out row
+        return Calibration(n_rows=0, source=plan.source, **kept)
+    take = {k: v[rows] for k, v in inputs.items()}
     outputs = state.forward(take, len(rows), chunk)
     probabilities = state.target_encoder.probabilities(outputs)
-    return calibrate(
+    calibration = calibrate(
         state.tasks,
         outputs,
         probabilities,
         {k: np.asarray(v)[rows] for k, v in targets.items()},
         {k: np.asarray(v)[rows] for k, v in weights.items()},
-        source=source,
+        source=plan.source,
     )
+    return replace(calibration, **kept)
 
 
 def intervals(
@@ -401,21 +353,26 @@ def intervals(
     """
     out = {}
     for name, pred in predictions.items():
-        residuals = calibration.residuals[name]
+        residuals = calibration.residuals.get(name, np.empty((0, 1)))
         q = conformal_quantile(residuals, alpha)
-        if np.isinf(q).any():
-            warnings.warn(
-                f"Task {name!r}: {len(residuals)} calibration rows cannot give "
-                f"coverage {1 - alpha:g} (that needs at least "
-                f"{math.ceil(1 / alpha) - 1}); the interval is infinite. Use a "
-                "larger alpha or a larger calibration_fraction.",
-                UserWarning,
-                stacklevel=3,
-            )
+        _warn_if_infinite(name, q, len(residuals), alpha)
         pred = np.asarray(pred, dtype=np.float64)
         half = q[0] if pred.ndim == 1 else q
         out[name] = np.stack([pred - half, pred + half], axis=-1)
     return out
+
+
+def _warn_if_infinite(task: str, q: np.ndarray, m: int, alpha: float) -> None:
+    """Say why a quantile is infinite: too few labelled held-out rows."""
+    if np.isinf(q).any():
+        warnings.warn(
+            f"Task {task!r}: {m} labelled calibration rows cannot give coverage "
+            f"{1 - alpha:g} (that needs at least {math.ceil(1 / alpha) - 1}); "
+            "the interval or set is the whole range. Use a larger alpha or a "
+            "larger calibration_fraction.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def prediction_sets(
@@ -436,7 +393,8 @@ def prediction_sets(
     """
     out = {}
     for name, proba in probabilities.items():
-        scores = calibration.class_scores[name]
-        q = conformal_quantile(np.asarray(scores)[:, None], alpha)[0]
-        out[name] = (1.0 - np.asarray(proba)) <= q
+        scores = np.asarray(calibration.class_scores.get(name, ()), dtype=np.float64)
+        q = conformal_quantile(scores[:, None], alpha)
+        _warn_if_infinite(name, q, len(scores), alpha)
+        out[name] = (1.0 - np.asarray(proba)) <= q[0]
     return out

@@ -29,9 +29,11 @@ if TYPE_CHECKING:
 
 __all__ = ["from_aeon", "read_ts_tasks"]
 
-#: Series of two files are the same if equal within ``np.isclose``'s default
-#: tolerance: the archive writes them as text, not always to the same digits.
-_RTOL, _ATOL = 1e-5, 1e-8
+#: Series of two files are the same if each value differs by at most this
+#: share of its series' own scale: the archive writes them as text, not always
+#: to the same digits. Relative to the series, not absolute, so that data in
+#: tiny units (1e-9) are not all "equal" and data in huge units are not refused.
+_RTOL = 1e-5
 
 
 def from_aeon(X) -> np.ndarray:
@@ -177,9 +179,11 @@ def read_ts_tasks(
         If a file does not exist, is not a ``.ts`` file, has no target, or
         cannot be read; if aeon is not installed; if two files do not hold the
         same series (the message names both files and the first case that
-        differs; values count as equal within ``np.isclose``'s default
-        tolerance, rtol 1e-5 and atol 1e-8, and missing values match missing
-        values); or if ``tasks`` does not give one distinct name per file.
+        differs; two values count as equal when they differ by at most 1e-5
+        times their series' scale, the largest finite absolute value of that
+        case and channel in either file, whatever the units; missing values
+        match missing values); or if ``tasks`` does not give one distinct name
+        per file.
 
     See Also
     --------
@@ -283,7 +287,7 @@ def _check_same_series(first: str, a: np.ndarray, other: str, b: np.ndarray) -> 
     cells_b = b[b.dtype.names[0]] if b.dtype.names else b
     start = 0
     if cells_a.dtype != object and cells_a.shape == cells_b.shape:
-        close = np.isclose(cells_a, cells_b, rtol=_RTOL, atol=_ATOL, equal_nan=True)
+        close = _same_values(cells_a, cells_b)
         if close.all():
             return
         start = int(np.flatnonzero(~close.reshape(len(a), -1).all(axis=1))[0])
@@ -296,7 +300,7 @@ def _check_same_series(first: str, a: np.ndarray, other: str, b: np.ndarray) -> 
                 f"{z.shape[0]} x {z.shape[1]} in {other}"
             )
         else:
-            close = np.isclose(x, z, rtol=_RTOL, atol=_ATOL, equal_nan=True)
+            close = _same_values(x, z)
             if close.all():
                 continue
             step, channel = np.argwhere(~close)[0]
@@ -308,3 +312,25 @@ def _check_same_series(first: str, a: np.ndarray, other: str, b: np.ndarray) -> 
             f"{heading}: case {case} (0-based) differs ({detail}); files "
             "combined as tasks must list the same series in the same order"
         )
+
+
+def _same_values(x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Elementwise: whether ``x`` and ``z`` hold the same value, up to text rounding.
+
+    Steps are on axis -2 (``(steps, channels)`` or ``(cases, steps, channels)``).
+    The tolerance is :data:`_RTOL` times the series' scale, the largest finite
+    absolute value of one case and channel in either array, so the rule does
+    not depend on the units; an all-zero series matches only zeros. Equal
+    infinities and two missing values match.
+    """
+    x, z = np.asarray(x, dtype=np.float64), np.asarray(z, dtype=np.float64)
+    scale = np.maximum(_series_scale(x), _series_scale(z))
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, max - min
+        near = np.abs(x - z) <= _RTOL * scale
+    return near | (x == z) | (np.isnan(x) & np.isnan(z))
+
+
+def _series_scale(values: np.ndarray) -> np.ndarray:
+    """The largest finite absolute value of each series (over axis -2)."""
+    finite = np.where(np.isfinite(values), np.abs(values), 0.0)
+    return finite.max(axis=-2, keepdims=True, initial=0.0)

@@ -378,7 +378,9 @@ def _read_parquet(path: str) -> dict[str, np.ndarray]:
     import pyarrow.parquet as pq
 
     try:
-        names = pq.read_schema(path).names
+        schema = pq.read_schema(path)
+        index = _pandas_index_columns(path, schema)
+        names = [name for name in schema.names if name not in index]
         duplicated = repeated(names)
         if duplicated:
             raise DataFileError(
@@ -386,12 +388,34 @@ def _read_parquet(path: str) -> dict[str, np.ndarray]:
                 "field needs its own name: rename the columns"
             )
         _check_parquet_size(path, pq.read_metadata(path))
-        table = pq.read_table(path)
+        table = pq.read_table(path, columns=names)
     except (OSError, pa.ArrowException) as exc:
         raise DataFileError(f"cannot read {path} as a Parquet file: {exc}") from None
-    return {
-        name: _arrow_column(name, table.column(name)) for name in table.schema.names
-    }
+    return {name: _arrow_column(name, table.column(name)) for name in names}
+
+
+def _pandas_index_columns(path: str, schema) -> set[str]:
+    """The columns in which pandas stored a DataFrame's index.
+
+    ``df.to_parquet()`` writes any index but a plain RangeIndex as columns
+    (``__index_level_0__`` when unnamed, e.g. after a split) and lists them in
+    the file's pandas metadata. An index labels rows; it is not a
+    measurement, so it must never become a model input. Only the metadata
+    says which columns they are: a column of that name written by another
+    tool (or by ``skmtl predict``) is an ordinary field.
+    """
+    try:
+        metadata = schema.pandas_metadata
+    except ValueError as exc:  # not JSON: a damaged or crafted file
+        raise DataFileError(
+            f"cannot read {path} as a Parquet file: its pandas metadata is not "
+            f"valid JSON ({exc}); rewrite it with pandas or pyarrow"
+        ) from None
+    index = metadata.get("index_columns") if isinstance(metadata, dict) else None
+    if not isinstance(index, list):
+        return set()
+    # RangeIndex entries are dicts (start, stop, step): no column holds them.
+    return {name for name in index if isinstance(name, str)}
 
 
 def _check_parquet_size(path: str, metadata) -> None:
@@ -495,6 +519,29 @@ def _plain(name: str, values: np.ndarray) -> np.ndarray:
     return plain
 
 
+def _write_npz(columns: dict[str, np.ndarray], path: str) -> None:
+    """One ``<name>.npy`` member per column, as ``np.savez`` lays them out.
+
+    Not ``np.savez(path, **columns)``: its keyword arguments would take a
+    column named ``file`` or ``allow_pickle`` for its own parameter (an
+    error, or a column silently dropped). Written here, any name that a zip
+    member can hold round-trips through ``np.load``.
+    """
+    import zipfile
+
+    for name in columns:
+        if "\0" in name:  # zip truncates a member's name at a NUL character
+            raise DataFileError(
+                f"column {name!r} holds a NUL character, which an .npz member "
+                "name cannot hold: write .csv or .parquet instead"
+            )
+    # By path, not an open stream: a path ending in ".NPZ" gains no ".npz".
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, values in columns.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, values, allow_pickle=False)
+
+
 def write_table(columns: dict[str, np.ndarray], path: str) -> None:
     """Write ``columns`` to ``path`` (.csv, .npz, .parquet) or as CSV to stdout.
 
@@ -544,8 +591,7 @@ def write_table(columns: dict[str, np.ndarray], path: str) -> None:
             with open(tmp, "w", newline="", encoding="utf-8") as stream:
                 _write_csv(columns, stream)
         elif suffix == ".npz":
-            with open(tmp, "wb") as stream:  # a name would gain ".npz" if ".NPZ"
-                np.savez(stream, **columns)
+            _write_npz(columns, tmp)
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq

@@ -46,23 +46,25 @@ from ._params import (
     architecture_key,
     check_architecture_unchanged,
     check_lengths,
+    check_open_fraction,
     check_routed_names,
     draw_seed,
     feature_names,
     predict_chunk,
     python_random_seeded,
+    refuse_bools,
     refuse_keras_fit_arguments,
 )
 from .budget import auto_budget
 from .conformal import (
     Calibration,
     calibrate_rows,
-    calibration_split,
     intervals,
     prediction_sets,
     scale_probabilities,
 )
 from .fitted import FittedState, warn_if_collapsed
+from .holdout import plan_rows, row_keys
 from .inputs import check_input_list, check_same_index, encode, infer_schema
 from .metrics import check_score_weights, combined_score
 from .network import (
@@ -75,9 +77,14 @@ from .network import (
     with_task_outputs,
 )
 from .rocket import adapt_rocket
-from .sample_weights import apply_class_weight, apply_sample_weight
+from .sample_weights import (
+    apply_class_weight,
+    apply_sample_weight,
+    check_sample_weight,
+)
 from .session import (
     TrainingConfig,
+    TrainingRun,
     TrainingSession,
     distribution_strategy,
     extend_history,
@@ -285,7 +292,11 @@ class MultiTaskConvEstimator(BaseWrapper):
         the validation rows of ``early_stopping`` (or ``fit__validation_split``)
         when there are any, at no cost, and otherwise holds out 10 % when that
         is at least 20 rows (200 samples), else none; a float holds out that
-        share; 0 or None none. See ``docs/explain.md`` for the cost.
+        share; 0 or None none. Rows are chosen by their content
+        (:mod:`skmtl.holdout`): a warm start or ``partial_fit`` never
+        calibrates on a row an earlier fit of the network trained on.
+        ``partial_fit`` holds out nothing under ``"auto"``, and that share of
+        each batch under a float. See ``docs/explain.md`` for the cost.
     score_weights : dict or None, default=None
         ``{task: weight}`` of each task's score in :meth:`score` (default 1).
     distribute : "mirrored", tf.distribute.Strategy or None, default=None
@@ -349,41 +360,51 @@ class MultiTaskConvEstimator(BaseWrapper):
     """
 
     _routing_prefixes: ClassVar[set] = set(ROUTING_PREFIXES)
-    _parameter_constraints: ClassVar[dict] = {
-        "model": [callable, None],
-        "tasks": [dict, list, tuple, str, None],
-        "loss_weights": [dict, None],
-        "loss_weighting": [StrOptions(set(STRATEGIES))],
-        "dwa_temperature": [Interval(Real, 0, None, closed="neither")],
-        "gradnorm_alpha": [Interval(Real, 0, None, closed="left")],
-        "trunk": [StrOptions(set(TRUNK_FILTERS))],
-        "filters": ["array-like", Interval(Integral, 1, None, closed="left"), None],
-        "kernel_size": [Interval(Integral, 1, None, closed="left")],
-        "pool_size": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "dense_units": [Interval(Integral, 0, None, closed="left")],
-        "optimizer": [str, keras.optimizers.Optimizer, type],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "shuffle": ["boolean"],
-        "callbacks": [list, keras.callbacks.Callback, None],
-        "warm_start": ["boolean"],
-        "random_state": ["random_state"],
-        "class_weight": [StrOptions({"balanced"}), dict, None],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "calibration_fraction": [
-            Interval(Real, 0, 1, closed="left"),
-            StrOptions({"auto"}),
-            None,
-        ],
-        "score_weights": [dict, None],
-        "distribute": [StrOptions({"mirrored"}), tf.distribute.Strategy, None],
-        "mixed_precision": [StrOptions({"mixed_float16", "mixed_bfloat16"}), None],
-        "verbose": [Interval(Integral, 0, 2, closed="both"), StrOptions({"auto"})],
-    }
+    _parameter_constraints: ClassVar[dict] = refuse_bools(
+        {
+            "model": [callable, None],
+            "tasks": [dict, list, tuple, str, None],
+            "loss_weights": [dict, None],
+            "loss_weighting": [StrOptions(set(STRATEGIES))],
+            "dwa_temperature": [Interval(Real, 0, None, closed="neither")],
+            "gradnorm_alpha": [Interval(Real, 0, None, closed="left")],
+            "trunk": [StrOptions(set(TRUNK_FILTERS))],
+            "filters": ["array-like", Interval(Integral, 1, None, closed="left"), None],
+            "kernel_size": [Interval(Integral, 1, None, closed="left")],
+            "pool_size": [Interval(Integral, 1, None, closed="left")],
+            "dropout": [Interval(Real, 0, 1, closed="left")],
+            "dense_units": [Interval(Integral, 0, None, closed="left")],
+            "optimizer": [str, keras.optimizers.Optimizer, type],
+            "learning_rate": [Interval(Real, 0, None, closed="neither")],
+            "batch_size": [Interval(Integral, 1, None, closed="left")],
+            "epochs": [
+                Interval(Integral, 1, None, closed="left"),
+                StrOptions({"auto"}),
+            ],
+            "shuffle": ["boolean"],
+            "callbacks": [list, keras.callbacks.Callback, None],
+            "warm_start": ["boolean"],
+            "random_state": ["random_state"],
+            "class_weight": [StrOptions({"balanced"}), dict, None],
+            "early_stopping": ["boolean"],
+            "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+            "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+            "calibration_fraction": [
+                Interval(Real, 0, 1, closed="left"),
+                StrOptions({"auto"}),
+                None,
+            ],
+            "score_weights": [dict, None],
+            "distribute": [StrOptions({"mirrored"}), tf.distribute.Strategy, None],
+            "mixed_precision": [StrOptions({"mixed_float16", "mixed_bfloat16"}), None],
+            # True/False as 1/0: scikit-learn's own "verbose" habit.
+            "verbose": [
+                Interval(Integral, 0, 2, closed="both"),
+                StrOptions({"auto"}),
+                "boolean",
+            ],
+        }
+    )
 
     def __init__(
         self,
@@ -603,6 +624,11 @@ class MultiTaskConvEstimator(BaseWrapper):
     ) -> MultiTaskConvEstimator:
         """Train for one more epoch, building the network on the first call.
 
+        The first call builds the network from its rows (the default trunk's
+        feature scales need at least 4). Under a float
+        ``calibration_fraction``, the rows of each batch held out for
+        calibration are never trained on.
+
         Parameters
         ----------
         X, y, sample_weight
@@ -654,7 +680,7 @@ class MultiTaskConvEstimator(BaseWrapper):
                 "MultiTaskConvEstimator requires y to be passed, but the target y "
                 "is None."
             )
-        check_same_index(X, y)
+        check_same_index(X, y, sample_weight)
         self._validate_params()
         self._check_routed_params()
         self._predict_chunk()  # a bad predict__batch_size fails before training
@@ -680,22 +706,24 @@ class MultiTaskConvEstimator(BaseWrapper):
         tasks = encoder.tasks_
         weights = apply_class_weight(weights, targets, tasks, self.class_weight)
         check_score_weights(self.score_weights, [t.name for t in tasks])
-        # Rows kept for predict_interval (skmtl.conformal); partial_fit sees
-        # batches and holds nothing out.
-        train_rows, cal_rows, cal_source = calibration_split(
-            self.calibration_fraction if holdout else None,
+        # Which rows train, validate and calibrate (skmtl.holdout): one plan
+        # for every step below, and rows held out by earlier fits of this
+        # network stay held out.
+        plan = _plan(
+            self.calibration_fraction,
+            config,
+            inputs,
             targets,
             tasks,
             weights,
-            n_samples,
-            validation_fraction=config.validation_fraction
-            if config.early_stopping
-            else 0.0,
-            keras_split=float(config.fit_params.get("validation_split", 0.0)),
-            seed=seed,
+            seed,
+            previous,
+            stream=not holdout,
         )
+        n_train = n_samples if plan.train is None else len(plan.train)
+        # A batch larger than the data is the data: the rows once each.
+        config = replace(config, batch_size=max(1, min(config.batch_size, n_train)))
         if epochs == "auto":
-            n_train = n_samples if train_rows is None else len(train_rows)
             epochs, config = _auto_epochs(n_train, config)
         strategy = distribution_strategy(config.distribute, config.loss_weighting)
         if previous is None:
@@ -713,13 +741,16 @@ class MultiTaskConvEstimator(BaseWrapper):
             )
         inputs = {name: inputs[name] for name in input_names}
         run = self._train(
-            session, config, inputs, targets, weights, epochs, history, seed, train_rows
+            session, config, inputs, targets, weights, epochs, history, seed, plan
         )
-        if previous is None:
-            # Regression heads linear on fixed features: refitted in closed
-            # form, each choosing its own shrinkage (skmtl.shrinkage).
+        if holdout:
+            # Heads linear on fixed features: refitted in closed form on every
+            # row but the calibration ones, each choosing its own shrinkage
+            # (skmtl.shrinkage). Also after a warm start, which would otherwise
+            # leave them where the gradient steps took them; not per
+            # partial_fit batch, which would forget the batches before.
             ridge_heads(
-                model, tasks, inputs, targets, weights, train_rows, run.features
+                model, tasks, inputs, targets, weights, plan.refit, run.features
             )
         state = FittedState(
             schema=schema,
@@ -736,10 +767,9 @@ class MultiTaskConvEstimator(BaseWrapper):
         # Traced now, for the network just trained, so that predict does not
         # change the estimator's state (scikit-learn's check_dict_unchanged).
         state.predict_function()
-        if cal_rows is not None:
-            chunk = self._predict_chunk()
+        if plan.calibration is not None:
             calibration = calibrate_rows(
-                state, inputs, targets, weights, cal_rows, cal_source, chunk
+                state, inputs, targets, weights, plan, self._predict_chunk()
             )
             state = state.evolve(calibration=calibration)
         warn_if_collapsed(state, inputs, targets, weights, self._predict_chunk())
@@ -747,10 +777,13 @@ class MultiTaskConvEstimator(BaseWrapper):
         return self
 
     def _train(
-        self, session, config, inputs, targets, weights, epochs, history, seed, rows
+        self, session, config, inputs, targets, weights, epochs, history, seed, plan
     ):
         """One call of the session; a warm fit that raises gets its weights back."""
         initial_epoch = len(history.get("loss", []))
+        if plan.train is not None and not len(plan.train):
+            # A partial_fit batch whose every row is held out for calibration.
+            return TrainingRun({}, 0, 0, session.task_weights())
         snapshot = session.model.get_weights() if initial_epoch else None
         try:
             return session.fit(
@@ -762,7 +795,8 @@ class MultiTaskConvEstimator(BaseWrapper):
                 initial_epoch=initial_epoch,
                 seed=seed,
                 callbacks=self._callback_list(),
-                rows=rows,
+                rows=plan.train,
+                validation=plan.validation,
             )
         except BaseException:
             if snapshot is not None:
@@ -1000,8 +1034,10 @@ class MultiTaskConvEstimator(BaseWrapper):
             raise AttributeError(
                 "calibration_: no rows were held out at fit "
                 f"(calibration_fraction={self.calibration_fraction!r}, "
-                "'auto' holds out none below 200 samples, partial_fit none). "
-                "Fit with calibration_fraction=0.1, or early_stopping=True."
+                "'auto' holds out none below 200 samples, partial_fit none), "
+                "or an earlier fit of this network trained on every row. Fit "
+                "a new network with calibration_fraction=0.1, or "
+                "early_stopping=True."
             )
         return calibration
 
@@ -1167,9 +1203,10 @@ class MultiTaskConvEstimator(BaseWrapper):
         >>> relevance["ampl"].shape, relevance["temp"].shape
         ((5, 64), (5,))
         """
-        from .explain import explain_inputs
+        from .explain import check_explain_arguments, explain_inputs
 
         check_is_fitted(self)
+        window = check_explain_arguments(method, window)
         state = self._state
         names = [t.name for t in state.tasks]
         name = names[0] if task is None else task
@@ -1230,9 +1267,13 @@ class MultiTaskConvEstimator(BaseWrapper):
         True
         """
         check_is_fitted(self)
-        check_same_index(X, y)
+        check_same_index(X, y, sample_weight)
         encoder = self.target_encoder_
         encoder.check_columns(y)  # columns that are not the tasks raise
+        if sample_weight is not None:
+            # The same check as fit's: relative weights, one per sample.
+            sample_weight = check_sample_weight(sample_weight, encoder.n_samples_of(y))
+        encoder.check_scorable(y)
         unseen = encoder.unseen_labels(y)
         if unseen:
             # As scikit-learn classifiers do: such a row can only be an error.
@@ -1243,6 +1284,7 @@ class MultiTaskConvEstimator(BaseWrapper):
                 stacklevel=2,
             )
         y_pred = self.predict(X)
+        check_lengths(len(y_pred), encoder.n_samples_of(y))
         return combined_score(
             self.task_kinds_, y, y_pred, sample_weight, self.score_weights
         )
@@ -1319,9 +1361,7 @@ class MultiTaskConvEstimator(BaseWrapper):
 
 def _check_alpha(alpha) -> float:
     """A miscoverage level of predict_interval and predict_set."""
-    if not (isinstance(alpha, Real) and 0 < alpha < 1):
-        raise ValueError(f"alpha={alpha!r}; expected a float in (0, 1).")
-    return float(alpha)
+    return check_open_fraction("alpha", alpha)
 
 
 def load(path) -> MultiTaskConvEstimator:
@@ -1375,10 +1415,34 @@ def load(path) -> MultiTaskConvEstimator:
     return estimator
 
 
-def _auto_epochs(n_samples: int, config: TrainingConfig):
-    """Epochs of an ``epochs="auto"`` fit, and the config with its passes."""
-    n_train = n_samples
-    if config.early_stopping:
-        n_train = max(1, round(n_samples * (1 - config.validation_fraction)))
+def _auto_epochs(n_train: int, config: TrainingConfig):
+    """Epochs of an ``epochs="auto"`` fit on ``n_train`` rows, and the config
+    with its passes."""
     budget = auto_budget(n_train, config.batch_size)
     return budget.epochs, replace(config, passes_per_epoch=budget.passes_per_epoch)
+
+
+def _plan(fraction, config, inputs, targets, tasks, weights, seed, previous, *, stream):
+    """The :class:`~skmtl.holdout.RowPlan` of one fit: keyed by the salt and
+    bounded by the ``clean_below`` of the network's earlier fits."""
+    if previous is None:
+        salt, clean_below = seed, None
+    else:
+        earlier = previous.calibration
+        salt = seed if earlier is None or earlier.salt is None else earlier.salt
+        clean_below = 0.0 if earlier is None else earlier.clean_below
+    return plan_rows(
+        fraction,
+        row_keys(inputs, salt),
+        targets,
+        tasks,
+        weights,
+        salt=salt,
+        seed=seed,
+        validation_fraction=config.validation_fraction
+        if config.early_stopping
+        else 0.0,
+        keras_split=float(config.fit_params.get("validation_split", 0.0)),
+        clean_below=clean_below,
+        stream=stream,
+    )

@@ -43,7 +43,15 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["METHODS", "explain_inputs", "has_step_functions", "occlusion_windows"]
+from ._params import check_count
+
+__all__ = [
+    "METHODS",
+    "check_explain_arguments",
+    "explain_inputs",
+    "has_step_functions",
+    "occlusion_windows",
+]
 
 METHODS = ("occlusion", "integrated_gradients", "smoothgrad", "gradient")
 #: Bytes of input copies one forward pass may hold (occlusion and paths).
@@ -66,6 +74,38 @@ def has_step_functions(model) -> bool:
     layers = getattr(model, "_flatten_layers", None)
     found = layers(include_self=False, recursive=True) if layers else model.layers
     return any(isinstance(layer, MiniRocketFeatures) for layer in found)
+
+
+def check_explain_arguments(method: str, window: int | None) -> int | None:
+    """Refuse a bad ``method`` or ``window`` before anything is computed.
+
+    A window of 0 or less has no step to occlude (``window=-4`` gave NaN
+    relevance), and ``True`` is not a width.
+
+    Parameters
+    ----------
+    method : str
+        One of :data:`METHODS`.
+    window : int or None
+        Occlusion window in steps, at least 1; None for the default.
+
+    Returns
+    -------
+    int or None
+        ``window`` as a Python int (or None).
+
+    Examples
+    --------
+    >>> check_explain_arguments("occlusion", 8)
+    8
+    >>> check_explain_arguments("occlusion", -4)
+    Traceback (most recent call last):
+    ...
+    ValueError: window must be a positive integer (or None for the default); got -4.
+    """
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method={method!r}; expected one of {list(METHODS)}.")
+    return check_count("window", window, optional=True)
 
 
 def occlusion_windows(n_steps: int, window: int | None = None) -> np.ndarray:
@@ -174,8 +214,9 @@ def explain_inputs(
     >>> rel["ampl"].shape, rel["temp"].shape, bool((rel["ampl"] >= 0).all())
     ((40, 32), (40,), True)
     """
-    if method not in METHODS:
-        raise ValueError(f"method={method!r}; expected one of {list(METHODS)}.")
+    window = check_explain_arguments(method, window)
+    n_path = check_count("n_path", n_path)
+    chunk = check_count("chunk", chunk)
     task = next((t for t in state.tasks if t.name == task_name), None)
     if task is None:
         raise ValueError(
@@ -323,7 +364,7 @@ def _gradient_method(state, inputs, task, index, method, n_path, random_state, c
 
 
 def _field_std(spec) -> np.ndarray:
-    std = spec.std
+    std = spec.network_std  # in the units the network gets
     return np.asarray(std if std else [1.0] * spec.n_channels, dtype=np.float32)
 
 

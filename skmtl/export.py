@@ -4,7 +4,10 @@ The exported graph takes the **raw** named inputs and returns **decoded**
 outputs, so a server (TF Serving, ``tf.saved_model.load`` in a process without
 skmtl) needs nothing else:
 
-- one float32 input per field of X seen at fit, named as the field (a name
+- one float32 input per field of X seen at fit (float64 for a field whose
+  values sit far from zero or from unit spread, such as Unix seconds: its
+  ``offset`` or ``scale`` in ``est.schema_`` is applied in float64 before the
+  cast, as ``predict`` does), named as the field (a name
   TensorFlow refuses for an argument, such as ``amp l``, ``température`` or
   ``ampl-raw``, is sanitised and de-duplicated: ``amp_l``, ``temperature``,
   ``ampl_raw``; :func:`signature_input_names` gives the mapping): a
@@ -153,9 +156,11 @@ def serving_specs(estimator) -> tuple[dict, dict]:
     Returns
     -------
     inputs : dict of str to tf.TensorSpec
-        One float32 spec per field of X, in the order seen at fit, keyed by
-        field; each spec's ``name`` is the signature's input name (see
-        :func:`signature_input_names`).
+        One spec per field of X, in the order seen at fit, keyed by field;
+        each spec's ``name`` is the signature's input name (see
+        :func:`signature_input_names`). float32, or float64 for a field far
+        from zero or from unit spread (its ``offset`` or ``scale`` in
+        ``est.schema_``), which predict also centres in float64.
     outputs : dict of str to tf.TensorSpec
         ``<task>`` (labels or values) and ``<task>_proba`` (classification
         only), in task order.
@@ -182,7 +187,7 @@ def serving_specs(estimator) -> tuple[dict, dict]:
     names = signature_input_names(schema.names)
     inputs = {
         spec.name: tf.TensorSpec(
-            _input_shape(spec, schema.form), tf.float32, names[spec.name]
+            _input_shape(spec, schema.form), _input_dtype(spec), names[spec.name]
         )
         for spec in schema.fields
     }
@@ -215,6 +220,29 @@ class _Serving(tf.Module):
     def __init__(self, model):
         super().__init__(name="skmtl_serving")
         self.model = model
+
+
+def _input_dtype(spec) -> tf.DType:
+    """float64 for a field that predict centres in float64 before its cast.
+
+    Such a field sits far from zero (Unix seconds: 1.7e9 plus a few): as
+    float32 it would have lost what tells its samples apart before the graph
+    could subtract the offset.
+    """
+    return tf.float64 if spec.offset else tf.float32
+
+
+def _network_units(x, spec):
+    """A field's values as the network gets them, as ``predict`` encodes them:
+    ``(x - offset) * scale`` in float64, then float32 (the mask channel of a
+    variable-length signal is left as it is)."""
+    if not (spec.offset or spec.scale):
+        return x
+    # The mask channel of a variable-length signal: offset 0, scale 1.
+    offset = (spec.offset or (0.0,) * spec.n_channels) + (0.0,) * spec.ragged
+    scale = (spec.scale or (1.0,) * spec.n_channels) + (1.0,) * spec.ragged
+    centred = tf.cast(x, tf.float64) - tf.constant(offset, tf.float64)
+    return tf.cast(centred * tf.constant(scale, tf.float64), tf.float32)
 
 
 def _serving_function(estimator, input_specs: dict):
@@ -262,10 +290,7 @@ def _serving_function(estimator, input_specs: dict):
                 x = tf.identity(checked[name])
                 want = len(schema[name].shape) + 1  # network rank, batch included
                 x = x[..., tf.newaxis] if x.shape.rank < want else x
-                if schema[name].offset:
-                    # As encode does; the float32 input has float32's precision.
-                    x = x - tf.constant(schema[name].offset, tf.float32)
-                features[name] = x
+                features[name] = _network_units(x, schema[name])
         raw = model(features, training=False)
         out = {}
         for task, dtype, classes in decoders:
@@ -287,6 +312,8 @@ def _is_saved_model(path: Path) -> bool:
 # What an export writes; anything else in the directory is the user's.
 _EXPORT_FILES = {"saved_model.pb", "saved_model.pbtxt", "fingerprint.pb"}
 _EXPORT_DIRS = {"variables", "assets"}
+# TensorFlow's checkpoint in variables/: an index and its numbered shards.
+_VARIABLES_FILE = re.compile(r"variables\.(index|data-\d{5}-of-\d{5})")
 
 
 def _foreign_files(path: Path) -> list[str]:
@@ -298,7 +325,10 @@ def _foreign_files(path: Path) -> list[str]:
                 str(inner.relative_to(path))
                 for inner in sorted(entry.rglob("*"))
                 if not (
-                    entry.name == "variables" and inner.name.startswith("variables.")
+                    entry.name == "variables"
+                    and inner.is_file()
+                    and not inner.is_symlink()
+                    and _VARIABLES_FILE.fullmatch(inner.name)
                 )
             ]
         elif entry.name not in _EXPORT_FILES or not entry.is_file():
@@ -345,9 +375,10 @@ def export(estimator, path: str | os.PathLike, *, overwrite: bool = False) -> No
     covariate ``(batch,)``, a signal of one channel ``(batch, n_steps)`` (also
     when fit got ``(n, n_steps, 1)``: feed ``x[..., 0]``), a signal of several
     channels and the ``"signal"`` of a 3-D array X ``(batch, n_steps,
-    n_channels)``; :func:`serving_specs` lists them without writing anything.
-    The directory is written next to ``path`` first and moved into place, so a
-    failed export leaves no half-written model behind.
+    n_channels)``; a field far from zero (Unix seconds) is float64, centred
+    in float64 as ``predict`` does. :func:`serving_specs` lists them without
+    writing anything. The directory is written next to ``path`` first and
+    moved into place, so a failed export leaves no half-written model behind.
 
     Parameters
     ----------

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from .conformal import Calibration
 from .inputs import InputSchema, encode
-from .ragged import length_ordered_chunks
+from .ragged import PAD_STEPS, length_ordered_chunks
 from .targets import CLASSIFICATION, TargetEncoder, TaskSpec
 
 __all__ = ["FittedState", "PREDICT_CHUNK", "warn_if_collapsed"]
@@ -142,10 +142,7 @@ class FittedState:
         # its own longest; a recording's outputs do not depend on its batch).
         out = {}
         for rows in length_ordered_chunks(inputs, n_samples, chunk):
-            batch = {
-                k: np.asarray(inputs[k][rows], dtype=np.float32)
-                for k in self.input_names
-            }
+            batch = {k: _batch(inputs[k], rows) for k in self.input_names}
             for name, value in forward(batch).items():
                 value = value.numpy()
                 if name not in out:
@@ -165,6 +162,14 @@ class FittedState:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+
+
+def _batch(field, rows) -> np.ndarray:
+    """Rows of one encoded field as the network takes them (a variable-length
+    signal padded to a multiple of :data:`~skmtl.ragged.PAD_STEPS`)."""
+    if hasattr(field, "padded"):
+        return field.padded(rows, multiple=PAD_STEPS)
+    return np.asarray(field[rows], dtype=np.float32)
 
 
 def warn_if_collapsed(state: FittedState, inputs, targets, weights, chunk) -> None:

@@ -67,6 +67,11 @@ class FieldSpec:
         longest recording seen at fit and ``min_steps`` the shortest.
     min_steps : int, default=0
         The shortest recording of a ragged signal at fit.
+    scale : tuple of float, default=()
+        Per-channel power of two the values are multiplied by in float64 (after
+        ``offset``) before the cast to float32, for a field whose spread is
+        far from 1 (SI units: ``1e-15`` or ``1e20``), which the network's
+        float32 normalisation could not divide out; empty for none.
 
     See Also
     --------
@@ -94,13 +99,31 @@ class FieldSpec:
     offset: tuple[float, ...] = ()
     ragged: bool = False
     min_steps: int = 0
+    scale: tuple[float, ...] = ()
 
     @property
     def network_mean(self) -> tuple[float, ...]:
-        """The mean of the values the network gets (after ``offset``)."""
-        if not self.offset:
-            return self.mean
-        return tuple(m - o for m, o in zip(self.mean, self.offset, strict=True))
+        """The mean of the values the network gets (after ``offset`` and
+        ``scale``)."""
+        offset = self.offset or (0.0,) * len(self.mean)
+        scale = self.scale or (1.0,) * len(self.mean)
+        return tuple(
+            (m - o) * k for m, o, k in zip(self.mean, offset, scale, strict=True)
+        )
+
+    @property
+    def network_std(self) -> tuple[float, ...]:
+        """The standard deviation of the values the network gets."""
+        if not self.scale:
+            return self.std
+        return tuple(s * k for s, k in zip(self.std, self.scale, strict=True))
+
+    def to_raw(self, values: np.ndarray) -> np.ndarray:
+        """Values as the network gets them, back in the field's own units."""
+        values = np.asarray(values, dtype=np.float64)
+        if self.scale:
+            values = values / np.asarray(self.scale)
+        return values + np.asarray(self.offset or 0.0)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -205,6 +228,7 @@ class InputSchema:
                     "mean": tuple(f.get("mean", ())),
                     "std": tuple(f.get("std", ())),
                     "offset": tuple(f.get("offset", ())),
+                    "scale": tuple(f.get("scale", ())),
                 }
             )
             for f in data["fields"]
@@ -328,13 +352,30 @@ def check_input_list(X, n_samples: int | None = None, names=None) -> None:
     )
 
 
-def check_same_index(X, y) -> None:
-    """Refuse a pandas X and y whose indexes differ: rows would pair by position.
+def check_same_index(X, y=None, sample_weight=None) -> None:
+    """Refuse pandas objects among X, y and sample_weight whose indexes differ.
 
-    scikit-learn pairs the rows of X and y by position; pandas users pair them
-    by label. When both are pandas objects and their indexes differ (y
-    shuffled, or filtered differently), each sample would silently get another
-    sample's target. Equal indexes, and any X or y that is not pandas, pass.
+    scikit-learn pairs the rows of X, y and ``sample_weight`` by position;
+    pandas users pair them by label. When two of them are pandas objects and
+    their indexes differ (y shuffled, or filtered differently), each sample
+    would silently get another sample's target or weight. The values of a
+    dict X that are pandas Series count as well, as do the Series of a
+    ``{task: weights}`` dict. Equal indexes, and objects that are not pandas,
+    pass; so do different lengths (the length checks say more).
+
+    Parameters
+    ----------
+    X : object
+        The X given to a public method.
+    y : object, optional
+        Its targets.
+    sample_weight : object, optional
+        Its sample weights: an array, a Series or ``{task: array or Series}``.
+
+    Raises
+    ------
+    ValueError
+        Naming the two objects whose indexes differ, and the fix.
 
     Examples
     --------
@@ -345,26 +386,48 @@ def check_same_index(X, y) -> None:
     Traceback (most recent call last):
     ...
     ValueError: X and y have different indexes (X: [0, 1, 2], y: [2, 0, 1]); ...
+    >>> check_same_index(X, None, pd.Series([1.0, 2.0, 1.0], index=[5, 6, 7]))
+    Traceback (most recent call last):
+    ...
+    ValueError: X and sample_weight have different indexes (X: [0, 1, 2], ...
     """
-    pandas = ("DataFrame", "Series")
-    if type(X).__name__ not in pandas or type(y).__name__ not in pandas:
+    indexed = _pandas_indexes(X, "X")
+    indexed += _pandas_indexes(y, "y")
+    indexed += _pandas_indexes(sample_weight, "sample_weight")
+    if not indexed:
         return
-    x_index, y_index = getattr(X, "index", None), getattr(y, "index", None)
-    if x_index is None or y_index is None or len(x_index) != len(y_index):
-        return  # not pandas after all, or the length check says more
-    if x_index.equals(y_index):
-        return
+    first, reference = indexed[0]
+    for name, index in indexed[1:]:
+        if len(index) == len(reference) and not index.equals(reference):
+            raise ValueError(_index_message(first, reference, name, index))
 
+
+def _is_pandas(obj) -> bool:
+    return type(obj).__name__ in ("DataFrame", "Series") and hasattr(obj, "index")
+
+
+def _pandas_indexes(obj, name: str) -> list:
+    """``[(name, index)]`` of ``obj`` if pandas, or of each pandas value of a dict."""
+    if _is_pandas(obj):
+        return [(name, obj.index)]
+    if isinstance(obj, Mapping):
+        return [(f"{name}[{k!r}]", v.index) for k, v in obj.items() if _is_pandas(v)]
+    return []
+
+
+def _index_message(first: str, reference, name: str, index) -> str:
     def head(index) -> str:
         shown = ", ".join(map(repr, index[:3].tolist()))
         return f"[{shown}{', ...' if len(index) > 3 else ''}]"
 
-    raise ValueError(
-        f"X and y have different indexes (X: {head(x_index)}, y: {head(y_index)}); "
-        "rows are paired by position, so samples would get other samples' "
-        "targets. Pair them by label with y = y.loc[X.index], or, if the order "
-        "is right, drop both indexes with X.reset_index(drop=True) and "
-        "y.reset_index(drop=True)."
+    what = "targets" if name == "y" else "weights" if "weight" in name else "values"
+    return (
+        f"{first} and {name} have different indexes ({first}: {head(reference)}, "
+        f"{name}: {head(index)}); rows are paired by position, so samples would "
+        f"get other samples' {what}. Pair them by label with {name} = "
+        f"{name}.loc[{first}.index], or, if the order is right, drop both "
+        f"indexes with {first}.reset_index(drop=True) and "
+        f"{name}.reset_index(drop=True)."
     )
 
 
@@ -457,6 +520,7 @@ def to_named_arrays(X) -> tuple[dict[str, np.ndarray], str]:
     if form == "dict":
         for key in X:
             check_name(key, "X field")
+        check_same_index(X)  # Series values would pair by position
         arrays = {k: _dict_field(k, v) for k, v in X.items()}
     elif form == "structured":
         arrays = {
@@ -539,18 +603,50 @@ def _numeric(name: str, a: np.ndarray) -> np.ndarray:
                 f"Field {name!r} has dtype object with non-numeric values ({exc}); "
                 "signals and covariates must be numeric."
             ) from None
-    if a.dtype.kind == "c":
+    check_numeric_dtype(name, a.dtype)
+    return a
+
+
+def check_numeric_dtype(name: str, dtype: np.dtype, where: str = "") -> None:
+    """The one dtype rule for the values of a field: bool, int or float.
+
+    Used for whole fields and for each recording of a variable-length field
+    (:meth:`skmtl.ragged.RaggedSignal.from_list`), so that a complex or
+    timedelta recording is refused as a complex or timedelta field is.
+
+    Parameters
+    ----------
+    name : str
+        The field's name.
+    dtype : numpy.dtype
+        The dtype of its values (an object dtype is converted elsewhere).
+    where : str, default=""
+        Where in the field, e.g. ``" (sample 3)"``.
+
+    Raises
+    ------
+    ValueError
+        For complex, text, date, timedelta and other non-numeric dtypes.
+
+    Examples
+    --------
+    >>> check_numeric_dtype("ampl", np.dtype("float32"))
+    >>> check_numeric_dtype("ampl", np.dtype("complex128"), " (sample 0)")
+    Traceback (most recent call last):
+    ...
+    ValueError: Complex data not supported: field 'ampl' (sample 0) has dtype ...
+    """
+    if dtype.kind == "c":
         raise ValueError(
-            f"Complex data not supported: field {name!r} has dtype {a.dtype}. "
+            f"Complex data not supported: field {name!r}{where} has dtype {dtype}. "
             "Split it into two real fields (real and imaginary part, or "
             "magnitude and phase)."
         )
-    if a.dtype.kind not in "biuf":
+    if dtype.kind not in "biufO":
         raise ValueError(
-            f"Field {name!r} has dtype {a.dtype}, but signals and covariates must "
-            "be numeric (bool, int or float). Encode categories as numbers first."
+            f"Field {name!r}{where} has dtype {dtype}, but signals and covariates "
+            "must be numeric (bool, int or float). Encode categories as numbers first."
         )
-    return a
 
 
 def _check_finite(name: str, a: np.ndarray) -> None:
@@ -628,38 +724,41 @@ def is_memory_mapped(a: np.ndarray) -> bool:
     return isinstance(a, mmap.mmap)
 
 
-def _as_model_array(a: np.ndarray, kind: str, offset=()) -> np.ndarray:
+def _as_model_array(a: np.ndarray, kind: str, offset=(), scale=()) -> np.ndarray:
     """float32 with the per-sample shape the network expects; a view when possible.
 
     A memory-mapped float array of another precision keeps its dtype: converting
     it would load the whole file; batches are cast to float32 as they are read
-    (through :class:`_Centred` when the field has an ``offset``).
+    (through :class:`_Centred` when the field has an ``offset`` or a ``scale``).
     """
     if kind == COVARIATE or a.ndim == 2:
         a = a[..., np.newaxis]
-    if offset:
+    if offset or scale:
+        offset = np.asarray(offset or 0.0, dtype=np.float64)
+        scale = np.asarray(scale or 1.0, dtype=np.float64)
         if a.dtype.kind == "f" and is_memory_mapped(a):
-            return _Centred(a, np.asarray(offset, dtype=np.float64))
-        return _centred(a, np.asarray(offset, dtype=np.float64))
+            return _Centred(a, offset, scale)
+        return _centred(a, offset, scale)
     if not (a.dtype.kind == "f" and is_memory_mapped(a)):
         a = np.asarray(a, dtype=np.float32)
     return a
 
 
-def _centred(a: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """``a - offset`` in float64, cast to float32, chunk by chunk."""
+def _centred(a: np.ndarray, offset: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``(a - offset) * scale`` in float64, cast to float32, chunk by chunk."""
     out = np.empty(a.shape, dtype=np.float32)
     for start in range(0, a.shape[0], _CHUNK_ROWS):
         stop = start + _CHUNK_ROWS
-        out[start:stop] = np.asarray(a[start:stop], dtype=np.float64) - offset
+        out[start:stop] = (np.asarray(a[start:stop], dtype=np.float64) - offset) * scale
     return out
 
 
 class _Centred:
-    """A memory-mapped field read as ``a - offset`` in float32, rows on demand."""
+    """A memory-mapped field read as ``(a - offset) * scale`` in float32, rows
+    on demand."""
 
-    def __init__(self, a: np.ndarray, offset: np.ndarray):
-        self._a, self._offset = a, offset
+    def __init__(self, a: np.ndarray, offset: np.ndarray, scale: np.ndarray):
+        self._a, self._offset, self._scale = a, offset, scale
         self.shape, self.ndim = a.shape, a.ndim
         self.dtype = np.dtype(np.float32)
 
@@ -667,7 +766,9 @@ class _Centred:
         return len(self._a)
 
     def __getitem__(self, rows) -> np.ndarray:
-        values = np.asarray(self._a[rows], dtype=np.float64) - self._offset
+        values = (np.asarray(self._a[rows], dtype=np.float64) - self._offset) * (
+            self._scale
+        )
         return values.astype(np.float32)
 
     def __array__(self, dtype=None, copy=None):
@@ -723,8 +824,33 @@ def _channel_stats(name: str, a: np.ndarray, kind: str) -> tuple[tuple, tuple]:
 def _as_statistics(mean: np.ndarray, std: np.ndarray) -> tuple[tuple, tuple]:
     """Per-channel ``(mean, std)`` as tuples of floats, for a FieldSpec."""
     # A constant channel carries no information; scale 1 keeps it harmless.
-    std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
+    # Constant relative to its own level (float64 rounding of a sum leaves
+    # ~1e-16 of it), never to an absolute floor: a field in units of 1e-15 has
+    # the spread of the same field in units of 1.
+    varies = (std > 0) & (std > _CONSTANT_SPREAD * np.abs(mean))
+    std = np.where(varies, std, 1.0)
     return tuple(float(m) for m in mean), tuple(float(s) for s in std)
+
+
+# A channel whose spread is below this share of its mean is constant.
+_CONSTANT_SPREAD = 1e-12
+# Spreads the network's float32 normalisation divides out faithfully: Keras
+# divides by max(std, 1e-7) and holds the variance in float32, which
+# underflows below std ~1e-19 and overflows above ~1e19.
+_SPREAD_RANGE = (2.0**-10, 2.0**10)
+
+
+def _scale(std) -> tuple[float, ...]:
+    """The power of two per channel that brings a spread outside
+    ``_SPREAD_RANGE`` to about 1 (exact in floating point); () if none needs it.
+    """
+    std = np.asarray(std, dtype=np.float64)
+    low, high = _SPREAD_RANGE
+    outside = (std < low) | (std > high)
+    if not outside.any():
+        return ()
+    powers = np.where(outside, -np.round(np.log2(std)), 0.0)
+    return tuple(float(2.0**p) for p in powers)
 
 
 def _warn_if_channels_first(name: str, a: np.ndarray, form: str) -> None:
@@ -757,7 +883,17 @@ def infer_schema(X) -> InputSchema:
         mean, std = _channel_stats(name, a, kind)
         offset = _offset(a, mean, std)
         fields.append(
-            FieldSpec(name, kind, n_steps, n_channels, str(a.dtype), mean, std, offset)
+            FieldSpec(
+                name,
+                kind,
+                n_steps,
+                n_channels,
+                str(a.dtype),
+                mean,
+                std,
+                offset,
+                scale=_scale(std),
+            )
         )
     return InputSchema(fields=tuple(fields), form=form)
 
@@ -777,6 +913,7 @@ def _ragged_spec(name: str, a: RaggedSignal) -> FieldSpec:
         std,
         ragged=True,
         min_steps=int(lengths.min()),
+        scale=_scale(std),
     )
 
 
@@ -795,6 +932,8 @@ def _encode_ragged(spec: FieldSpec, a) -> RaggedSignal:
             f"Field {spec.name!r} has {a.n_channels} channel(s) per step, but the "
             f"{spec.describe()} was seen at fit."
         )
+    if spec.scale:  # powers of two: exact in float32 too
+        a = RaggedSignal(a.values * np.asarray(spec.scale, np.float32), a.offsets)
     return a
 
 
@@ -875,7 +1014,7 @@ def encode(
             )
         if check_finite:
             _check_finite(spec.name, a)
-        encoded[spec.name] = _as_model_array(a, spec.kind, spec.offset)
+        encoded[spec.name] = _as_model_array(a, spec.kind, spec.offset, spec.scale)
     return encoded, n_samples
 
 

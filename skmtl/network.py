@@ -93,12 +93,17 @@ def check_filters(filters) -> tuple[int, ...] | None:
     if filters is None:
         return None
     values = (filters,) if isinstance(filters, Integral) else tuple(filters)
-    if not values or not all(isinstance(f, Integral) and f >= 1 for f in values):
+    if not values or not all(_is_count(f) and f >= 1 for f in values):
         raise ValueError(
             f"The 'filters' parameter must be a non-empty sequence of positive "
             f"ints (one per conv stage); got {filters!r}."
         )
     return tuple(int(f) for f in values)
+
+
+def _is_count(value) -> bool:
+    # True is an Integral to Python; as a number of filters it is a mistake.
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 @contextmanager
@@ -328,7 +333,9 @@ def _ragged_branch(x, spec, namer, *, trunk, branch, **params):
     """
     name = namer.prefix(f"ragged_{spec.name}")
     values, mask = split_mask(x, name)
-    normalised = _normalization(spec.network_mean, spec.std, f"{name}_norm")(values)
+    normalised = _normalization(spec.network_mean, spec.network_std, f"{name}_norm")(
+        values
+    )
     n_steps = spec.n_steps if trunk in _ROCKET_TRUNKS else max(spec.min_steps, 1)
     return branch(normalised, n_steps, name, mask=mask, **params)
 
@@ -429,7 +436,7 @@ def conv_trunk(
             )
             continue
         norm_name = namer.name(f"{spec.name}_norm")
-        normalised = _normalization(spec.network_mean, spec.std, norm_name)(
+        normalised = _normalization(spec.network_mean, spec.network_std, norm_name)(
             inputs[spec.name]
         )
         by_length.setdefault(spec.n_steps, []).append(normalised)
@@ -460,7 +467,7 @@ def conv_trunk(
             else tensors[0]
         )
         mean = [spec.network_mean[0] for spec in covariates]
-        std = [spec.std[0] for spec in covariates]
+        std = [spec.network_std[0] for spec in covariates]
         features.append(_normalization(mean, std, namer.name("covariates_norm"))(x))
     if len(features) == 1:
         return features[0]

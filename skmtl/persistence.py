@@ -10,7 +10,7 @@ loaded from trusted sources.
 
 from __future__ import annotations
 
-import io
+import errno
 import json
 import os
 import tempfile
@@ -22,6 +22,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from ._load_budget import (
+    LoadBudget,
+    SkmtlFileError,
+    build_symbolically,
+    check_declared,
+    megabytes,
+    read_keras_archive,
+)
 from ._version import __version__
 from .conformal import Calibration
 from .datafiles import atomic_path
@@ -40,42 +48,8 @@ _MODEL = "model.keras"
 # model file of skmtl's networks a few MB.
 MAX_METADATA_BYTES = 32 * 2**20
 MAX_MODEL_BYTES = 2 * 2**30
-# Uncompressed over compressed size above which a member of at least
-# _RATIO_FLOOR bytes is taken for a zip bomb: metadata and weights compress a
-# few times; deflate's own limit is about 1000.
-MAX_COMPRESSION_RATIO = 100
-_RATIO_FLOOR = 2**20
 # Entries every file written by save holds in its skmtl.json.
 _REQUIRED = ("params", "schema", "input_names", "targets")
-
-
-class SkmtlFileError(ValueError):
-    """The file is not a readable skmtl model.
-
-    Raised by :func:`skmtl.load` for a file that is not an skmtl model (a
-    joblib or pickle file, a truncated archive), one written in another file
-    format version or with another Keras major version, or one whose model
-    would run code when loaded (a ``Lambda`` layer). A subclass of
-    ``ValueError``, so ``except ValueError`` catches it too.
-
-    See Also
-    --------
-    skmtl.load : Reads a file written by ``MultiTaskConvEstimator.save``.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> from skmtl import load
-    >>> from skmtl.persistence import SkmtlFileError
-    >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
-    >>> with open(path, "w") as f:
-    ...     _ = f.write("not a model")
-    >>> try:
-    ...     load(path)
-    ... except SkmtlFileError as exc:
-    ...     print("refused:", str(exc).split(" (")[0].rsplit("/", 1)[-1])
-    refused: notes.txt is not an skmtl model file
-    """
 
 
 class _Unsavable(TypeError):
@@ -117,21 +91,28 @@ def _encode_value(value):
     raise _Unsavable(type(value).__name__)
 
 
-def _decode_value(data):
+def _decode_value(data, budget: LoadBudget, entry: str):
+    """A value as :func:`_encode_value` wrote it; arrays and dtypes in ``budget``."""
+
+    def decode(value):
+        return _decode_value(value, budget, entry)
+
     if isinstance(data, list):
-        return [_decode_value(v) for v in data]
+        return [decode(v) for v in data]
     if not isinstance(data, dict):
         return data
     if "__numpy__" in data:
-        return np.dtype(data["__numpy__"]).type(data["value"])
+        return budget.dtype(f"the dtype of {entry}", data["__numpy__"]).type(
+            data["value"]
+        )
     if "__ndarray__" in data:
-        flat = np.asarray(data["data"], dtype=np.dtype(data["__ndarray__"]))
+        flat = budget.array(entry, data["data"], data["__ndarray__"])
         return flat.reshape(data["shape"])
     if "__tuple__" in data:
-        return tuple(_decode_value(v) for v in data["__tuple__"])
+        return tuple(decode(v) for v in data["__tuple__"])
     if "__items__" in data:
-        return {_key(_decode_value(k)): _decode_value(v) for k, v in data["__items__"]}
-    return {k: _decode_value(v) for k, v in data.items()}
+        return {_key(decode(k)): decode(v) for k, v in data["__items__"]}
+    return {k: decode(v) for k, v in data.items()}
 
 
 def _key(value):
@@ -154,14 +135,6 @@ def _dtype_to_json(dtype):
     if dtype is None:
         return None
     return dtype.descr if dtype.names else dtype.str
-
-
-def _dtype_from_json(data):
-    if data is None:
-        return None
-    if isinstance(data, list):
-        return np.dtype([tuple(field) for field in data])
-    return np.dtype(data)
 
 
 def _numpy_scalar(value):
@@ -194,6 +167,8 @@ def save(estimator, path: str | os.PathLike) -> None:
     ------
     sklearn.exceptions.NotFittedError
         If the estimator is not fitted.
+    FileNotFoundError
+        If the folder of ``path`` does not exist (it names ``path``).
 
     See Also
     --------
@@ -252,12 +227,27 @@ def save(estimator, path: str | os.PathLike) -> None:
         },
     }
     path = Path(path)
+    _check_folder(path)
     with tempfile.TemporaryDirectory() as tmp:
         model_path = Path(tmp) / _MODEL
         state.model.save(model_path)
         _write_atomically(
             path,
             lambda f: _write_zip(f, meta, model_path),
+        )
+
+
+def _check_folder(path: Path) -> None:
+    """Refuse a path in a missing folder, naming it (the write would otherwise
+    fail on its temporary file, whose name the user never gave)."""
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise FileNotFoundError(
+            errno.ENOENT,
+            f"Cannot save to {path}: folder {folder} {what}; create it first "
+            "(os.makedirs) or choose another path",
+            str(path),
         )
 
 
@@ -280,61 +270,27 @@ def _write_atomically(path: Path, write) -> None:
         write(file)
 
 
-def _megabytes(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
-
-
 def _checked_member(path, zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
     """Read one archive member, refusing one larger than ``limit`` or bomb-like."""
-    _check_declared(path, zf.getinfo(name), limit)
+    check_declared(path, zf.getinfo(name), limit)
     with zf.open(name) as member:
         data = member.read(limit + 1)  # zipfile stops at the declared size
     if len(data) > limit:
         raise SkmtlFileError(
             f"{path} is not an skmtl model file ({name} unpacks to more than "
-            f"{_megabytes(limit)})."
+            f"{megabytes(limit)})."
         )
     return data
 
 
-def _check_declared(path, info: zipfile.ZipInfo, limit: int) -> None:
-    """Refuse a member that declares more than ``limit``, or a bomb's ratio.
-
-    zipfile never yields more than a member's declared size (a longer stream
-    fails its CRC check), so checking the declaration bounds what is read.
-    """
-    name = info.filename
-    too_large = info.file_size > limit
-    bomb = (
-        info.file_size >= _RATIO_FLOOR
-        and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1)
-    )
-    if too_large or bomb:
-        why = (
-            f"more than the {_megabytes(limit)} skmtl reads"
-            if too_large
-            else f"{info.file_size / max(info.compress_size, 1):.0f} times its "
-            "compressed size, as in a zip bomb"
-        )
-        raise SkmtlFileError(
-            f"{path} is not an skmtl model file ({name} would unpack to "
-            f"{_megabytes(info.file_size)}, {why}); refused before decompressing it."
-        )
-
-
-def _check_inner_archive(path, model_bytes: bytes) -> None:
-    """The Keras file is a zip too: Keras would decompress its members whole."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(model_bytes)) as inner:
-            for info in inner.infolist():
-                _check_declared(path, info, MAX_MODEL_BYTES)
-    except zipfile.BadZipFile:
-        raise SkmtlFileError(
-            f"{path} is not an skmtl model file ({_MODEL} is not a Keras file)."
-        ) from None
-
-
 def _read(path) -> tuple[dict, bytes]:
+    """The checked metadata and the Keras file's bytes (``skmtl info`` reads it)."""
+    meta, model_bytes, _ = _read_members(path)
+    return meta, model_bytes
+
+
+def _read_members(path) -> tuple[dict, bytes, int]:
+    """``(metadata, Keras file bytes, metadata size)``, each member size-checked."""
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
@@ -351,7 +307,6 @@ def _read(path) -> tuple[dict, bytes]:
                 )
             meta_bytes = _checked_member(path, zf, _META, MAX_METADATA_BYTES)
             model_bytes = _checked_member(path, zf, _MODEL, MAX_MODEL_BYTES)
-        _check_inner_archive(path, model_bytes)
         meta = json.loads(meta_bytes)
     except zipfile.BadZipFile:
         raise SkmtlFileError(
@@ -362,7 +317,11 @@ def _read(path) -> tuple[dict, bytes]:
             f"{path} is not an skmtl model file ({_META} is nested too deeply to "
             "be skmtl's metadata)."
         ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError, zipfile.LargeZipFile) as exc:
+    except SkmtlFileError:
+        raise
+    except (ValueError, zipfile.LargeZipFile) as exc:
+        # JSONDecodeError, UnicodeDecodeError, and the ValueError of a number
+        # past Python's int-string limit (a 5,000-digit integer).
         raise SkmtlFileError(f"{path} has unreadable metadata: {exc}") from None
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise  # the path's problem, not the file's
@@ -373,27 +332,34 @@ def _read(path) -> tuple[dict, bytes]:
         ) from None
     if not isinstance(meta, dict) or meta.get("format") != "skmtl":
         raise SkmtlFileError(f"{path} is not an skmtl model file.")
+    _check_header(path, meta)
+    return meta, model_bytes, len(meta_bytes)
+
+
+def _check_header(path, meta: dict) -> None:
+    """Required entries, and the file format and Keras versions it was saved in."""
     missing = [key for key in _REQUIRED if key not in meta]
     if missing:
         raise SkmtlFileError(
             f"{path} is not an skmtl model file ({_META} lacks "
             f"{', '.join(map(repr, missing))}); save the model again."
         )
+    versions = meta.get("versions")
+    versions = versions if isinstance(versions, dict) else {}
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise SkmtlFileError(
             f"{path} has skmtl file format {version!r}; this skmtl "
             f"({__version__}) reads format {FORMAT_VERSION}. Load it with the "
-            f"skmtl version that saved it ({meta.get('versions', {}).get('skmtl')})."
+            f"skmtl version that saved it ({versions.get('skmtl')})."
         )
-    saved_keras = str(meta.get("versions", {}).get("keras", ""))
+    saved_keras = str(versions.get("keras", ""))
     if saved_keras.split(".")[0] != keras.__version__.split(".")[0]:
         raise SkmtlFileError(
             f"{path} was saved with Keras {saved_keras or 'unknown'}; this is Keras "
             f"{keras.__version__}, whose model format differs. Load it where Keras "
             f"{saved_keras.split('.')[0] or '?'}.x is installed."
         )
-    return meta, model_bytes
 
 
 def read(path: str | os.PathLike) -> tuple[dict, FittedState]:
@@ -435,23 +401,25 @@ def read(path: str | os.PathLike) -> tuple[dict, FittedState]:
     >>> params["filters"], state.n_epochs
     ((4,), 1)
     """
-    meta, model_bytes = _read(path)
+    meta, model_bytes, metadata_bytes = _read_members(path)
+    budget = LoadBudget(path, metadata_bytes)
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            model_path = Path(tmp) / _MODEL
-            model_path.write_bytes(model_bytes)
-            model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
-        params = dict(meta["params"])
-        if meta.get("typed_params"):
-            params = {name: _decode_value(value) for name, value in params.items()}
-        elif isinstance(params.get("filters"), list):  # files before typed params
-            params["filters"] = tuple(params["filters"])
-        schema = InputSchema.from_dict(meta["schema"])
-        targets = meta["targets"]
-        encoder = TargetEncoder(params.get("tasks"))
-        encoder.tasks_ = [TaskSpec.from_dict(t) for t in targets["tasks"]]
-        encoder.form_ = targets["form"]
-        encoder.y_dtype_ = _dtype_from_json(targets["y_dtype"])
+        params = _decode_params(meta, budget)
+        schema = InputSchema.from_dict(_checked_schema(meta["schema"], budget))
+        encoder = _target_encoder(meta["targets"], params, budget)
+        input_names = tuple(meta["input_names"])
+        # Every size the network declares is checked against the file's
+        # content, and the metadata against the network, before it is built.
+        config, weight_bytes = read_keras_archive(path, model_bytes, MAX_METADATA_BYTES)
+        build_symbolically(
+            path,
+            config,
+            weight_bytes,
+            lambda model: _check_network(
+                path, model, schema, input_names, encoder.tasks_
+            ),
+        )
+        model = _load_keras_model(model_bytes)
         fitted = meta.get("fitted", {})
         names = fitted.get("feature_names")
         n_epochs = len(meta.get("history", {}).get("loss", []))
@@ -459,7 +427,7 @@ def read(path: str | os.PathLike) -> tuple[dict, FittedState]:
             schema=schema,
             target_encoder=encoder,
             model=model,
-            input_names=tuple(meta["input_names"]),
+            input_names=input_names,
             history=meta.get("history", {}),
             task_weights=fitted.get("task_weights_", {}),
             n_epochs=fitted.get("n_epochs_", n_epochs),
@@ -487,14 +455,83 @@ def read(path: str | os.PathLike) -> tuple[dict, FittedState]:
             UserWarning,
             stacklevel=3,
         )
-    _check_network(path, state)
     state.predict_function()
     return params, state
 
 
-def _check_network(path, state: FittedState) -> None:
+def _load_keras_model(model_bytes: bytes) -> keras.Model:
+    with tempfile.TemporaryDirectory() as tmp:
+        model_path = Path(tmp) / _MODEL
+        model_path.write_bytes(model_bytes)
+        return keras.saving.load_model(model_path, compile=False, safe_mode=True)
+
+
+def _decode_params(meta: dict, budget: LoadBudget) -> dict:
+    """The estimator's parameters, with their types (arrays within ``budget``)."""
+    params = dict(meta["params"])
+    if meta.get("typed_params"):
+        return {
+            name: _decode_value(value, budget, f"parameter {name!r}")
+            for name, value in params.items()
+        }
+    if isinstance(params.get("filters"), list):  # files before typed params
+        params["filters"] = tuple(params["filters"])
+    return params
+
+
+def _checked_schema(data: Mapping, budget: LoadBudget) -> Mapping:
+    """The schema's entry, each field's dtype checked (predict converts to it)."""
+    for spec in data["fields"]:
+        _check_value_dtype(
+            budget, f"the dtype of input {spec['name']!r}", spec["dtype"]
+        )
+    return data
+
+
+def _target_encoder(
+    targets: Mapping, params: dict, budget: LoadBudget
+) -> TargetEncoder:
+    """The fitted target encoder; every dtype and class array within ``budget``."""
+    encoder = TargetEncoder(params.get("tasks"))
+    encoder.tasks_ = [
+        TaskSpec.from_dict(_checked_task(t, budget)) for t in targets["tasks"]
+    ]
+    encoder.form_ = targets["form"]
+    y_dtype = targets["y_dtype"]
+    encoder.y_dtype_ = None if y_dtype is None else budget.dtype("y_dtype", y_dtype)
+    return encoder
+
+
+def _checked_task(data: Mapping, budget: LoadBudget) -> dict:
+    """A task's entry with its classes and categories built within ``budget``.
+
+    Predictions come back in the task's dtype, so that is checked too.
+    """
+    entry = f"task {data['name']!r}"
+    data = dict(data)
+    _check_value_dtype(budget, f"the dtype of {entry}", data["dtype"])
+    for key in ("classes", "categories"):
+        if data.get(key) is not None:
+            data[key] = budget.array(
+                f"the {key} of {entry}", data[key], data[f"{key}_dtype"]
+            )
+    return data
+
+
+def _check_value_dtype(budget: LoadBudget, entry: str, name) -> None:
+    """Check a NumPy dtype's width; pandas names such as "category" pass."""
+    if isinstance(name, str):
+        try:
+            np.dtype(name)
+        except TypeError:
+            return  # a pandas extension dtype: no width of its own
+    budget.dtype(entry, name)
+
+
+def _check_network(
+    path, model: keras.Model, schema: InputSchema, input_names: tuple, tasks: list
+) -> None:
     """The metadata must describe the network: inputs, and each head's width."""
-    model = state.model
 
     def disagree(detail: str) -> SkmtlFileError:
         return SkmtlFileError(
@@ -503,18 +540,17 @@ def _check_network(path, state: FittedState) -> None:
         )
 
     inputs = {t.name: tuple(t.shape[1:]) for t in model.inputs}
-    unknown = [n for n in state.input_names if n not in state.schema]
-    if unknown or set(inputs) != set(state.input_names):
+    unknown = [n for n in input_names if n not in schema]
+    if unknown or set(inputs) != set(input_names):
         raise disagree(
             f"the network's inputs are {sorted(inputs)}, the metadata's "
-            f"{list(state.input_names)} of fields {state.schema.names}"
+            f"{list(input_names)} of fields {schema.names}"
         )
     for name, shape in inputs.items():
-        spec = state.schema[name]
+        spec = schema[name]
         if shape != spec.shape:
             raise disagree(f"{spec.describe()} feeds an input of shape {shape}")
     outputs = model.output if isinstance(model.output, dict) else {}
-    tasks = state.target_encoder.tasks_
     if set(outputs) != {t.name for t in tasks}:
         raise disagree(
             f"the network's outputs are {sorted(outputs)}, the tasks "

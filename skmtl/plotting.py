@@ -503,8 +503,8 @@ def plot_explanation(
     axes_list = np.atleast_1d(fig.subplots(n_panels, 1, squeeze=False)[:, 0])
     axes: dict[str, Any] = {}
     for ax, name in zip(axes_list, signals, strict=False):
-        # The values as given (encode subtracts a large constant offset).
-        values = inputs[name][0] + np.asarray(schema[name].offset or 0.0)
+        # The values as given (encode may subtract an offset and rescale).
+        values = schema[name].to_raw(inputs[name][0])
         weights = relevance[name][0]
         low, high = float(values.min()), float(values.max())
         ax.imshow(

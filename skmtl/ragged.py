@@ -53,9 +53,17 @@ class RaggedSignal:
     @classmethod
     def from_list(cls, cells: Sequence, name: str) -> RaggedSignal:
         """Check each recording and store them flat; errors name the sample."""
+        from .inputs import check_numeric_dtype  # inputs imports this module
+
         arrays = []
         n_channels = None
         for i, cell in enumerate(cells):
+            try:
+                dtype = np.asarray(cell).dtype
+            except ValueError:  # unevenly nested: refused as not numeric below
+                dtype = np.dtype(object)
+            # The fixed-length fields' dtype rule, before any conversion.
+            check_numeric_dtype(name, dtype, f" (sample {i})")
             try:
                 a = np.asarray(cell, dtype=np.float64)
             except (TypeError, ValueError):
@@ -77,9 +85,20 @@ class RaggedSignal:
             if n_channels is None:
                 n_channels = a.shape[1]
             elif a.shape[1] != n_channels:
+                # Equal first axes, unequal second: aeon's (channels, T_i).
+                transposed = a.shape[0] == arrays[0].shape[0]
                 raise ValueError(
                     f"Field {name!r}: sample {i} has {a.shape[1]} channel(s), sample "
                     f"0 has {n_channels}; every recording needs the same channels."
+                    + (
+                        f" Both have {a.shape[0]} rows: the recordings look like "
+                        "aeon's (n_channels, n_timepoints), and skmtl reads "
+                        "(n_steps, n_channels). Convert them with "
+                        "skmtl.from_aeon(list_of_recordings), or transpose each "
+                        "(a.T)."
+                        if transposed
+                        else ""
+                    )
                 )
             if not np.isfinite(a).all():
                 raise ValueError(
@@ -170,6 +189,14 @@ def total_lengths(arrays: Mapping[str, object]) -> np.ndarray | None:
     return np.sum(lengths, axis=0) if lengths else None
 
 
+#: Padded lengths of variable-length batches are multiples of this: a few
+#: batch shapes recur (oneDNN builds kernels per shape), and a lone short
+#: recording still spans the network's pooling.
+PAD_STEPS = 32
+#: Lengths up to which recordings share a chunk whatever their ratio.
+_SHORT_STEPS = 64
+
+
 def length_ordered_chunks(
     arrays: Mapping[str, object], n_samples: int, size: int
 ) -> list:
@@ -177,12 +204,20 @@ def length_ordered_chunks(
     contiguous slices, or, where a field is variable-length, runs of the rows
     in order of length, so that each chunk pads to its own longest member.
 
+    A run also ends where the length would more than double (beyond
+    :data:`_SHORT_STEPS`): one long recording among short ones is a chunk of
+    its own, not the width every short one is padded to.
+
     Examples
     --------
     >>> import numpy as np
     >>> ragged = RaggedSignal.from_list([np.ones(9), np.ones(2), np.ones(5)], "a")
     >>> [c.tolist() for c in length_ordered_chunks({"a": ragged}, 3, 2)]
     [[1, 2], [0]]
+    >>> cells = [np.ones(16)] * 3 + [np.ones(20_000)]
+    >>> ragged = RaggedSignal.from_list(cells, "a")
+    >>> [c.tolist() for c in length_ordered_chunks({"a": ragged}, 4, 256)]
+    [[0, 1, 2], [3]]
     >>> length_ordered_chunks({"b": np.zeros(3)}, 3, 2)
     [slice(0, 2, None), slice(2, 4, None)]
     """
@@ -190,4 +225,13 @@ def length_ordered_chunks(
     if lengths is None:
         return [slice(s, s + size) for s in range(0, n_samples, size)]
     order = np.argsort(lengths, kind="stable")
-    return [order[s : s + size] for s in range(0, n_samples, size)]
+    chunks, start = [], 0
+    for i in range(1, n_samples + 1):
+        if (
+            i == n_samples
+            or i - start == size
+            or lengths[order[i]] > 2 * max(lengths[order[start]], _SHORT_STEPS)
+        ):
+            chunks.append(order[start:i])
+            start = i
+    return chunks

@@ -47,12 +47,19 @@ _N_KERNELS = len(_KERNELS)
 _UINT8_STEPS = 255
 # Rows of training data used to set the features' standardisation.
 _ADAPT_ROWS = 512
+#: Fewest rows :func:`adapt_rocket` sets feature scales from: fewer would make
+#: most features constant (one row: all of them), scaled to 0 for good.
+MIN_ADAPT_ROWS = 4
 _ADAPT_CHUNK = 64
 #: Longest signal the "rocket" branch convolves; longer ones are averaged down.
 MAX_STEPS = 512
 #: With ``exact``, the normalised series are clipped at +-this (64 standard
 #: deviations: a step in a smooth signal is many of its differences' ones).
 GRID_BOUND = 64.0
+#: Most memory the kernels and per-dilation plans of one layer may take (a
+#: ``(84, n_steps)`` mask and ``(9, series, 84)`` kernels per dilation): what a
+#: layer built from a saved configuration can allocate, whatever it declares.
+MAX_PLAN_BYTES = 2**30
 # Scale of the standardised features; None: 1 / sqrt(n_features) (see adapt).
 _GAIN = None
 
@@ -212,6 +219,7 @@ class MiniRocketFeatures(keras.layers.Layer):
         # log length (see _summary).
         self.n_summary = self.n_channels + 1 if self.ragged else 0
         self.n_outputs = self.n_features + self.n_summary
+        self._check_plan_size()
         self._kernel_values = self._kernels()
         # The convolutions read 4 * max(dilation) zeros either side; the steps
         # are padded to ``chunks * chunk`` so that counts fit in uint8.
@@ -220,6 +228,19 @@ class MiniRocketFeatures(keras.layers.Layer):
         self._chunks = (chunks, -(-self.n_steps // chunks))
         self._padded_steps = chunks * self._chunks[1]
         self._plans = self._plan()
+
+    def _check_plan_size(self) -> None:
+        """Refuse sizes whose plans would not fit :data:`MAX_PLAN_BYTES`."""
+        per_dilation = _N_KERNELS * (self.n_steps + 9 * self.n_series) * 4
+        planned = len(self.dilations) * per_dilation
+        if planned > MAX_PLAN_BYTES:
+            raise ValueError(
+                f"MiniRocketFeatures(n_steps={self.n_steps}, "
+                f"n_channels={self.n_channels}) would take {planned / 2**30:.1f} "
+                f"GiB for its kernels and plans (at most {MAX_PLAN_BYTES / 2**30:g} "
+                "GiB): use fewer steps or channels (rocket_branch averages long "
+                f"signals down to {MAX_STEPS} steps first)."
+            )
 
     @property
     def grid_bits(self) -> int:
@@ -799,9 +820,16 @@ def adapt_rocket(model: keras.Model, inputs: Mapping[str, np.ndarray]) -> int:
     layers = list(rocket_layers(model))
     if not layers:
         return 0
+    n_samples = len(next(iter(inputs.values())))
+    if n_samples < MIN_ADAPT_ROWS:
+        raise ValueError(
+            "The network's MiniRocket features take their biases and scales "
+            f"from the first rows it sees; {n_samples} sample(s) cannot show how "
+            f"a feature varies (at least {MIN_ADAPT_ROWS} are needed). Give the "
+            "first fit or partial_fit more rows."
+        )
     names = [t.name for t in model.inputs]
     structure = model.input
-    n_samples = len(next(iter(inputs.values())))
     rows = np.arange(n_samples)
     if n_samples > _ADAPT_ROWS:
         rows = np.sort(np.random.default_rng(0).choice(n_samples, _ADAPT_ROWS, False))

@@ -9,24 +9,86 @@ head. A missing label already has weight 0 (see :mod:`skmtl.targets`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from numbers import Real
 
 import numpy as np
 
 from .targets import CLASSIFICATION, TaskSpec
 
-__all__ = ["apply_sample_weight", "apply_class_weight"]
+__all__ = ["apply_sample_weight", "apply_class_weight", "check_sample_weight"]
 
 
-def _check_vector(name: str, values, n_samples: int) -> np.ndarray:
-    vector = np.asarray(values, dtype=np.float64)
+def check_sample_weight(sample_weight, n_samples: int, name: str = "sample_weight"):
+    """The one check of a per-sample weight vector, for fit, partial_fit and score.
+
+    Weights are relative, so they are returned divided by their largest value,
+    in float64: a uniform 1e307 and a uniform 1 weigh alike, where sums of the
+    raw values would overflow to infinity (and their ratios to 0).
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,)
+        One finite weight >= 0 per sample, not all 0. A pandas Series is
+        paired with X by position; :func:`skmtl.inputs.check_same_index`
+        refuses one whose index differs from X's and y's.
+    n_samples : int
+        The number of samples of X and y.
+    name : str, default="sample_weight"
+        The argument's name in messages (``"sample_weight['density']"``).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        float64 weights, the largest 1.
+
+    Raises
+    ------
+    ValueError
+        If the shape is not ``(n_samples,)``, a weight is negative, NaN or
+        infinite, or every weight is 0.
+
+    Examples
+    --------
+    >>> check_sample_weight([1e307, 2e307, 0.0], 3).tolist()
+    [0.5, 1.0, 0.0]
+    >>> check_sample_weight([1.0, -1.0], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_weight must be finite and non-negative; sample 1 has -1.0. ...
+    """
+    if isinstance(sample_weight, Mapping):
+        raise ValueError(
+            f"{name} is a dict; here it must be one array of {n_samples} weights "
+            "(only fit and partial_fit also take {task: array})."
+        )
+    vector = _relative_weights(name, sample_weight, n_samples)
+    if not vector.any():
+        raise ValueError(f"{name} is zero for every sample; nothing would count.")
+    return vector
+
+
+def _relative_weights(name: str, values, n_samples: int) -> np.ndarray:
+    """Shape and values checked; divided by the largest (all zero kept as is)."""
+    try:
+        vector = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be numbers, one weight per sample ({exc})."
+        ) from None
     if vector.shape != (n_samples,):
         raise ValueError(
             f"{name} must have shape ({n_samples},), one weight per sample; got "
-            f"{vector.shape}."
+            f"{vector.shape} (X and y have {n_samples} samples)."
         )
-    if not np.isfinite(vector).all() or (vector < 0).any():
-        raise ValueError(f"{name} must be finite and non-negative.")
-    return vector
+    bad = ~np.isfinite(vector) | (vector < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{name} must be finite and non-negative; sample {row} has "
+            f"{float(vector[row])!r}. To leave a sample out, give it weight 0."
+        )
+    largest = vector.max()
+    return vector / largest if largest > 0 else vector
 
 
 def apply_sample_weight(
@@ -49,13 +111,11 @@ def apply_sample_weight(
                 f"{list(weights)}."
             )
         per_task = {
-            t: _check_vector(f"sample_weight[{t!r}]", w, n_samples)
+            t: _relative_weights(f"sample_weight[{t!r}]", w, n_samples)
             for t, w in sample_weight.items()
         }
     else:
-        vector = _check_vector("sample_weight", sample_weight, n_samples)
-        if not vector.any():
-            raise ValueError("sample_weight is zero for every sample.")
+        vector = check_sample_weight(sample_weight, n_samples)
         per_task = dict.fromkeys(weights, vector)
     out = {}
     for name, w in weights.items():
@@ -85,6 +145,27 @@ def _all_zero(given: str, task: str, unit: str) -> str:
         "then train nothing. These weights compare samples; to switch a task off, "
         f"use loss_weights={{{task!r}: 0}}."
     )
+
+
+# Largest per-sample loss weight training can take. The loss, its gradient
+# and Adam's squared gradient are float32 (at most 3.4e38): a weight of 1e39
+# is infinite there, and one of 1e20 overflows the squared gradient, which
+# ends in a NaN loss blamed on the learning rate.
+_LARGEST_WEIGHT = 1e9
+
+
+def _check_representable(task: str, weighted: np.ndarray) -> None:
+    """Refuse class weights whose products with the sample weights float32
+    training cannot hold."""
+    largest = float(weighted.max(initial=0.0))
+    if largest > _LARGEST_WEIGHT:
+        raise ValueError(
+            f"class_weight[{task!r}] makes sample weights of task {task!r} as large "
+            f"as {largest:.3g}; training in float32 holds weights up to "
+            f"{_LARGEST_WEIGHT:.0e}. Class weights compare classes: divide them "
+            "all by the same factor (and use loss_weights to make the task count "
+            "more)."
+        )
 
 
 def _class_weight_by_task(class_weight, tasks: Sequence[TaskSpec]) -> dict:
@@ -120,6 +201,21 @@ def _class_weight_by_task(class_weight, tasks: Sequence[TaskSpec]) -> dict:
     raise ValueError(
         f"class_weight names {unknown}, which are not tasks; the tasks are {names}."
     )
+
+
+def _class_weights(task: TaskSpec, spec: Mapping) -> np.ndarray:
+    """``{label: weight}`` as one float64 weight per class (1 if not named)."""
+    values = [spec.get(c, 1.0) for c in task.classes.tolist()]
+    numbers = all(
+        isinstance(v, Real) and not isinstance(v, bool | np.bool_) for v in values
+    )
+    per_class = np.array(values, dtype=np.float64) if numbers else None
+    if per_class is None or not np.isfinite(per_class).all() or (per_class < 0).any():
+        raise ValueError(
+            f"class_weight[{task.name!r}] must hold finite weights >= 0 (numbers, "
+            f"not bools); got {dict(spec)!r}."
+        )
+    return per_class
 
 
 def apply_class_weight(
@@ -160,14 +256,9 @@ def apply_class_weight(
                     f"class_weight[{task.name!r}] names label(s) {unknown} not in "
                     f"the task's classes {task.classes.tolist()}."
                 )
-            per_class = np.array(
-                [float(spec.get(c, 1.0)) for c in task.classes.tolist()]
-            )
-            if not np.isfinite(per_class).all() or (per_class < 0).any():
-                raise ValueError(
-                    f"class_weight[{task.name!r}] must hold finite weights >= 0."
-                )
+            per_class = _class_weights(task, spec)
         weighted = weights[task.name] * per_class[codes]
+        _check_representable(task.name, weighted)
         if labelled.any() and not weighted[labelled].any():
             raise ValueError(
                 _all_zero(f"class_weight[{task.name!r}]", task.name, "class")

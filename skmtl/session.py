@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ._batching import TaskBatches, in_graph_batches, validation_rows
+from ._batching import TaskBatches, in_graph_batches
 from .frozen import split_frozen_trunk, trunk_features
 from .targets import TaskSpec
 from .weighting import (
@@ -414,43 +414,31 @@ class TrainingSession:
         seed: int,
         callbacks: Sequence[keras.callbacks.Callback] = (),
         rows: np.ndarray | None = None,
+        validation: np.ndarray | None = None,
     ) -> TrainingRun:
         """Train for ``epochs`` epochs, numbered from ``initial_epoch``.
 
         ``config`` may differ from the session's in its per-fit fields (batch
         size, early stopping, ``fit__*``, verbosity); ``callbacks`` are the
-        user's, for this fit. ``rows`` (None: all) are the samples this fit
-        may train and validate on; the others (held out for calibration) are
-        never read.
+        user's, for this fit. ``rows`` (None: all) are the samples the
+        optimizer steps on and ``validation`` early stopping's, both planned
+        by :func:`skmtl.holdout.plan_rows`; no other sample is read.
         """
         fit_params = keras_arguments("fit", config.fit_params, keras.Model.fit)
-        n_samples = len(next(iter(inputs.values())))
+        fit_params.pop("validation_split", None)  # planned: ``validation``
         features = None
         if self._trunk is not None:
             inputs = trunk_features(self._trunk, inputs)
             features = next(iter(inputs.values()))
-        subset = (lambda a: a) if rows is None else (lambda a: a[rows])
-        train_rows, val_rows = validation_rows(
-            {k: subset(v) for k, v in targets.items()},
-            self.tasks,
-            n_samples if rows is None else len(rows),
-            fraction=config.validation_fraction if config.early_stopping else 0.0,
-            keras_split=float(fit_params.pop("validation_split", 0.0)),
-            weights={k: subset(v) for k, v in weights.items()},
-            seed=seed,
-        )
-        if rows is not None:  # positions within ``rows`` back to sample indices
-            train_rows = rows if train_rows is None else rows[train_rows]
-            val_rows = None if val_rows is None else rows[val_rows]
         validation_data = None
-        if val_rows is not None:
+        if validation is not None:
             validation_data = TaskBatches(
                 inputs,
                 targets,
                 weights,
                 batch_size=config.batch_size,
                 shuffle=False,
-                rows=val_rows,
+                rows=validation,
             )
         batches = TaskBatches(
             inputs,
@@ -461,7 +449,8 @@ class TrainingSession:
             # Offset by the epochs already run, so partial_fit and warm starts
             # do not replay the same batch order.
             seed=seed + initial_epoch,
-            rows=_repeated(train_rows, n_samples, config.passes_per_epoch),
+            rows=rows,
+            passes=config.passes_per_epoch,
         )
         steps_per_epoch = None
         # The same batches from in-graph tensors where the data are small
@@ -513,14 +502,18 @@ class TrainingSession:
         }
         n_epochs = len(logs.get("loss", []))
         best = stopper.best_epoch + 1 - initial_epoch if stopper else n_epochs
-        final = self.trainer.current_weights().numpy()
         return TrainingRun(
             logs=logs,
             n_epochs=n_epochs,
             best_epoch=best,
-            task_weights=dict(zip(self.trainer.names, final.tolist(), strict=True)),
+            task_weights=self.task_weights(),
             features=features,
         )
+
+    def task_weights(self) -> dict[str, float]:
+        """``{task: weight}`` in force now."""
+        final = self.trainer.current_weights().numpy()
+        return dict(zip(self.trainer.names, final.tolist(), strict=True))
 
 
 def keras_verbosity(verbose):
@@ -604,14 +597,6 @@ def _acts_per_batch(callback: keras.callbacks.Callback) -> bool:
         getattr(type(callback), hook, None) is not getattr(base, hook)
         for hook in _BATCH_HOOKS
     )
-
-
-def _repeated(rows, n_samples: int, passes: int):
-    """``rows`` (None: every sample) listed ``passes`` times: an epoch of that
-    many passes, each sample ``passes`` times, in one shuffled order."""
-    if passes <= 1:
-        return rows
-    return np.tile(np.arange(n_samples) if rows is None else rows, passes)
 
 
 def extend_history(history: Mapping[str, list], logs: Mapping[str, list]) -> dict:

@@ -10,6 +10,7 @@ placeholder target, since ``NaN * 0`` is still ``NaN``.
 
 from __future__ import annotations
 
+import json
 import numbers as _numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -440,7 +441,7 @@ def _classification_spec(name: str, column, values, missing, declared=None):
     if _dtype_name(column) == "category" and cat is not None:
         categories = np.asarray(cat.categories)
         ordered = bool(cat.ordered)
-    return TaskSpec(
+    spec = TaskSpec(
         name,
         CLASSIFICATION,
         _dtype_name(column),
@@ -448,6 +449,48 @@ def _classification_spec(name: str, column, values, missing, declared=None):
         categories=categories,
         ordered=ordered,
     )
+    _check_savable(spec)
+    return spec
+
+
+def _check_savable(spec: TaskSpec) -> None:
+    """Refuse labels that a saved model could not give back exactly.
+
+    ``save`` writes the classes (and a categorical's categories) as JSON, the
+    way :meth:`TaskSpec.to_dict` gives them; bytes, dates or pandas Periods
+    have no JSON form, and would train only to fail at ``save``. Checked
+    here, at fit, by the same round trip ``load`` makes.
+    """
+    for values in (spec.classes, spec.categories):
+        if values is None or _round_trips(values):
+            continue
+        example = next(
+            (v for v in values.tolist() if not isinstance(v, str | int | float)),
+            values.tolist()[0],
+        )
+        fix = (
+            f"y[{spec.name!r}].str.decode('utf-8')"
+            if isinstance(example, bytes)
+            else f"y[{spec.name!r}].astype(str)"
+        )
+        raise ValueError(
+            f"Task {spec.name!r} has labels of type {type(example).__name__} "
+            f"(e.g. {example!r}), which a saved model cannot hold exactly (its "
+            f"labels are stored as JSON text and numbers). Convert them to str or "
+            f"int first, e.g. {fix}."
+        )
+
+
+def _round_trips(values: np.ndarray) -> bool:
+    """Whether ``values`` come back equal, in type too, through JSON."""
+    # NumPy scalars in an object array are written as Python ones (persistence).
+    plain = [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
+    try:
+        text = json.dumps(plain, allow_nan=False)
+        back = np.asarray(json.loads(text), dtype=values.dtype).tolist()
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return back == plain and list(map(type, back)) == list(map(type, plain))
 
 
 def _regression_values(name: str, values: np.ndarray, missing: np.ndarray):
@@ -714,6 +757,23 @@ class TargetEncoder:
     def check_columns(self, y) -> None:
         """Raise if y's columns are not the tasks seen at fit."""
         self._matching_columns(y)
+
+    def check_scorable(self, y) -> None:
+        """Refuse a regression task that y labels on exactly one sample.
+
+        R² compares the errors with the spread of the true values, which one
+        value does not have: scikit-learn returns NaN for it, and a combined
+        score would leave the task out without a word. A task with no label
+        at all is left out by design (it says nothing about the model).
+        """
+        for name, (_, missing) in self.labels(y).items():
+            if self._kind_of(name) == REGRESSION and int((~missing).sum()) == 1:
+                raise ValueError(
+                    f"y labels regression task {name!r} on 1 sample; its R² needs "
+                    "at least 2 (it compares the errors with the spread of the "
+                    "true values). Score on more samples, or score the other "
+                    "tasks alone with skmtl.metrics.task_scorer."
+                )
 
     def unseen_labels(self, y) -> dict[str, int]:
         """``{task: count}`` of labelled rows whose class was not seen at fit."""

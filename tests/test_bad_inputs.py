@@ -1225,7 +1225,357 @@ CATALOGUE = [
         "skmtl info on a crafted file (a traceback and exit 1 once).",
         "Only read files written by skmtl fit or est.save.",
     ),
+    # --- issue 25: command line and data files ---
+    Row(
+        "cli-fit-epochs-not-a-number",
+        lambda c: _cli(
+            *["fit", c.files / "data.npz", "--target", "material", "--epochs", "ten"],
+            *["-o", c.files / "m.skmtl"],
+        ),
+        CommandError,
+        r"argument --epochs: invalid value 'ten': expected a number of epochs or "
+        r"'auto'",
+        "skmtl fit --epochs ten (a word; auto, the estimator's default, is taken).",
+        "Give a number of epochs, or auto.",
+    ),
+    Row(
+        "cli-parquet-pandas-metadata-not-json",
+        lambda c: _cli(
+            *["fit", _parquet_with_pandas_metadata(c.files, b"{index_columns: [")],
+            *["--target", "y", "-o", c.files / "m.skmtl"],
+        ),
+        CommandError,
+        r"cannot read .*bad-pandas\.parquet as a Parquet file: its pandas metadata "
+        r"is not valid JSON",
+        "A Parquet file whose pandas metadata (which says which columns hold the "
+        "index) is damaged.",
+        "Rewrite the file with pandas or pyarrow.",
+    ),
+    Row(
+        "ts-tasks-tiny-units-reordered",
+        lambda c: _read_tiny_series_reordered(c.files),
+        ValueError,
+        r"Tiny_TRAIN\.ts and .*Reordered_TRAIN\.ts do not hold the same series: "
+        r"case 0 \(0-based\) differs",
+        "read_ts_tasks on two .ts files of series in units of 1e-9, the cases in "
+        "another order (an absolute tolerance matched them once).",
+        "List the same series in the same order in every file.",
+    ),
+    Row(
+        "write-npz-nul-in-column-name",
+        lambda c: _write_predictions(c.files / "p.npz", {"a\0b": np.zeros(3)}),
+        ValueError,
+        r"column 'a\\x00b' holds a NUL character, which an \.npz member name "
+        r"cannot hold",
+        "Predictions of a task whose name holds a NUL character, to .npz (zip "
+        "cuts the name there).",
+        "Write .csv or .parquet, or rename the task.",
+    ),
+    # --- issue 25: values passed to public methods, input encoding ---
+    Row(
+        "score-sample-weight-negative",
+        lambda c: c.fitted.score(c.X, c.y, sample_weight=-np.ones(N)),
+        ValueError,
+        r"sample_weight must be finite and non-negative; sample 0 has -1\.0",
+        "score with negative sample weights, which fit refuses (score took them).",
+        "Weights >= 0; the same check as fit's.",
+    ),
+    Row(
+        "score-sample-weight-wrong-length",
+        lambda c: c.fitted.score(c.X, c.y, sample_weight=np.ones(10)),
+        ValueError,
+        r"sample_weight must have shape \(60,\), one weight per sample; got \(10,\)",
+        "score with a sample_weight of the wrong length (an IndexError from deep "
+        "inside once).",
+        "One weight per sample of X and y.",
+    ),
+    Row(
+        "score-one-regression-label",
+        lambda c: c.fitted.score(c.X[:1], c.y[:1]),
+        ValueError,
+        r"y labels regression task 'density' on 1 sample; its R² needs at least 2",
+        "score on one row: R² of one value is undefined, and the regression task "
+        "was left out of the mean without a word.",
+        "Score on at least 2 labelled rows, or use skmtl.metrics.task_scorer.",
+    ),
+    Row(
+        "sample-weight-index-mismatch",
+        lambda c: _est().fit(
+            _frame(c.X),
+            c.y,
+            sample_weight=pd.Series(np.arange(1.0, N + 1), index=np.arange(N)[::-1]),
+        ),
+        ValueError,
+        r"X and sample_weight have different indexes \(X: \[0, 1, 2, \.\.\.\], "
+        r"sample_weight: \[59, 58, 57, \.\.\.\]\).*sample_weight\.loc\[X\.index\]",
+        "sample_weight is a pandas Series whose index differs from X's (it was "
+        "applied by position).",
+        "sample_weight = sample_weight.loc[X.index], or reset both indexes.",
+    ),
+    Row(
+        "x-dict-series-index-mismatch",
+        lambda c: c.fitted.predict(
+            {
+                **{n: pd.Series(list(v)) for n, v in _fields(c.X).items()},
+                "temp": pd.Series(c.X["temp"], index=np.arange(N)[::-1]),
+            }
+        ),
+        ValueError,
+        r"X\['ampl'\] and X\['temp'\] have different indexes",
+        "A dict X whose values are pandas Series with different indexes (they "
+        "were matched by position).",
+        "Align them, e.g. X['temp'] = X['temp'].loc[X['ampl'].index].",
+    ),
+    Row(
+        "class-weight-overflow",
+        _fit(class_weight={"material": {"steel": 1e39}}),
+        ValueError,
+        r"class_weight\['material'\] makes sample weights of task 'material' as "
+        r"large as 1e\+39; training in float32 holds weights up to 1e\+09",
+        "A class weight of 1e39 (a FloatingPointError blaming the learning rate "
+        "once). A uniform sample_weight of 1e307 trains like a uniform 1.",
+        "Divide every class weight by the same factor; loss_weights make a task "
+        "count more.",
+    ),
+    Row(
+        "param-bool-for-int",
+        _fit(dense_units=True),
+        InvalidParameterError,
+        r"The 'dense_units' parameter of MultiTaskConvEstimator must be an int in "
+        r"the range \[0, inf\)\. Got True instead",
+        "dense_units=True (it built a 1-unit layer); any bool for a number "
+        "parameter, random_state included.",
+        "Pass a number.",
+    ),
+    Row(
+        "param-bool-filters",
+        _fit(filters=(True, 8)),
+        ValueError,
+        r"The 'filters' parameter must be a non-empty sequence of positive ints",
+        "filters=(True, 8): a bool as a number of filters.",
+        "Pass ints, e.g. filters=(4, 8).",
+    ),
+    Row(
+        "explain-window-negative",
+        lambda c: c.fitted.explain(c.X[:3], window=-4),
+        ValueError,
+        r"window must be a positive integer \(or None for the default\); got -4",
+        "explain(window=-4) (NaN relevance once); also 0, a float or a bool.",
+        "window >= 1 steps, or None.",
+    ),
+    Row(
+        "alpha-bool",
+        lambda c: c.fitted.predict_interval(c.X[:3], alpha=True),
+        ValueError,
+        r"alpha=True; alpha must be a float strictly between 0 and 1",
+        "predict_interval / predict_set with alpha=True (or NaN, 0, 1).",
+        "alpha in (0, 1), e.g. 0.1 for 90% coverage.",
+    ),
+    Row(
+        "labels-bytes",
+        lambda c: _est().fit(
+            c.X, c.y.assign(material=c.y["material"].str.encode("utf-8"))
+        ),
+        ValueError,
+        r"Task 'material' has labels of type bytes \(e\.g\. b'.*'\), which a saved "
+        r"model cannot hold exactly.*\.str\.decode\('utf-8'\)",
+        "Bytes labels (they trained, then save failed with 'bytes is not JSON "
+        "serialisable'); dates alike.",
+        "Convert the labels to str or int before fit.",
+    ),
+    Row(
+        "labels-period",
+        lambda c: _est().fit(
+            c.X,
+            c.y.assign(
+                material=pd.period_range("2020-01", periods=3, freq="M")[
+                    np.arange(N) % 3
+                ]
+            ),
+        ),
+        ValueError,
+        r"Task 'material' has labels of type Period .*astype\(str\)",
+        "pandas Period labels (they trained, then save failed).",
+        "y['material'].astype(str) before fit.",
+    ),
+    Row(
+        "ragged-complex",
+        lambda c: _est().fit(
+            {"ampl": [np.ones(5 + i % 3, dtype=complex) for i in range(N)]}, c.y
+        ),
+        ValueError,
+        r"Complex data not supported: field 'ampl' \(sample 0\) has dtype complex128",
+        "Variable-length recordings of complex numbers (accepted, imaginary part "
+        "dropped, though refused at fixed length).",
+        "Split into two real fields, as for fixed-length recordings.",
+    ),
+    Row(
+        "ragged-timedelta",
+        lambda c: _est().fit(
+            {"ampl": [np.arange(5 + i % 3).astype("m8[s]") for i in range(N)]}, c.y
+        ),
+        ValueError,
+        r"Field 'ampl' \(sample 0\) has dtype timedelta64\[s\], but signals and "
+        r"covariates must be numeric",
+        "Variable-length recordings of timedeltas (accepted as their integer "
+        "counts, though refused at fixed length).",
+        "Convert to numbers in a unit, e.g. a / np.timedelta64(1, 's').",
+    ),
+    Row(
+        "aeon-cells-in-frame",
+        lambda c: _est().fit(
+            pd.DataFrame({"ampl": [np.ones((3, 20 + i % 4)) for i in range(N)]}), c.y
+        ),
+        ValueError,
+        r"sample 1 has 21 channel\(s\), sample 0 has 20.*look like aeon's "
+        r"\(n_channels, n_timepoints\).*skmtl\.from_aeon",
+        "A DataFrame column of aeon's (channels, T_i) cells: read as T_i channels.",
+        "skmtl.from_aeon(list_of_recordings), or transpose each cell.",
+    ),
+    # --- issue 25: model files ---
+    Row(
+        "load-weight-of-fill-values",
+        lambda c: _load_crafted(c, "fill-value-weight"),
+        SkmtlFileError,
+        r"fill-value-weight\.skmtl is not an skmtl model file \(model\.weights\.h5 "
+        r"weight '.*' declares shape \(300000000,\), 1\.2 GB, but the file stores 0 "
+        r"bytes for it",
+        "A 10 kB file whose HDF5 weight declares 300 M float32 fill values (+4.7 GB "
+        "before the refusal once).",
+        "Only load files written by est.save.",
+    ),
+    Row(
+        "load-head-units-edited",
+        lambda c: _load_crafted(c, "dense-units"),
+        SkmtlFileError,
+        r"dense-units\.skmtl is not an skmtl model file \(its network's layers "
+        r"declare .* GB of weights, the largest 'head_material/kernel' of shape "
+        r"\(8, 30000000\), but model\.weights\.h5 holds",
+        "A file whose head's Dense units were edited to 30 M (layers were built, "
+        "+4.7 GB, before any check).",
+        "Only load files written by est.save.",
+    ),
+    Row(
+        "load-rocket-features-edited",
+        lambda c: _load_crafted(c, "rocket-features"),
+        SkmtlFileError,
+        r"rocket-features\.skmtl is not an skmtl model file \(its network's layers "
+        r"declare .* GB of weights, the largest 'shared_dense/kernel'",
+        "A file whose rocket layer's n_features was edited to 200 M (+15 GB and "
+        "two minutes once).",
+        "Only load files written by est.save.",
+    ),
+    Row(
+        "load-class-dtype-too-wide",
+        lambda c: _load_crafted(c, "class-dtype"),
+        SkmtlFileError,
+        r"class-dtype\.skmtl is not an skmtl model file \(the dtype of the classes "
+        r"of task 'material' is '<U500000000', whose items take 2\.0 GB, more than "
+        r"the .* kB of metadata that describe them\)",
+        "A file whose classes' dtype is '<U500000000' (it loaded, allocating "
+        "several GB).",
+        "Only load files written by est.save.",
+    ),
+    Row(
+        "load-parameter-dtype-too-wide",
+        lambda c: _load_crafted(c, "parameter-dtype"),
+        SkmtlFileError,
+        r"parameter-dtype\.skmtl is not an skmtl model file \(the dtype of "
+        r"parameter 'random_state' is '<U500000000'",
+        "A file whose parameter array has dtype '<U500000000' (it loaded, "
+        "allocating several GB).",
+        "Only load files written by est.save.",
+    ),
+    Row(
+        "load-integer-of-5000-digits",
+        lambda c: _load_crafted(c, "huge-integer"),
+        SkmtlFileError,
+        r"huge-integer\.skmtl has unreadable metadata: Exceeds the limit \(4300 "
+        r"digits\)",
+        "A skmtl.json holding a 5,000-digit integer (a bare ValueError once).",
+        "Only load files written by est.save.",
+    ),
+    Row(
+        "save-into-missing-folder",
+        lambda c: c.fitted.save(c.files / "no such folder" / "model.skmtl"),
+        FileNotFoundError,
+        r"Cannot save to .*no such folder/model\.skmtl: folder .*no such folder "
+        r"does not exist; create it first",
+        "est.save into a folder that does not exist (the error named a temporary "
+        "file).",
+        "Create the folder first (os.makedirs), or choose another path.",
+    ),
+    Row(
+        "export-overwrite-keeps-variables-notes",
+        lambda c: _export_over_user_variables_file(c),
+        FileExistsError,
+        r"Cannot export to .*: it holds files an export does not write "
+        r"\['variables/variables\.notes'\]",
+        "export(path, overwrite=True) where the earlier export's variables/ holds "
+        "a user's variables.notes (any variables.* was taken for export output "
+        "and deleted).",
+        "Move your files out of the export directory, or export elsewhere.",
+    ),
+    # --- issue 25: the rows of a fit ---
+    Row(
+        "partial-fit-first-batch-one-row",
+        lambda c: _est().partial_fit(
+            c.X[:1], c.y[:1], classes={"material": np.unique(c.y["material"])}
+        ),
+        ValueError,
+        r"MiniRocket features take their biases and scales from the first rows it "
+        r"sees; 1 sample\(s\) cannot show how a feature varies \(at least 4",
+        "The first partial_fit of the default network gets one row (every feature "
+        "scale became 0, for good).",
+        "Give the first partial_fit at least 4 rows (a larger first batch).",
+    ),
 ]
+
+
+# --- issue 25: model files (helpers of the rows above) ---
+def _load_crafted(c, name: str):
+    """Load a crafted copy of the catalogue's model file (see test_load_budget)."""
+    from .test_load_budget import craft
+
+    return load(craft(c.files / "model.skmtl", name, c.files))
+
+
+def _export_over_user_variables_file(c) -> None:
+    path = c.files / "export-variables"
+    if not path.exists():
+        c.fitted.export(path)
+    notes = path / "variables" / "variables.notes"
+    notes.write_text("the user's notes\n")
+    _keeps(notes, lambda: c.fitted.export(path, overwrite=True))
+
+
+# --- issue 25: command line and data files (helpers of the rows above) ---
+def _parquet_with_pandas_metadata(folder: Path, metadata: bytes) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"temp": [1.0, 2.0, 3.0], "y": [0.5, 1.5, 2.5]})
+    path = folder / "bad-pandas.parquet"
+    pq.write_table(table.replace_schema_metadata({b"pandas": metadata}), path)
+    return path
+
+
+def _read_tiny_series_reordered(folder: Path):
+    """Two .ts files of series in units of 1e-9, the second in reverse order."""
+    from skmtl import read_ts_tasks
+
+    from .test_ts_tasks import write_ts
+
+    series = np.random.default_rng(0).normal(size=(6, 8)) * 1e-9
+    first = write_ts(folder / "Tiny_TRAIN.ts", series, [0.5] * 6)
+    other = write_ts(folder / "Reordered_TRAIN.ts", series[::-1], [0.5] * 6)
+    return read_ts_tasks([first, other])
+
+
+def _write_predictions(path: Path, columns: dict) -> None:
+    from skmtl.datafiles import write_table
+
+    write_table(columns, str(path))
 
 
 def _row(entry) -> Row:

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from skmtl._batching import TaskBatches, validation_rows
+from skmtl._batching import TaskBatches
+from skmtl.holdout import validation_rows
 from skmtl.targets import CLASSIFICATION, TaskSpec
 
 

@@ -396,3 +396,179 @@ def test_the_command_line_prints_no_tensorflow_start_up_lines(tmp_path):
 def test_tensorflow_start_up_lines_come_back_when_asked(tmp_path, env):
     err = _demo_stderr(tmp_path, **env)
     assert any(s in err for s in _TF_LINES), err
+
+
+# ------------------------------------------------- issue 25: names, JSON, help
+def _subcommands():
+    from skmtl.cli import build_parser
+
+    return build_parser()._subparsers._group_actions[0].choices
+
+
+def test_no_help_text_states_a_default_itself():
+    """Defaults are stated by option_help from where they live, so a literal
+    in a help text (how --epochs once said 20 after the estimator changed)
+    is refused."""
+    for command, parser in _subcommands().items():
+        for action in parser._actions:
+            assert "default" not in (action.help or "").lower(), (command, action)
+
+
+def test_fit_help_states_the_estimators_defaults(capsys):
+    from skmtl.cli import _ESTIMATOR_OPTIONS, estimator_defaults, option_help
+
+    fit = _subcommands()["fit"]
+    stated = {a.dest: option_help(a) for a in fit._actions}
+    for name in _ESTIMATOR_OPTIONS:
+        assert f"(default {estimator_defaults()[name]}" in stated[name], name
+    status, out, _ = run(capsys, "fit", "--help")
+    assert status == 0
+    assert "(default auto: at least 2,000 optimizer steps" in " ".join(out.split())
+    # The estimator's default can be asked for by name.
+    args = _subcommands()["fit"].parse_args(["x.npz", "-o", "m", "--epochs", "auto"])
+    assert args.epochs == "auto"
+
+
+def test_cli_guide_states_the_estimators_defaults():
+    """docs/cli.md's option table is held to the estimator as --help is."""
+    import ast
+    import re
+
+    from skmtl.cli import _ESTIMATOR_OPTIONS, _default_meaning, estimator_defaults
+
+    guide = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+    table = guide.read_text().split("| option | meaning |", 1)[1].split("\n\n")[0]
+    rows = {}
+    for line in table.splitlines():
+        found = re.match(r"\| `--([\w-]+)`[^|]* \| (.*) \|$", line)
+        if found:
+            rows[found.group(1).replace("-", "_")] = found.group(2)
+    for name in _ESTIMATOR_OPTIONS:
+        stated = re.search(r"default `([^`]+)`", rows[name])
+        assert stated, f"docs/cli.md: --{name} states no default: {rows[name]}"
+        default = estimator_defaults()[name]
+        assert ast.literal_eval(stated.group(1)) == default, name
+        assert _default_meaning(name, default).lstrip(": ") in rows[name], name
+
+
+def test_info_json_is_strict_json(model, capsys, tmp_path):
+    """A loss that diverged (NaN, inf) is written as a string, not as the
+    bare NaN / Infinity that Python's json writes and JSON parsers refuse."""
+    import zipfile
+
+    crafted = tmp_path / "diverged.skmtl"
+    with zipfile.ZipFile(model[0]) as zin, zipfile.ZipFile(crafted, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename == "skmtl.json":
+                meta = json.loads(data)
+                meta["history"]["loss"][-1] = float("nan")
+                meta["history"]["material_loss"][-1] = float("inf")
+                data = json.dumps(meta).encode()
+            zout.writestr(item, data)
+    status, out, err = run(capsys, "info", "--json", crafted)
+    assert status == 0, err
+
+    def refuse(token):
+        raise AssertionError(f"not JSON: {token}")
+
+    summary = json.loads(out, parse_constant=refuse)
+    assert summary["final_losses"]["loss"] == "NaN"
+    assert summary["final_losses"]["material_loss"] == "Infinity"
+    assert np.isnan(float(summary["final_losses"]["loss"]))
+    status, out, _ = run(capsys, "info", crafted)  # the text form says nan
+    assert status == 0 and "final loss nan" in out
+
+
+@pytest.mark.parametrize("index", ["after a split", "named", "two levels"])
+def test_a_pandas_index_in_parquet_is_never_an_input(tmp_path, index):
+    pd = pytest.importorskip("pandas")
+    from skmtl.datafiles import read_data
+
+    frame = pd.DataFrame(
+        {"ampl": list(np.zeros((6, 4))), "temp": np.arange(6.0), "y": list("abcabc")}
+    )
+    if index == "after a split":  # __index_level_0__
+        frame = frame.iloc[[4, 1, 3]]
+    elif index == "named":
+        frame.index = pd.Index(np.arange(10, 16), name="sample")
+    else:
+        frame.index = pd.MultiIndex.from_arrays(
+            [np.arange(6), list("pqrstu")], names=["run", None]
+        )
+    frame.to_parquet(tmp_path / "data.parquet")
+    data = read_data(str(tmp_path / "data.parquet"))
+    assert list(data) == ["ampl", "temp", "y"]
+    np.testing.assert_array_equal(data["temp"], frame["temp"].to_numpy())
+
+
+# Names that collide with np.savez's own parameters, hold a path separator,
+# look like an .npy member, a pandas index column or an unnamed array.
+ODD_NAMES = [
+    "file",
+    "allow_pickle",
+    "mat/erial",
+    "x.npy",
+    "__index_level_0__",
+    "arr_0",
+    "a,b",
+    'quote"d',
+    "振幅 x",
+]
+
+
+@pytest.mark.parametrize("extension", [".npz", ".parquet", ".csv"])
+def test_any_column_name_round_trips_through_every_output_format(tmp_path, extension):
+    import csv
+
+    from skmtl.datafiles import read_data, write_table
+
+    columns = {name: np.arange(3.0) + i for i, name in enumerate(ODD_NAMES)}
+    path = str(tmp_path / f"predictions{extension}")
+    write_table(columns, path)
+    if extension == ".csv":
+        with open(path, newline="", encoding="utf-8") as stream:
+            header, *rows = list(csv.reader(stream))
+        back = {n: np.array([float(r[j]) for r in rows]) for j, n in enumerate(header)}
+    else:
+        back = read_data(path)
+    assert list(back) == ODD_NAMES
+    for name, values in columns.items():
+        np.testing.assert_array_equal(back[name], values)
+
+
+def test_tasks_named_like_savez_parameters_or_derived_columns(data, capsys, tmp_path):
+    """Tasks 'file' and 'allow_pickle' reach every output; a task named like
+    another task's --proba column is refused by name, not overwritten."""
+    from skmtl.datafiles import write_table
+
+    with np.load(data["npz"]) as archive:
+        fields = {k: archive[k] for k in archive.files}
+    fields["file"] = fields.pop("material")
+    fields["allow_pickle"] = fields.pop("density")
+    fields["file_proba_steel"] = fields["allow_pickle"] * 2
+    write_table(fields, str(tmp_path / "odd.npz"))  # np.savez takes file= itself
+    model = tmp_path / "odd.skmtl"
+    tasks = ["file", "allow_pickle", "file_proba_steel"]
+    targets = ["file:classification", *tasks[1:]]
+    argv = ["fit", tmp_path / "odd.npz", "-o", model, "-q", *TINY_OPTIONS]
+    status, _, err = run(capsys, *argv, *(f"--target={t}" for t in targets))
+    assert status == 0, err
+    output = tmp_path / "predictions.npz"
+    status, _, err = run(
+        capsys, "predict", "-q", model, tmp_path / "odd.npz", "-o", output
+    )
+    assert status == 0, err
+    X = {k: v for k, v in fields.items() if k not in tasks}
+    expected = load(model).predict(X)
+    with np.load(output) as saved:
+        assert saved.files == tasks
+        for name in saved.files:
+            np.testing.assert_array_equal(saved[name], expected[name].to_numpy())
+    fails(
+        capsys,
+        "the predictions would hold two columns named 'file_proba_steel': "
+        "--proba's column of class 'steel' of task 'file' and task "
+        "'file_proba_steel'",
+        *["predict", model, tmp_path / "odd.npz", "--proba", "-o", output],
+    )

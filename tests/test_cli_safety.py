@@ -77,12 +77,13 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(
         stream.write("material\nhalf")
         raise OSError(28, "No space left on device")
 
-    def npz_fail(file, **arrays):
-        file.write(b"PK\x03\x04half")
+    def npz_fail(columns, tmp):
+        with open(tmp, "wb") as stream:
+            stream.write(b"PK\x03\x04half")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(datafiles, "_write_csv", fail_half_way)
-    monkeypatch.setattr(np, "savez", npz_fail)
+    monkeypatch.setattr(datafiles, "_write_npz", npz_fail)
     with pytest.raises(OSError, match="No space left"):
         write_table({"material": np.array(["c", "d"])}, str(path))
     assert path.read_bytes() == before

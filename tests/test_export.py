@@ -335,3 +335,35 @@ def test_labels_without_a_tensorflow_dtype_become_strings():
     with pytest.warns(UserWarning, match="exported as strings"):
         tf_dtype, values = _label_dtype(classes, warn=True)
     assert tf_dtype.name == "string" and values.tolist() == ["0.5", "1.5"]
+
+
+def test_overwrite_keeps_a_user_file_among_the_variables(multi, tmp_path):
+    path = tmp_path / "model"
+    multi.export(path)
+    notes = path / "variables" / "variables.notes"
+    notes.write_text("the user's")
+    with pytest.raises(FileExistsError, match=r"variables\.notes"):
+        multi.export(path, overwrite=True)
+    assert notes.read_text() == "the user's"
+
+
+def test_served_covariate_of_unix_seconds_matches_predict(tmp_path):
+    import tensorflow as tf
+
+    X, y = make_sensor_tasks(120, n_steps=32, random_state=0)
+    rng = np.random.default_rng(0)
+    X = {name: X[name] for name in X.dtype.names}
+    # Unix seconds: float32 keeps steps of 128 s at 1.7e9.
+    X["time"] = 1.7e9 + rng.uniform(0, 100, size=120)
+    y["density"] = y["density"] + (X["time"] - 1.7e9) / 10
+    est = MultiTaskConvEstimator(**TINY, epochs=2, random_state=0).fit(X, y)
+    assert est.schema_["time"].offset
+    est.export(tmp_path / "served")
+    serve = tf.saved_model.load(str(tmp_path / "served")).signatures["serving_default"]
+    assert serve.structured_input_signature[1]["time"].dtype == tf.float64
+    feed = {
+        k: tf.constant(v, tf.float64 if k == "time" else tf.float32)
+        for k, v in X.items()
+    }
+    served = serve(**feed)["density"].numpy()
+    np.testing.assert_allclose(served, est.predict(X)["density"], atol=1e-4)

@@ -13,7 +13,6 @@ from skmtl import MultiTaskConvEstimator, load
 from skmtl import session as session_module
 from skmtl.conformal import (
     Calibration,
-    calibration_split,
     conformal_quantile,
     expected_calibration_error,
     fit_temperature,
@@ -82,7 +81,9 @@ def test_default_fit_holds_out_ten_percent_and_gives_intervals(fitted, data):
 def test_held_out_rows_are_not_trained_on(data, monkeypatch):
     X, y = data
     seen = {}
-    split, batches = calibration_split, session_module.TaskBatches
+    from skmtl import estimator as estimator_module
+
+    split, batches = estimator_module.plan_rows, session_module.TaskBatches
 
     def spy_split(*args, **kwargs):
         seen["split"] = split(*args, **kwargs)
@@ -92,15 +93,14 @@ def test_held_out_rows_are_not_trained_on(data, monkeypatch):
         seen.setdefault("rows", []).append(rows)
         return batches(*args, rows=rows, **kwargs)
 
-    from skmtl import estimator as estimator_module
-
-    monkeypatch.setattr(estimator_module, "calibration_split", spy_split)
+    monkeypatch.setattr(estimator_module, "plan_rows", spy_split)
     monkeypatch.setattr(session_module, "TaskBatches", spy_batches)
     est = MultiTaskConvEstimator(
         **TINY, epochs=1, calibration_fraction=0.2, random_state=0
     )
     est.fit(X, y)
-    train, cal, source = seen["split"]
+    plan = seen["split"]
+    train, cal, source = plan.train, plan.calibration, plan.source
     (trained,) = seen["rows"]
     assert source == "holdout" and len(cal) == 60 == est.calibration_.n_rows
     assert set(trained) == set(train) and not set(trained) & set(cal)
@@ -166,7 +166,7 @@ def test_missing_labels_do_not_count_and_too_few_rows_warn(data):
     ).fit(X, y)
     n_residuals = len(est.calibration_.residuals["density"])
     assert 5 < n_residuals < 25  # about half of the 30 held-out rows
-    with pytest.warns(UserWarning, match="interval is infinite"):
+    with pytest.warns(UserWarning, match="calibration rows cannot give coverage"):
         band = est.predict_interval(X, alpha=0.01)["density"]
     assert np.isinf(band).all()
 

@@ -318,7 +318,7 @@ def test_early_stopping_with_learned_weights_keeps_the_best_base_loss(
         validation_fraction=0.3,
         learning_rate=0.05,
         loss_weighting=strategy,
-        random_state=1,
+        random_state=3,
     ).fit(X, y)
     base, weighted = est.history_["val_base_loss"], est.history_["val_loss"]
     assert est.n_epochs_ == 12

@@ -187,3 +187,15 @@ def test_loaded_estimator_keeps_the_training_summary(fitted, tmp_path):
     assert loaded.best_epoch_ == fitted.best_epoch_
     assert loaded.task_weights_ == fitted.task_weights_
     assert loaded.history_ == fitted.history_
+
+
+def test_saving_into_a_missing_folder_names_the_path_asked_for(fitted, tmp_path):
+    path = tmp_path / "no such folder" / "m.skmtl"
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"Cannot save to .*m\.skmtl: folder "
+        r".*no such folder does not exist; create it first",
+    ) as info:
+        fitted.save(path)
+    assert info.value.filename == str(path)
+    assert not path.parent.exists()

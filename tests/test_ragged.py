@@ -185,7 +185,10 @@ def test_save_load_and_export_keep_ragged_predictions(model, ragged, tmp_path, r
     [
         ([np.ones(5), np.ones(0)], r"Field 'ampl': sample 1 is an empty recording"),
         ([np.ones((5, 2)), np.ones((7, 3))], r"sample 1 has 3 channel\(s\), sample 0"),
-        ([np.ones(5), np.array(["a", "b"])], r"Field 'ampl': sample 1 is not numeric"),
+        (
+            [np.ones(5), np.array(["a", "b"])],
+            r"Field 'ampl' \(sample 1\) has dtype <U1, but signals",
+        ),
         ([np.ones(5), np.array([1.0, np.nan, 2.0])], r"sample 1 contains NaN"),
     ],
 )
@@ -217,3 +220,25 @@ def test_recordings_mostly_of_one_length_train():
     X = _frame(cells)
     est = _fit(X, np.arange(48) % 2, shuffle=False, batch_size=16, epochs=1)
     assert est.n_epochs_ == 1
+
+
+def test_one_long_recording_among_short_ones_is_not_their_padding(
+    rocket_fitted, monkeypatch
+):
+    from skmtl import fitted as fitted_module
+
+    widths = []
+    batch = fitted_module._batch
+
+    def spy(field, rows):
+        out = batch(field, rows)
+        widths.append((len(out), out.shape[1]) if out.ndim == 3 else None)
+        return out
+
+    monkeypatch.setattr(fitted_module, "_batch", spy)
+    cells = [np.ones((16, 2))] * 255 + [np.ones((20_000, 2))]
+    pred = rocket_fitted.predict(_frame(cells))
+    assert len(pred) == 256 and not pred.isna().any().any()
+    padded = sum(n * width for n, width in filter(None, widths))
+    # 255 rows of 32 steps and one of 20,000 (a chunk of 256 x 20,000 before).
+    assert padded <= 255 * 32 + 20_032

@@ -127,6 +127,34 @@ def test_a_tiny_difference_is_the_same_series(tmp_path, files, series):
     assert list(y.columns) == ["Rate", "Nudged"]
 
 
+@pytest.mark.parametrize("unit", [1e-9, 1e-15, 1e12])
+def test_matching_is_relative_to_each_series_own_scale(tmp_path, unit):
+    """Series in tiny (or huge) units: cases in another order are refused, and
+    the same values written to fewer digits are the same series."""
+    series = np.random.default_rng(0).normal(size=(N, STEPS)) * unit
+    target = [0.5] * N
+    first = write_ts(tmp_path / "Tiny_TRAIN.ts", series, target)
+    swapped = write_ts(tmp_path / "Swapped_TRAIN.ts", series[::-1], target)
+    with pytest.raises(ValueError, match=r"case 0 \(0-based\) differs \(step 0"):
+        read_ts_tasks([first, swapped])
+    rounded = [[float(f"{v:.7g}") for v in s] for s in series]
+    fewer_digits = write_ts(tmp_path / "Rounded_TRAIN.ts", rounded, target)
+    _, y = read_ts_tasks([first, fewer_digits])
+    assert list(y.columns) == ["Tiny", "Rounded"]
+
+
+def test_a_series_of_zeros_matches_only_zeros(tmp_path):
+    zeros = np.zeros((2, STEPS))
+    nudged = zeros.copy()
+    nudged[1, 4] = 1e-300
+    first = write_ts(tmp_path / "Z_TRAIN.ts", zeros, [0.0, 1.0])
+    same = write_ts(tmp_path / "Same_TRAIN.ts", zeros, [0.0, 1.0])
+    other = write_ts(tmp_path / "Other_TRAIN.ts", nudged, [0.0, 1.0])
+    assert list(read_ts_tasks([first, same])[1].columns) == ["Z", "Same"]
+    with pytest.raises(ValueError, match=r"case 1 \(0-based\) differs \(step 4"):
+        read_ts_tasks([first, other])
+
+
 def test_different_numbers_of_cases(tmp_path, files, series):
     fewer = write_ts(tmp_path / "Few_TRAIN.ts", series[:-1], ["x"] * (N - 1), ["x"])
     with pytest.raises(ValueError, match=f"{N} cases in Rate_TRAIN.ts, {N - 1} in"):
