@@ -89,7 +89,7 @@ from .session import (
     distribution_strategy,
     extend_history,
 )
-from .shrinkage import ridge_heads
+from .shrinkage import refits_every_head, ridge_heads
 from .targets import CLASSIFICATION, REGRESSION, TargetEncoder, decode_output
 from .weighting import STRATEGIES
 
@@ -723,7 +723,8 @@ class MultiTaskConvEstimator(BaseWrapper):
         n_train = n_samples if plan.train is None else len(plan.train)
         # A batch larger than the data is the data: the rows once each.
         config = replace(config, batch_size=max(1, min(config.batch_size, n_train)))
-        if epochs == "auto":
+        auto = epochs == "auto"
+        if auto:
             epochs, config = _auto_epochs(n_train, config)
         strategy = distribution_strategy(config.distribute, config.loss_weighting)
         if previous is None:
@@ -740,9 +741,19 @@ class MultiTaskConvEstimator(BaseWrapper):
                 config, model, tasks, strategy, lambda: _optimizer(config)
             )
         inputs = {name: inputs[name] for name in input_names}
-        run = self._train(
-            session, config, inputs, targets, weights, epochs, history, seed, plan
-        )
+        if (
+            auto
+            and holdout
+            and not self._callback_list()
+            and refits_every_head(model, tasks, weights, plan.refit)
+        ):
+            # Every output is set by the closed-form refit below: the "auto"
+            # budget's gradient steps would change nothing predict returns.
+            run = TrainingRun({}, 0, 0, session.task_weights())
+        else:
+            run = self._train(
+                session, config, inputs, targets, weights, epochs, history, seed, plan
+            )
         if holdout:
             # Heads linear on fixed features: refitted in closed form on every
             # row but the calibration ones, each choosing its own shrinkage

@@ -52,6 +52,7 @@ __all__ = [
     "RELATIVE_ALPHAS",
     "RidgeFit",
     "ridge_heads",
+    "refits_every_head",
     "ridge_loo",
 ]
 
@@ -355,6 +356,49 @@ def ridge_heads(
         )
         fits[name] = fit
     return fits
+
+
+def refits_every_head(
+    model: keras.Model,
+    tasks: Sequence[TaskSpec],
+    weights: Mapping[str, np.ndarray],
+    rows: np.ndarray | None = None,
+) -> bool:
+    """Whether :func:`ridge_heads` sets everything the network outputs in
+    closed form, whatever its heads were trained to.
+
+    True for a network of one task, its trunk fixed, its output linear on the
+    trunk's features (directly, or through the chain of :mod:`skmtl.chain`,
+    where the task's block is refitted and its head reset), with 3 to
+    :data:`MAX_SAMPLES` labelled rows: gradient steps on the heads then change
+    nothing ``predict`` returns, and a fit can skip them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.inputs import infer_schema
+    >>> from skmtl.network import build_network
+    >>> from skmtl.targets import TargetEncoder
+    >>> X, y = {"ampl": np.zeros((40, 32))}, np.arange(40.0)
+    >>> encoder = TargetEncoder().fit(y)
+    >>> model = build_network(infer_schema(X), encoder.tasks_, trunk="rocket",
+    ...                       filters=(168,), dense_units=0)
+    >>> refits_every_head(model, encoder.tasks_, encoder.transform(y)[1])
+    True
+    """
+    if not ENABLED or len(tasks) != 1:
+        return False
+    split = split_frozen_trunk(model)
+    if split is None:
+        return False
+    boundary = split[0].output
+    (task,) = tasks
+    linear = task.kind == REGRESSION and _linear_head(model, task, boundary)
+    if _chain_layers(model, boundary) is None and not linear:
+        return False
+    labelled = np.asarray(weights[task.name]) > 0
+    n_labelled = int(labelled.sum() if rows is None else labelled[rows].sum())
+    return 3 <= n_labelled <= MAX_SAMPLES
 
 
 def _chain_layers(model: keras.Model, boundary):
