@@ -314,17 +314,18 @@ def calibrate_rows(
     weights: Mapping[str, np.ndarray],
     plan,
     chunk: int,
+    features=None,
 ) -> Calibration:
     """:func:`calibrate` on the calibration rows of a
     :class:`~skmtl.holdout.RowPlan`, through the forward pass of a fitted
-    state (``state.forward``, ``state.tasks``); the plan's key salt and
-    ``clean_below`` are kept for the network's later fits."""
+    state (``state.forward_rows``, ``state.tasks``; ``features``: the fixed
+    trunk's features of every row, if the fit computed them); the plan's key
+    salt and ``clean_below`` are kept for the network's later fits."""
     rows = plan.calibration
     kept = {"salt": plan.salt, "clean_below": plan.clean_below}
     if not len(rows):  # a partial_fit batch with no held-out row
         return Calibration(n_rows=0, source=plan.source, **kept)
-    take = {k: v[rows] for k, v in inputs.items()}
-    outputs = state.forward(take, len(rows), chunk)
+    outputs = state.forward_rows(inputs, rows, chunk, features)
     probabilities = state.target_encoder.probabilities(outputs)
     calibration = calibrate(
         state.tasks,

@@ -780,10 +780,18 @@ class MultiTaskConvEstimator(BaseWrapper):
         state.predict_function()
         if plan.calibration is not None:
             calibration = calibrate_rows(
-                state, inputs, targets, weights, plan, self._predict_chunk()
+                state,
+                inputs,
+                targets,
+                weights,
+                plan,
+                self._predict_chunk(),
+                run.features,
             )
             state = state.evolve(calibration=calibration)
-        warn_if_collapsed(state, inputs, targets, weights, self._predict_chunk())
+        warn_if_collapsed(
+            state, inputs, targets, weights, self._predict_chunk(), run.features
+        )
         self._state, self._session = state, session
         return self
 

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from .conformal import Calibration
+from .frozen import FEATURES_INPUT, split_frozen_trunk
 from .inputs import InputSchema, encode
 from .ragged import PAD_STEPS, length_ordered_chunks
 from .targets import CLASSIFICATION, TargetEncoder, TaskSpec
@@ -150,6 +151,22 @@ class FittedState:
                 out[name][rows] = value
         return {t.name: out[t.name] for t in self.tasks}
 
+    def forward_rows(
+        self, inputs, rows: np.ndarray, chunk: int, features=None
+    ) -> dict[str, np.ndarray]:
+        """Raw outputs of ``rows`` of the encoded fit data.
+
+        ``features`` (the fixed trunk's features of every row, where the fit
+        computed them: :attr:`skmtl.session.TrainingRun.features`) are read
+        by the heads alone, so the trunk's work is not done twice.
+        """
+        split = None if features is None else split_frozen_trunk(self.model)
+        if split is None:
+            take = {k: v[rows] for k, v in inputs.items()}
+            return self.forward(take, len(rows), chunk)
+        out = split[1]({FEATURES_INPUT: np.asarray(features)[rows]}, training=False)
+        return {t.name: np.asarray(out[t.name]) for t in self.tasks}
+
     def outputs(self, X, chunk: int = PREDICT_CHUNK) -> dict[str, np.ndarray]:
         """Raw network outputs for any accepted form of X."""
         inputs, n_samples = encode(X, self.schema)
@@ -172,7 +189,9 @@ def _batch(field, rows) -> np.ndarray:
     return np.asarray(field[rows], dtype=np.float32)
 
 
-def warn_if_collapsed(state: FittedState, inputs, targets, weights, chunk) -> None:
+def warn_if_collapsed(
+    state: FittedState, inputs, targets, weights, chunk, features=None
+) -> None:
     """Warn when a classification head predicts one class for every sample.
 
     Checked on up to 512 training samples in 8 runs of 64 spread over the
@@ -190,6 +209,8 @@ def warn_if_collapsed(state: FittedState, inputs, targets, weights, chunk) -> No
         The encoded training data, as the session trained on them.
     chunk : int
         Rows per forward pass.
+    features : ndarray or None, default=None
+        The fixed trunk's features of every row, if the fit computed them.
 
     Examples
     --------
@@ -223,8 +244,7 @@ def warn_if_collapsed(state: FittedState, inputs, targets, weights, chunk) -> No
         if len(np.unique(codes)) < 2:
             continue
         if decoded is None:
-            batch = {k: v[rows] for k, v in inputs.items()}
-            outputs = state.forward(batch, len(rows), chunk)
+            outputs = state.forward_rows(inputs, rows, chunk, features)
             decoded = state.target_encoder.decode(outputs)
         predicted = np.unique(decoded[task.name][labelled])
         if len(predicted) == 1:

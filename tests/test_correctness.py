@@ -199,9 +199,9 @@ def test_warm_refits_never_calibrate_on_rows_trained_before(monkeypatch, grown):
     calibrated = []
     calibrate_rows = estimator_module.calibrate_rows
 
-    def spy(state, inputs, targets, weights, plan, chunk):
+    def spy(state, inputs, targets, weights, plan, *args):
         calibrated.append(plan.calibration)
-        return calibrate_rows(state, inputs, targets, weights, plan, chunk)
+        return calibrate_rows(state, inputs, targets, weights, plan, *args)
 
     monkeypatch.setattr(estimator_module, "calibrate_rows", spy)
     est = MultiTaskConvEstimator(**TINY, epochs=1, warm_start=True, random_state=0)
