@@ -259,7 +259,11 @@ class MultiTaskConvEstimator(BaseWrapper):
         Passes over the training data per call to ``fit``. ``"auto"`` sets a
         budget in optimizer steps: at least 2,000 steps and 10 passes, small
         sets' passes grouped into epochs of at least 50 steps (see
-        :mod:`skmtl.budget`).
+        :mod:`skmtl.budget`). A network of one task whose output the
+        closed-form refit sets whole (the default trunk, up to 3,000
+        labelled rows, no callbacks) takes no gradient steps under
+        ``"auto"``: they would change nothing it predicts, and
+        ``history_`` stays empty.
     shuffle : bool, default=True
         Reshuffle the training samples every epoch (in a seeded order).
     callbacks : list of keras callbacks or None, default=None
