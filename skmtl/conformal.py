@@ -105,25 +105,54 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> Calibration:
+        """The calibration :meth:`to_dict` wrote; a value no fit could have
+        given (a negative count, an unknown source, a NaN residual) raises
+        ``ValueError`` naming it (``load`` turns it into ``SkmtlFileError``)."""
         residuals = {
-            k: _residual_rows(np.asarray(v, dtype=np.float64))
+            k: _residual_rows(_checked(f"residuals[{k!r}]", v, low=0.0))
             for k, v in data.get("residuals", {}).items()
         }
+        n_rows, source = data["n_rows"], data["source"]
+        if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 0:
+            raise ValueError(f"calibration n_rows={n_rows!r}; expected a count")
+        if source not in ("holdout", "validation"):
+            raise ValueError(
+                f"calibration source={source!r}; expected 'holdout' or 'validation'"
+            )
         salt = data.get("salt")
+        if salt is not None and (isinstance(salt, bool) or not isinstance(salt, int)):
+            raise ValueError(f"calibration salt={salt!r}; expected an int")
+        clean = _checked("clean_below", data.get("clean_below", 0.0), 0.0, 1.0)
+        clean_below = float(clean)
+        temperatures = {
+            k: float(_checked(f"temperatures[{k!r}]", v, low=np.finfo(float).tiny))
+            for k, v in data.get("temperatures", {}).items()
+        }
         return cls(
-            n_rows=int(data["n_rows"]),
-            source=str(data["source"]),
+            n_rows=n_rows,
+            source=source,
             residuals=residuals,
-            temperatures={k: float(v) for k, v in data.get("temperatures", {}).items()},
+            temperatures=temperatures,
             ece={k: (float(a), float(b)) for k, (a, b) in data.get("ece", {}).items()},
             class_scores={
-                k: np.asarray(v, dtype=np.float64)
+                k: _checked(f"class_scores[{k!r}]", v, low=0.0, high=1.0)
                 for k, v in data.get("class_scores", {}).items()
             },
-            salt=None if salt is None else int(salt),
+            salt=salt,
             # A file written before keys existed: no row is known to be clean.
-            clean_below=float(data.get("clean_below", 0.0)),
+            clean_below=clean_below,
         )
+
+
+def _checked(name: str, values, low: float = -np.inf, high: float = np.inf):
+    """``values`` as float64, refused unless finite and within [low, high]."""
+    array = np.asarray(values, dtype=np.float64)
+    inside = (array >= low).all() and (array <= high).all()
+    if not (np.isfinite(array).all() and inside):
+        raise ValueError(
+            f"calibration {name} holds values outside [{low}, {high}] or not finite"
+        )
+    return array
 
 
 def _residual_rows(residuals: np.ndarray) -> np.ndarray:

@@ -157,6 +157,20 @@ CRAFTED = {
         r"MiniRocketFeatures\(n_steps=1000000000, n_channels=2\) would take "
         r".* GiB for its kernels and plans",
     ),
+    "calibration-negative-rows": (
+        "skmtl.json",
+        _json_edit(lambda meta: meta["fitted"]["calibration"].update(n_rows=-5)),
+        r"calibration n_rows=-5; expected a count",
+    ),
+    "calibration-nan-residual": (
+        "skmtl.json",
+        _json_edit(
+            lambda meta: meta["fitted"]["calibration"]["residuals"].update(
+                density=[[float("nan")]]
+            )
+        ),
+        r"calibration residuals\['density'\] holds values outside",
+    ),
     "class-dtype": (
         "skmtl.json",
         _class_dtype("<U500000000"),
@@ -192,7 +206,11 @@ def good_file(tmp_path_factory):
 
     X, y = make_sensor_tasks(60, n_steps=32, random_state=0)
     est = MultiTaskConvEstimator(
-        filters=(4, 8), dense_units=8, epochs=1, random_state=0
+        filters=(4, 8),
+        dense_units=8,
+        epochs=1,
+        calibration_fraction=0.2,  # a calibration to craft
+        random_state=0,
     ).fit(X, y)
     path = tmp_path_factory.mktemp("budget") / "model.skmtl"
     est.save(path)
