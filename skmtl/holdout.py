@@ -85,19 +85,17 @@ def row_keys(inputs: Mapping[str, object], salt: int) -> np.ndarray:
     names = sorted(inputs)
     n = len(inputs[names[0]]) if names else 0
     key = int(salt).to_bytes(8, "little", signed=True)
-    hashers = [hashlib.blake2b(digest_size=8, key=key) for _ in range(n)]
-    for name in names:
-        a = inputs[name]
-        for start in range(0, n, _HASH_BLOCK):
-            stop = min(start + _HASH_BLOCK, n)
-            for i, row in zip(
-                range(start, stop), _row_bytes(a, start, stop), strict=True
-            ):
-                hashers[i].update(row)
-    digests = np.array(
-        [int.from_bytes(h.digest(), "little") >> 11 for h in hashers], dtype=np.float64
-    )
-    return digests / 2.0**53
+    keys = np.empty(n, dtype=np.float64)
+    # Block by block: one block of every field in memory, one hasher a row.
+    for start in range(0, n, _HASH_BLOCK):
+        stop = min(start + _HASH_BLOCK, n)
+        fields = [list(_row_bytes(inputs[name], start, stop)) for name in names]
+        for i, rows in enumerate(zip(*fields, strict=True)):
+            hasher = hashlib.blake2b(digest_size=8, key=key)
+            for row in rows:
+                hasher.update(row)
+            keys[start + i] = int.from_bytes(hasher.digest(), "little") >> 11
+    return keys / 2.0**53
 
 
 def _row_bytes(a, start: int, stop: int):
