@@ -64,6 +64,7 @@ from .conformal import (
     scale_probabilities,
 )
 from .fitted import FittedState, warn_if_collapsed
+from .frozen import FEATURES_INPUT, split_frozen_trunk, trunk_features
 from .holdout import plan_rows, row_keys
 from .inputs import check_input_list, check_same_index, encode, infer_schema
 from .metrics import check_score_weights, combined_score
@@ -76,7 +77,7 @@ from .network import (
     model_input_names,
     with_task_outputs,
 )
-from .rocket import adapt_rocket
+from .rocket import adapt_rocket, rocket_columns, scale_rocket_features
 from .sample_weights import (
     apply_class_weight,
     apply_sample_weight,
@@ -732,13 +733,13 @@ class MultiTaskConvEstimator(BaseWrapper):
             epochs, config = _auto_epochs(n_train, config)
         strategy = distribution_strategy(config.distribute, config.loss_weighting)
         if previous is None:
-            model, input_names = self._new_network(
+            model, input_names, features = self._new_network(
                 schema, tasks, inputs, strategy, seed
             )
             history: dict = {}
         else:
             model, input_names = previous.model, previous.input_names
-            history = previous.history
+            history, features = previous.history, None
         session = self.__dict__.get("_session")
         if session is None or not session.fits(config, model):
             session = TrainingSession(
@@ -753,10 +754,19 @@ class MultiTaskConvEstimator(BaseWrapper):
         ):
             # Every output is set by the closed-form refit below: the "auto"
             # budget's gradient steps would change nothing predict returns.
-            run = TrainingRun({}, 0, 0, session.task_weights())
+            run = TrainingRun({}, 0, 0, session.task_weights(), features)
         else:
             run = self._train(
-                session, config, inputs, targets, weights, epochs, history, seed, plan
+                session,
+                config,
+                inputs,
+                targets,
+                weights,
+                epochs,
+                history,
+                seed,
+                plan,
+                features,
             )
         if holdout:
             # Heads linear on fixed features: refitted in closed form on every
@@ -800,7 +810,17 @@ class MultiTaskConvEstimator(BaseWrapper):
         return self
 
     def _train(
-        self, session, config, inputs, targets, weights, epochs, history, seed, plan
+        self,
+        session,
+        config,
+        inputs,
+        targets,
+        weights,
+        epochs,
+        history,
+        seed,
+        plan,
+        features=None,
     ):
         """One call of the session; a warm fit that raises gets its weights back."""
         initial_epoch = len(history.get("loss", []))
@@ -820,6 +840,7 @@ class MultiTaskConvEstimator(BaseWrapper):
                 callbacks=self._callback_list(),
                 rows=plan.train,
                 validation=plan.validation,
+                features=features,
             )
         except BaseException:
             if snapshot is not None:
@@ -835,12 +856,24 @@ class MultiTaskConvEstimator(BaseWrapper):
                 model = self._build_model(schema, tasks, seed)
             model = with_task_outputs(model, tasks)
         input_names = model_input_names(model, schema)
-        # Weights fixed in training but set from the data (MiniRocket's biases).
-        adapt_rocket(model, {name: inputs[name] for name in input_names})
+        feed = {name: inputs[name] for name in input_names}
+        # Weights fixed in training but set from the data (MiniRocket's
+        # biases and scales). Where the fixed trunk's output holds the layers'
+        # features as they are, the trunk's features of every row are computed
+        # once, with identity scales, and give the scales too.
+        split = split_frozen_trunk(model)
+        blocks = None if split is None else rocket_columns(split[0], model)
+        features = None
+        if blocks and all(layer.compute_dtype == "float32" for layer, _ in blocks):
+            adapt_rocket(model, feed, scales=False)
+            features = trunk_features(split[0], feed)[FEATURES_INPUT]
+            scale_rocket_features(blocks, features)
+        else:
+            adapt_rocket(model, feed)
         if self.model is not None:  # the default network is right by construction
             probe = {name: inputs[name][:8] for name in input_names}
             check_heads(model, tasks, probe)
-        return model, input_names
+        return model, input_names, features
 
     def _build_model(self, schema, tasks, seed: int) -> keras.Model:
         model_params = self._routed("model")

@@ -34,7 +34,9 @@ __all__ = [
     "MiniRocketFeatures",
     "adapt_rocket",
     "rocket_branch",
+    "rocket_columns",
     "rocket_dilations",
+    "scale_rocket_features",
 ]
 
 _KERNEL_LENGTH = 9
@@ -580,7 +582,7 @@ class MiniRocketFeatures(keras.layers.Layer):
         return (input_shape[0], self.n_outputs)
 
     # ---------------------------------------------------------------- adapt
-    def adapt(self, x: np.ndarray) -> None:
+    def adapt(self, x: np.ndarray, scales: bool = True) -> None:
         """Set the biases and the features' standardisation from training series.
 
         Each kernel/dilation pair takes its biases from the quantiles of its
@@ -592,6 +594,8 @@ class MiniRocketFeatures(keras.layers.Layer):
         x : ndarray of shape (n_samples, n_steps, n_channels)
             Training series, as this layer receives them (normalised; a
             ragged layer's with their mask channel last, any ``n_steps``).
+        scales : bool, default=True
+            False leaves the scaling the identity, for :meth:`set_scales`.
         """
         from keras import ops
 
@@ -642,11 +646,28 @@ class MiniRocketFeatures(keras.layers.Layer):
         if lengths is not None:
             # Similar lengths together: each chunk pads to its own longest.
             sample = sample[np.argsort(lengths[sample], kind="stable")]
+        if not scales:
+            # Identity scales: the caller sets them (set_scales) from the raw
+            # features it computes anyway, once for every row.
+            self.feature_mean.assign(np.zeros(self.n_outputs, np.float32))
+            self.feature_scale.assign(np.ones(self.n_outputs, np.float32))
+            return
         chunks = []
         for rows in np.array_split(sample, max(1, -(-len(sample) // _ADAPT_CHUNK))):
             chunk = ops.convert_to_tensor(trimmed(rows))
             chunks.append(np.asarray(self._raw_features(chunk)))
-        features = np.concatenate(chunks)
+        self.set_scales(np.concatenate(chunks))
+
+    def set_scales(self, features: np.ndarray) -> None:
+        """Set the features' mean and scale from raw ``features`` of training
+        series, ``(n_samples, n_outputs)``.
+
+        Parameters
+        ----------
+        features : ndarray
+            This layer's raw features (before standardisation) of up to 512
+            training series.
+        """
         std = features.std(axis=0)
         # Unit variance over the samples, and 1/sqrt(n_features) on top: then a
         # sample's feature vector has norm ~1, so the heads' initial outputs are
@@ -784,7 +805,9 @@ def rocket_layers(model: keras.Model) -> Iterator[MiniRocketFeatures]:
             yield layer
 
 
-def adapt_rocket(model: keras.Model, inputs: Mapping[str, np.ndarray]) -> int:
+def adapt_rocket(
+    model: keras.Model, inputs: Mapping[str, np.ndarray], scales: bool = True
+) -> int:
     """Adapt every :class:`MiniRocketFeatures` layer of ``model`` to training data.
 
     Each layer's input (the normalised, stacked signals) is computed from the
@@ -797,6 +820,9 @@ def adapt_rocket(model: keras.Model, inputs: Mapping[str, np.ndarray]) -> int:
         A functional model whose inputs are named after fields.
     inputs : dict of str to ndarray
         Training data by input name.
+    scales : bool, default=True
+        False sets the biases only, the scaling left the identity for
+        :func:`scale_rocket_features`.
 
     Returns
     -------
@@ -830,9 +856,7 @@ def adapt_rocket(model: keras.Model, inputs: Mapping[str, np.ndarray]) -> int:
         )
     names = [t.name for t in model.inputs]
     structure = model.input
-    rows = np.arange(n_samples)
-    if n_samples > _ADAPT_ROWS:
-        rows = np.sort(np.random.default_rng(0).choice(n_samples, _ADAPT_ROWS, False))
+    rows = _adapt_rows(n_samples)
     feed = {name: np.asarray(inputs[name][rows], dtype=np.float32) for name in names}
     for layer in layers:
         upstream = keras.Model(structure, layer.input)
@@ -842,8 +866,62 @@ def adapt_rocket(model: keras.Model, inputs: Mapping[str, np.ndarray]) -> int:
                 for s in range(0, len(rows), 256)
             ]
         )
-        layer.adapt(x)
+        layer.adapt(x, scales=scales)
     return len(layers)
+
+
+def _adapt_rows(n_samples: int) -> np.ndarray:
+    """The (at most 512, seeded) rows a layer is adapted on, sorted."""
+    if n_samples <= _ADAPT_ROWS:
+        return np.arange(n_samples)
+    return np.sort(np.random.default_rng(0).choice(n_samples, _ADAPT_ROWS, False))
+
+
+def rocket_columns(trunk: keras.Model, model: keras.Model) -> list | None:
+    """``[(layer, columns of the trunk's output)]`` of every MiniRocket layer
+    whose output is a block of ``trunk``'s output (the output itself, or one
+    input of the concatenation that makes it); None if some layer's is not."""
+    output = trunk.output
+    op = output._keras_history.operation
+    parts = [output]
+    if isinstance(op, keras.layers.Concatenate) and op.axis in (
+        -1,
+        len(output.shape) - 1,
+    ):
+        parts = list(op._inbound_nodes[0].input_tensors)
+    starts = np.cumsum([0, *(int(t.shape[-1]) for t in parts)])
+    found = []
+    for layer in rocket_layers(model):
+        index = next((i for i, t in enumerate(parts) if t is layer.output), None)
+        if index is None:
+            return None
+        found.append((layer, slice(int(starts[index]), int(starts[index + 1]))))
+    return found
+
+
+def scale_rocket_features(blocks: list, features: np.ndarray) -> None:
+    """Set each layer's scales from the trunk's ``features`` of every training
+    row (computed with identity scales: :func:`adapt_rocket` with
+    ``scales=False``), and scale ``features`` in place as the layer now would.
+
+    The statistics come from the rows :func:`adapt_rocket` reads; the scaling
+    is the layer's own float32 arithmetic, ``(raw - mean) * scale``, so the
+    features equal what the layer gives at predict. This spares computing the
+    features of the adapt rows twice.
+
+    Parameters
+    ----------
+    blocks : list
+        :func:`rocket_columns` of the network.
+    features : ndarray of shape (n_samples, n_features), float32
+        The trunk's output for every training row.
+    """
+    rows = _adapt_rows(len(features))
+    for layer, columns in blocks:
+        layer.set_scales(features[rows, columns])
+        mean = layer.feature_mean.numpy()
+        scale = layer.feature_scale.numpy()
+        features[:, columns] = (features[:, columns] - mean) * scale
 
 
 def _like(structure, feed: Mapping[str, np.ndarray], start: int):

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from ._batching import TaskBatches, in_graph_batches
-from .frozen import split_frozen_trunk, trunk_features
+from .frozen import FEATURES_INPUT, split_frozen_trunk, trunk_features
 from .targets import TaskSpec
 from .weighting import (
     EpochEnd,
@@ -415,6 +415,7 @@ class TrainingSession:
         callbacks: Sequence[keras.callbacks.Callback] = (),
         rows: np.ndarray | None = None,
         validation: np.ndarray | None = None,
+        features: np.ndarray | None = None,
     ) -> TrainingRun:
         """Train for ``epochs`` epochs, numbered from ``initial_epoch``.
 
@@ -423,13 +424,17 @@ class TrainingSession:
         user's, for this fit. ``rows`` (None: all) are the samples the
         optimizer steps on and ``validation`` early stopping's, both planned
         by :func:`skmtl.holdout.plan_rows`; no other sample is read.
+        ``features``: the fixed trunk's features of every sample, where the
+        caller has them (else computed here).
         """
         fit_params = keras_arguments("fit", config.fit_params, keras.Model.fit)
         fit_params.pop("validation_split", None)  # planned: ``validation``
-        features = None
-        if self._trunk is not None:
-            inputs = trunk_features(self._trunk, inputs)
-            features = next(iter(inputs.values()))
+        if self._trunk is None:
+            features = None
+        else:
+            if features is None:
+                features = trunk_features(self._trunk, inputs)[FEATURES_INPUT]
+            inputs = {FEATURES_INPUT: features}
         validation_data = None
         if validation is not None:
             validation_data = TaskBatches(

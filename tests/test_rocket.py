@@ -320,3 +320,37 @@ def test_gradnorm_without_a_shared_trainable_layer_is_refused_before_training():
     )
     with pytest.raises(ValueError, match="share no weight"):
         est.fit(X, y)
+
+
+def test_the_features_a_fit_trains_on_are_those_the_network_gives(monkeypatch):
+    """The adapt rows' features are computed once (identity scales, then the
+    layer's own float32 scaling in NumPy): they must equal, bit for bit, what
+    the fitted trunk gives for the same rows, and the scales must equal those
+    of adapting the layer on its own."""
+    from skmtl import session as session_module
+    from skmtl.datasets import make_sensor_tasks
+    from skmtl.frozen import FEATURES_INPUT
+    from skmtl.rocket import rocket_layers
+
+    seen = {}
+    fit = session_module.TrainingSession.fit
+
+    def spy(self, *args, features=None, **kwargs):
+        seen["features"] = features
+        return fit(self, *args, features=features, **kwargs)
+
+    monkeypatch.setattr(session_module.TrainingSession, "fit", spy)
+    X, y = make_sensor_tasks(80, n_steps=64, random_state=0)
+    est = MultiTaskConvEstimator(filters=(840,), epochs=1, random_state=0).fit(X, y)
+    assert seen["features"] is not None  # computed once, by the estimator
+    inputs = encode(X, est.schema_)[0]
+    inputs = {k: inputs[k] for k in est.fitted_state_.input_names}
+    trunk, _ = split_frozen_trunk(est.model_)
+    again = trunk_features(trunk, inputs)[FEATURES_INPUT]
+    np.testing.assert_array_equal(seen["features"], again)
+    (layer,) = rocket_layers(est.model_)
+    mean, scale = layer.feature_mean.numpy(), layer.feature_scale.numpy()
+    upstream = keras.Model(est.model_.input, layer.input)
+    layer.adapt(np.asarray(upstream(inputs)))
+    np.testing.assert_allclose(layer.feature_mean.numpy(), mean, rtol=1e-5)
+    np.testing.assert_allclose(layer.feature_scale.numpy(), scale, rtol=1e-5)
