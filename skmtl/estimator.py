@@ -42,6 +42,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import persistence
 from ._params import (
+    PREDICT_CHUNK,
     ROUTING_PREFIXES,
     architecture_key,
     check_architecture_unchanged,
@@ -63,8 +64,13 @@ from .conformal import (
     prediction_sets,
     scale_probabilities,
 )
-from .fitted import FittedState, warn_if_collapsed
-from .frozen import FEATURES_INPUT, split_frozen_trunk, trunk_features
+from .fitted import (
+    FittedState,
+    features_through,
+    network_function,
+    warn_if_collapsed,
+)
+from .frozen import split_frozen_trunk
 from .holdout import plan_rows, row_keys
 from .inputs import check_input_list, check_same_index, encode, infer_schema
 from .metrics import check_score_weights, combined_score
@@ -733,13 +739,14 @@ class MultiTaskConvEstimator(BaseWrapper):
             epochs, config = _auto_epochs(n_train, config)
         strategy = distribution_strategy(config.distribute, config.loss_weighting)
         if previous is None:
-            model, input_names, features = self._new_network(
+            model, input_names, features, traced = self._new_network(
                 schema, tasks, inputs, strategy, seed
             )
             history: dict = {}
         else:
             model, input_names = previous.model, previous.input_names
             history, features = previous.history, None
+            traced = previous.predict_function()
         session = self.__dict__.get("_session")
         if session is None or not session.fits(config, model):
             session = TrainingSession(
@@ -791,7 +798,7 @@ class MultiTaskConvEstimator(BaseWrapper):
         )
         # Traced now, for the network just trained, so that predict does not
         # change the estimator's state (scikit-learn's check_dict_unchanged).
-        state.predict_function()
+        state.predict_function(traced)
         if plan.calibration is not None:
             calibration = calibrate_rows(
                 state,
@@ -863,17 +870,19 @@ class MultiTaskConvEstimator(BaseWrapper):
         # once, with identity scales, and give the scales too.
         split = split_frozen_trunk(model)
         blocks = None if split is None else rocket_columns(split[0], model)
-        features = None
+        features = traced = None
         if blocks and all(layer.compute_dtype == "float32" for layer, _ in blocks):
             adapt_rocket(model, feed, scales=False)
-            features = trunk_features(split[0], feed)[FEATURES_INPUT]
+            # One trace serves the features here and predict later.
+            traced = network_function(model, schema, input_names)
+            features = features_through(traced, feed, PREDICT_CHUNK)
             scale_rocket_features(blocks, features)
         else:
             adapt_rocket(model, feed)
         if self.model is not None:  # the default network is right by construction
             probe = {name: inputs[name][:8] for name in input_names}
             check_heads(model, tasks, probe)
-        return model, input_names, features
+        return model, input_names, features, traced
 
     def _build_model(self, schema, tasks, seed: int) -> keras.Model:
         model_params = self._routed("model")

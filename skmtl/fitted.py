@@ -23,7 +23,13 @@ from .inputs import InputSchema, encode
 from .ragged import PAD_STEPS, length_ordered_chunks
 from .targets import CLASSIFICATION, TargetEncoder, TaskSpec
 
-__all__ = ["FittedState", "PREDICT_CHUNK", "warn_if_collapsed"]
+__all__ = [
+    "FittedState",
+    "PREDICT_CHUNK",
+    "features_through",
+    "network_function",
+    "warn_if_collapsed",
+]
 
 from ._params import PREDICT_CHUNK
 
@@ -110,8 +116,9 @@ class FittedState:
         return new
 
     # ------------------------------------------------------------ forward
-    def predict_function(self):
-        """The network in inference mode, traced once for any number of rows.
+    def predict_function(self, traced=None):
+        """The network in inference mode, traced once for any number of rows
+        (:func:`network_function`; ``traced``: one the fit already made).
 
         ``Model.predict`` builds a tf.data pipeline per call (~40 ms on CPU);
         ``predict_on_batch`` retraces for each new batch size. One concrete
@@ -120,16 +127,7 @@ class FittedState:
         """
         fn = self.__dict__.get("_predict_fn")
         if fn is None:
-            model = self.model
-            signature = {
-                name: tf.TensorSpec((None, *self.schema[name].shape), tf.float32)
-                for name in self.input_names
-            }
-
-            def forward(x):
-                return model(x, training=False)
-
-            fn = tf.function(forward, autograph=False).get_concrete_function(signature)
+            fn = traced or network_function(self.model, self.schema, self.input_names)
             # A cache, not state: frozen fields stay as they were.
             object.__setattr__(self, "_predict_fn", fn)
         return fn
@@ -144,12 +142,15 @@ class FittedState:
         out = {}
         for rows in length_ordered_chunks(inputs, n_samples, chunk):
             batch = {k: _batch(inputs[k], rows) for k in self.input_names}
-            for name, value in forward(batch).items():
-                value = value.numpy()
-                if name not in out:
-                    out[name] = np.empty((n_samples, *value.shape[1:]), value.dtype)
-                out[name][rows] = value
-        return {t.name: out[t.name] for t in self.tasks}
+            outputs = forward(batch)[0]
+            for task in self.tasks:
+                value = outputs[task.name].numpy()
+                if task.name not in out:
+                    out[task.name] = np.empty(
+                        (n_samples, *value.shape[1:]), value.dtype
+                    )
+                out[task.name][rows] = value
+        return out
 
     def forward_rows(
         self, inputs, rows: np.ndarray, chunk: int, features=None
@@ -179,6 +180,43 @@ class FittedState:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+
+
+def network_function(model: keras.Model, schema: InputSchema, input_names):
+    """``model`` in inference mode as one concrete function of any number of
+    rows: ``x -> (outputs,)``, or ``(outputs, features)`` where the trunk is
+    fixed (:func:`skmtl.frozen.split_frozen_trunk`): its features come out
+    of the same pass, so a fit that needs them does not trace the trunk again.
+    """
+    signature = {
+        name: tf.TensorSpec((None, *schema[name].shape), tf.float32)
+        for name in input_names
+    }
+    split = split_frozen_trunk(model)
+
+    def forward(x):
+        if split is None:
+            return (model(x, training=False),)
+        trunk, heads = split
+        features = trunk(x, training=False)
+        return heads({FEATURES_INPUT: features}, training=False), features
+
+    return tf.function(forward, autograph=False).get_concrete_function(signature)
+
+
+def features_through(fn, inputs: Mapping[str, object], chunk: int) -> np.ndarray:
+    """The fixed trunk's features of every row of ``inputs`` (by input name),
+    through a :func:`network_function` that gives them, ``chunk`` rows at a
+    time, float32."""
+    names = list(inputs)
+    n_samples = len(inputs[names[0]])
+    out = None
+    for rows in length_ordered_chunks(inputs, n_samples, chunk):
+        part = fn({k: _batch(inputs[k], rows) for k in names})[1].numpy()
+        if out is None:
+            out = np.empty((n_samples, *part.shape[1:]), dtype=np.float32)
+        out[rows] = part
+    return out
 
 
 def _batch(field, rows) -> np.ndarray:
