@@ -187,6 +187,39 @@ def network_function(model: keras.Model, schema: InputSchema, input_names):
     rows: ``x -> (outputs,)``, or ``(outputs, features)`` where the trunk is
     fixed (:func:`skmtl.frozen.split_frozen_trunk`): its features come out
     of the same pass, so a fit that needs them does not trace the trunk again.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A functional network with dict outputs keyed by task.
+    schema : InputSchema
+        The fields' shapes (the signature's, with any number of rows).
+    input_names : sequence of str
+        The network's inputs.
+
+    Returns
+    -------
+    ConcreteFunction
+        Takes ``{input name: float32 batch}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.inputs import encode, infer_schema
+    >>> from skmtl.network import build_network
+    >>> from skmtl.rocket import adapt_rocket
+    >>> from skmtl.targets import TargetEncoder
+    >>> X = {"ampl": np.random.default_rng(0).normal(size=(6, 32))}
+    >>> schema, tasks = infer_schema(X), TargetEncoder().fit(np.arange(6.0)).tasks_
+    >>> model = build_network(schema, tasks, trunk="rocket", filters=(84,))
+    >>> inputs = encode(X, schema)[0]
+    >>> _ = adapt_rocket(model, inputs)
+    >>> fn = network_function(model, schema, ["ampl"])
+    >>> outputs, features = fn({"ampl": inputs["ampl"].astype("float32")})
+    >>> tuple(outputs["y"].shape), tuple(features.shape)
+    ((6, 1), (6, 84))
+    >>> features_through(fn, inputs, chunk=4).shape
+    (6, 84)
     """
     signature = {
         name: tf.TensorSpec((None, *schema[name].shape), tf.float32)
@@ -205,9 +238,25 @@ def network_function(model: keras.Model, schema: InputSchema, input_names):
 
 
 def features_through(fn, inputs: Mapping[str, object], chunk: int) -> np.ndarray:
-    """The fixed trunk's features of every row of ``inputs`` (by input name),
-    through a :func:`network_function` that gives them, ``chunk`` rows at a
-    time, float32."""
+    """The fixed trunk's features of every row of ``inputs``.
+
+    Parameters
+    ----------
+    fn : ConcreteFunction
+        A :func:`network_function` of a network whose trunk is fixed.
+    inputs : dict of str to ndarray or RaggedSignal
+        The encoded inputs, by input name.
+    chunk : int
+        Rows per call (variable-length recordings in order of length).
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features), float32
+
+    Examples
+    --------
+    See :func:`network_function`.
+    """
     names = list(inputs)
     n_samples = len(inputs[names[0]])
     out = None
