@@ -42,7 +42,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import persistence
 from ._params import (
-    PREDICT_CHUNK,
     ROUTING_PREFIXES,
     architecture_key,
     check_architecture_unchanged,
@@ -66,11 +65,10 @@ from .conformal import (
 )
 from .fitted import (
     FittedState,
-    features_through,
     network_function,
     warn_if_collapsed,
 )
-from .frozen import split_frozen_trunk
+from .frozen import FEATURES_INPUT, split_frozen_trunk, trunk_features
 from .holdout import plan_rows, row_keys
 from .inputs import check_input_list, check_same_index, encode, infer_schema
 from .metrics import check_score_weights, combined_score
@@ -745,8 +743,14 @@ class MultiTaskConvEstimator(BaseWrapper):
             history: dict = {}
         else:
             model, input_names = previous.model, previous.input_names
-            history, features = previous.history, None
-            traced = previous.predict_function()
+            history, traced = previous.history, previous.predict_function()
+            # The fixed trunk's features through the traced network, not a
+            # trace of the trunk's own (the session's and the refit's).
+            split = split_frozen_trunk(model)
+            features = None
+            if split is not None:
+                feed = {name: inputs[name] for name in input_names}
+                features = trunk_features(split[0], feed, traced)[FEATURES_INPUT]
         session = self.__dict__.get("_session")
         if session is None or not session.fits(config, model):
             session = TrainingSession(
@@ -875,7 +879,7 @@ class MultiTaskConvEstimator(BaseWrapper):
             adapt_rocket(model, feed, scales=False)
             # One trace serves the features here and predict later.
             traced = network_function(model, schema, input_names)
-            features = features_through(traced, feed, PREDICT_CHUNK)
+            features = trunk_features(split[0], feed, traced)[FEATURES_INPUT]
             scale_rocket_features(blocks, features)
         else:
             adapt_rocket(model, feed)

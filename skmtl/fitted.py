@@ -26,7 +26,6 @@ from .targets import CLASSIFICATION, TargetEncoder, TaskSpec
 __all__ = [
     "FittedState",
     "PREDICT_CHUNK",
-    "features_through",
     "network_function",
     "warn_if_collapsed",
 ]
@@ -218,8 +217,6 @@ def network_function(model: keras.Model, schema: InputSchema, input_names):
     >>> outputs, features = fn({"ampl": inputs["ampl"].astype("float32")})
     >>> tuple(outputs["y"].shape), tuple(features.shape)
     ((6, 1), (6, 84))
-    >>> features_through(fn, inputs, chunk=4).shape
-    (6, 84)
     """
     signature = {
         name: tf.TensorSpec((None, *schema[name].shape), tf.float32)
@@ -235,37 +232,6 @@ def network_function(model: keras.Model, schema: InputSchema, input_names):
         return heads({FEATURES_INPUT: features}, training=False), features
 
     return tf.function(forward, autograph=False).get_concrete_function(signature)
-
-
-def features_through(fn, inputs: Mapping[str, object], chunk: int) -> np.ndarray:
-    """The fixed trunk's features of every row of ``inputs``.
-
-    Parameters
-    ----------
-    fn : ConcreteFunction
-        A :func:`network_function` of a network whose trunk is fixed.
-    inputs : dict of str to ndarray or RaggedSignal
-        The encoded inputs, by input name.
-    chunk : int
-        Rows per call (variable-length recordings in order of length).
-
-    Returns
-    -------
-    ndarray of shape (n_samples, n_features), float32
-
-    Examples
-    --------
-    See :func:`network_function`.
-    """
-    names = list(inputs)
-    n_samples = len(inputs[names[0]])
-    out = None
-    for rows in length_ordered_chunks(inputs, n_samples, chunk):
-        part = fn({k: _batch(inputs[k], rows) for k in names})[1].numpy()
-        if out is None:
-            out = np.empty((n_samples, *part.shape[1:]), dtype=np.float32)
-        out[rows] = part
-    return out
 
 
 def _batch(field, rows) -> np.ndarray:

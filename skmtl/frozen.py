@@ -137,7 +137,7 @@ def split_frozen_trunk(model: keras.Model) -> tuple[keras.Model, keras.Model] | 
 
 
 def trunk_features(
-    trunk: keras.Model, inputs: Mapping[str, np.ndarray]
+    trunk: keras.Model, inputs: Mapping[str, np.ndarray], traced=None
 ) -> dict[str, np.ndarray]:
     """The trunk's features of every sample, as ``{"features": (n, k)}``.
 
@@ -149,6 +149,9 @@ def trunk_features(
         The first model :func:`split_frozen_trunk` returns.
     inputs : dict of str to ndarray
         The samples by input name.
+    traced : ConcreteFunction, default=None
+        The whole network's :func:`skmtl.fitted.network_function`, whose
+        second output is these features: used as it is, not traced again.
 
     Returns
     -------
@@ -170,17 +173,10 @@ def trunk_features(
     (6, 84)
     """
     names = [t.name for t in trunk.inputs]
-    structure = trunk.input
-    signature = {
-        name: tf.TensorSpec(_batch_shape(inputs[name]), tf.float32) for name in names
-    }
-
-    def forward(x):
-        if isinstance(structure, dict):
-            return trunk(x, training=False)
-        return trunk([x[name] for name in names], training=False)
-
-    fn = tf.function(forward, autograph=False).get_concrete_function(signature)
+    if traced is None:
+        fn = _traced_trunk(trunk, inputs, names)
+    else:
+        fn = lambda batch: traced(batch)[1]  # noqa: E731
     n_samples = len(inputs[names[0]])
     out = None
     for rows in length_ordered_chunks(inputs, n_samples, _CHUNK):
@@ -192,3 +188,18 @@ def trunk_features(
             out = np.empty((n_samples, *part.shape[1:]), dtype=np.float32)
         out[rows] = part
     return {FEATURES_INPUT: out}
+
+
+def _traced_trunk(trunk: keras.Model, inputs, names):
+    """``trunk`` in inference mode as one concrete function of any batch."""
+    structure = trunk.input
+    signature = {
+        name: tf.TensorSpec(_batch_shape(inputs[name]), tf.float32) for name in names
+    }
+
+    def forward(x):
+        if isinstance(structure, dict):
+            return trunk(x, training=False)
+        return trunk([x[name] for name in names], training=False)
+
+    return tf.function(forward, autograph=False).get_concrete_function(signature)
