@@ -99,7 +99,7 @@ def untrained_copy(est, seed: int = 1):
     normalisation, initial weights of another seed): Adebayo et al.'s model
     randomisation."""
     from skmtl import MultiTaskConvEstimator
-    from skmtl.network import with_task_outputs
+    from skmtl.nn.network import with_task_outputs
 
     model = with_task_outputs(
         est._build_model(est.schema_, est.tasks_, seed), est.tasks_
@@ -112,7 +112,7 @@ def untrained_copy(est, seed: int = 1):
 def _ece_pair(est, X, labels) -> tuple[float, float]:
     """ECE of ``predict_proba`` on ``(X, labels)`` without and with the
     temperature fitted on the held-out rows."""
-    from skmtl.conformal import expected_calibration_error
+    from skmtl.training.conformal import expected_calibration_error
 
     codes = np.searchsorted(est.classes_, labels)
     return tuple(
@@ -176,10 +176,10 @@ def explain_table(trunks, methods, n_train, n_test, epochs, seed) -> dict:
 
 def uncertainty_table(n_train, n_test, n_steps, epochs, seed) -> dict:
     from sklearn.metrics import accuracy_score, r2_score
+    from skmtl.datasets import make_sensor_tasks
 
     from skmtl import MultiTaskConvEstimator
-    from skmtl.conformal import expected_calibration_error
-    from skmtl.datasets import make_sensor_tasks
+    from skmtl.training.conformal import expected_calibration_error
 
     X, y = make_sensor_tasks(n_train, n_steps=n_steps, noise=1.0, random_state=seed)
     X_new, y_new = make_sensor_tasks(

@@ -11,7 +11,7 @@ covariates ``temp``, ``moist``, ``weight``; tasks ``material`` and ``density``):
   ``trunk="rocket"`` trains only its heads on features computed once, which
   ``benchmarks/step_cost.py`` measures).
 * **keras**: the same network built with
-  ``skmtl.network.build_network(schema, tasks, ...)``, compiled with the
+  ``skmtl.nn.network.build_network(schema, tasks, ...)``, compiled with the
   estimator's own ``_compile_kwargs_for(tasks)`` (same losses, loss weights,
   metrics, optimizer), trained with ``keras.Model.fit`` on NumPy dicts
   (contiguous float32 inputs; targets and per-task sample weights from
@@ -134,9 +134,9 @@ def _keras_setup(X, y, args):
     import numpy as np
 
     from skmtl import MultiTaskConvEstimator
-    from skmtl.inputs import encode, infer_schema
-    from skmtl.network import build_network
-    from skmtl.targets import TargetEncoder
+    from skmtl.data.inputs import encode, infer_schema
+    from skmtl.data.targets import TargetEncoder
+    from skmtl.nn.network import build_network
 
     schema = infer_schema(X)
     encoded, _ = encode(X, schema)

@@ -33,7 +33,7 @@ for one epoch (batch 32, shuffled, ``random_state=0``):
   memory the process actually needs; it is compared with ``--bound-mib``
   (default 1,024 MiB), which the data set exceeds.
 * **streamed float64** (``--f64-samples``, default 4,000; 0 skips it): the
-  signals saved as float64 memory maps. ``skmtl.inputs.encode`` converts a
+  signals saved as float64 memory maps. ``skmtl.data.inputs.encode`` converts a
   field to float32 as a whole, so this shows what a non-float32 memory map
   costs.
 
@@ -43,7 +43,7 @@ of their sum, read and reset (``/proc/self/clear_refs``) at each phase of the
 fit: load, prepare (statistics, NaN checks, encode, build), train, finish (the
 post-fit collapsed-head check), so a second table shows where each peak is.
 After the fit, each child checks that
-``skmtl.inputs.encode(X, est.schema_)[0][name]`` shares memory with ``X[name]``
+``skmtl.data.inputs.encode(X, est.schema_)[0][name]`` shares memory with ``X[name]``
 (``np.shares_memory``): no whole-data copy for float32 input.
 
 Run it
@@ -127,7 +127,6 @@ def write_dataset(
     never holds more than one chunk.
     """
     import numpy as np
-
     from skmtl.datasets import make_sensor_tasks
 
     os.makedirs(directory, exist_ok=True)
@@ -303,7 +302,7 @@ def measure(mode: str, directory: str, args: argparse.Namespace) -> dict:
     import numpy as np
 
     from skmtl import MultiTaskConvEstimator
-    from skmtl.inputs import encode
+    from skmtl.data.inputs import encode
 
     imported = _status()
     with _Sampler() as sampler:

@@ -12,7 +12,7 @@ Then, for 1, 32 and 1,024 rows of fresh data, the median wall time per call
   the structured array to decoded labels / probabilities;
 * ``est.model_.predict(x_dict, verbose=0)``: Keras' own predict loop on the same
   model and the same rows, with ``x_dict`` built as the estimator builds it
-  (``skmtl.inputs.encode(X, est.schema_)[0]``);
+  (``skmtl.data.inputs.encode(X, est.schema_)[0]``);
 * ``est.model_.predict_on_batch(x_dict)``: one Keras forward pass, no loop.
 
 Ratios are ``keras ms / skmtl ms`` (above 1: skmtl is faster). A second table
@@ -111,7 +111,7 @@ def _timing_kwargs(args: argparse.Namespace, budget_s: float) -> dict:
 
 def measure_rows(est, X, args: argparse.Namespace) -> dict:
     """Latencies, output agreement and skmtl's time split for one batch of rows."""
-    from skmtl.inputs import encode
+    from skmtl.data.inputs import encode
 
     model = est.model_
     x_dict = {k: encode(X, est.schema_)[0][k] for k in est.input_names_}
@@ -255,8 +255,9 @@ def print_tables(results: list[dict]) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     """Fit, time, print the tables; return the measurements."""
-    from skmtl import MultiTaskConvEstimator
     from skmtl.datasets import make_sensor_tasks
+
+    from skmtl import MultiTaskConvEstimator
 
     print("== predict latency: skmtl vs raw Keras on the same model ==")
     print(environment())

@@ -244,14 +244,16 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--no-shrinkage",
         action="store_true",
-        help="keep the gradient-trained regression heads (skmtl.shrinkage off)",
+        help=(
+            "keep the gradient-trained regression heads (skmtl.training.shrinkage off)"
+        ),
     )
     args = parser.parse_args(argv)
     params = parse_params(args.param)
     if args.no_shrinkage:
-        import skmtl.shrinkage
+        import skmtl.training.shrinkage
 
-        skmtl.shrinkage.ENABLED = False
+        skmtl.training.shrinkage.ENABLED = False
     minirocket = not args.no_minirocket
     print(f"# Real recordings (aeon's archive sets); {environment()}")
     print(

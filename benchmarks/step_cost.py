@@ -113,8 +113,8 @@ def trainable_problem(est, X, y):
 
     import keras
 
-    from skmtl.frozen import split_frozen_trunk, trunk_features
-    from skmtl.inputs import encode
+    from skmtl.data.inputs import encode
+    from skmtl.nn.frozen import split_frozen_trunk, trunk_features
 
     inputs = encode(X, est.schema_)[0]
     targets, weights = est.target_encoder_.transform(y)
@@ -158,7 +158,7 @@ def bare_loop(est, problem, steps: int) -> float:
     import numpy as np
     import tensorflow as tf
 
-    from skmtl.weighting import task_loss
+    from skmtl.training.weighting import task_loss
 
     network, inputs, targets, weights = problem
     tensors = [
@@ -197,7 +197,7 @@ def bare_loop(est, problem, steps: int) -> float:
 
 
 def measure(name: str, args) -> dict:
-    from skmtl.budget import auto_budget
+    from skmtl.training.budget import auto_budget
 
     X, y = load_set(name)
     n = len(X)

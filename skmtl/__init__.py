@@ -4,11 +4,15 @@ import os as _os
 
 # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) is noise for
 # a scikit-learn user; respect a value the user set themselves (the command
-# line also keeps the lines this variable does not reach: skmtl._quiet).
+# line also keeps the lines this variable does not reach: skmtl.cli.quiet).
 _USER_TF_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in _os.environ
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from ._moved import install as _install_moved  # noqa: E402
 from ._version import __version__  # noqa: E402 (after the log level is set)
+
+# Modules moved into layer folders keep their old paths (skmtl._moved).
+_install_moved(__name__)
 
 __all__ = [
     "MultiTaskConvEstimator",
@@ -24,9 +28,9 @@ __all__ = [
 _LAZY = {
     "MultiTaskConvEstimator": ".estimator",
     "load": ".estimator",
-    "to_structured": ".inputs",
-    "from_aeon": ".convert",
-    "read_ts_tasks": ".convert",
+    "to_structured": ".data.inputs",
+    "from_aeon": ".data.convert",
+    "read_ts_tasks": ".data.convert",
 }
 
 

@@ -1,4 +1,4 @@
-"""``python -m skmtl``: the command line (see :mod:`skmtl.cli`).
+"""``python -m skmtl``: the command line (see :mod:`skmtl.cli.command`).
 
 The console script ``skmtl`` points at :func:`main` here, so it stays put.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from .cli import main
+from .cli.command import main
 
 __all__ = ["main"]
 

@@ -3,7 +3,7 @@
 oneDNN picks its kernels by the CPU's instruction set and by the shapes, so
 the same sums can be added in another order when other rows share the batch.
 The default network is built so that this cannot change a result (exact
-MiniRocket sums, heads summed in float64: ``skmtl.exact``). These tests
+MiniRocket sums, heads summed in float64: ``skmtl.nn.exact``). These tests
 predict the same rows alone, in batches of several sizes and shuffled, and
 compare for equality; the last one runs them again in a child process on
 oneDNN's AVX2 kernels (``ONEDNN_MAX_CPU_ISA=AVX2``), which is how an AVX-512
@@ -17,11 +17,11 @@ import textwrap
 
 import numpy as np
 import pytest
+from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator
-from skmtl.datasets import make_sensor_tasks
-from skmtl.exact import ExactDense, matmul_exact
-from skmtl.rocket import MiniRocketFeatures
+from skmtl.nn.exact import ExactDense, matmul_exact
+from skmtl.nn.rocket import MiniRocketFeatures
 
 from .conftest import TINY
 

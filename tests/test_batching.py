@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from skmtl._batching import TaskBatches
-from skmtl.holdout import validation_rows
-from skmtl.targets import CLASSIFICATION, TaskSpec
+from skmtl.data.holdout import validation_rows
+from skmtl.data.targets import CLASSIFICATION, TaskSpec
+from skmtl.training.batching import TaskBatches
 
 
 def _data(n=10):

@@ -1,11 +1,17 @@
-"""epochs="auto": a budget in optimizer steps (skmtl.budget), as fit applies it."""
+"""epochs="auto": a budget in optimizer steps (skmtl.training.budget), as fit
+applies it."""
 
 import keras
 import numpy as np
 import pytest
 
 from skmtl import MultiTaskConvEstimator
-from skmtl.budget import MIN_PASSES, MIN_STEPS, MIN_STEPS_PER_EPOCH, auto_budget
+from skmtl.training.budget import (
+    MIN_PASSES,
+    MIN_STEPS,
+    MIN_STEPS_PER_EPOCH,
+    auto_budget,
+)
 
 
 @pytest.mark.parametrize("n_samples", [1, 7, 36, 500, 3_000, 20_000, 1_000_000])

@@ -1,4 +1,4 @@
-"""The chained task heads of the default network (skmtl.chain): shapes and
+"""The chained task heads of the default network (skmtl.nn.chain): shapes and
 start without training, a save round trip, and that the tasks share them."""
 
 import os
@@ -9,12 +9,12 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator, load
-from skmtl.chain import TaskOutputs
-from skmtl.datasets import make_sensor_tasks
-from skmtl.network import task_heads
-from skmtl.targets import TargetEncoder
+from skmtl.data.targets import TargetEncoder
+from skmtl.nn.chain import TaskOutputs
+from skmtl.nn.network import task_heads
 
 Y = pd.DataFrame(
     {

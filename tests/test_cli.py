@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from skmtl import __version__, load
-from skmtl.cli import main
+from skmtl.cli.command import main
 
 from .conftest import TINY_OPTIONS
 
@@ -143,7 +143,7 @@ def test_predict_csv_to_stdout_and_parquet_input(model, data, capsys):
 
 
 def test_predict_in_chunks_shows_progress(model, data, capsys, monkeypatch):
-    monkeypatch.setattr("skmtl.cli.PREDICT_CHUNK", 16)
+    monkeypatch.setattr("skmtl.cli.command.PREDICT_CHUNK", 16)
     status, out, err = run(capsys, "predict", "--proba", model[0], data["npz"])
     assert status == 0, err
     assert [line for line in err.splitlines() if "predicted" in line] == [
@@ -307,15 +307,15 @@ def test_usage_errors(capsys):
 
 
 def test_loss_weighting_choices_match_the_library():
-    from skmtl.cli import LOSS_WEIGHTINGS
-    from skmtl.weighting import STRATEGIES
+    from skmtl.cli.command import LOSS_WEIGHTINGS
+    from skmtl.training.weighting import STRATEGIES
 
     assert LOSS_WEIGHTINGS == STRATEGIES
 
 
 def test_version_does_not_import_tensorflow():
     code = (
-        "import sys; from skmtl.cli import main; main(['--version']); "
+        "import sys; from skmtl.cli.command import main; main(['--version']); "
         "print('tensorflow' in sys.modules)"
     )
     out = subprocess.run(
@@ -400,7 +400,7 @@ def test_tensorflow_start_up_lines_come_back_when_asked(tmp_path, env):
 
 # ------------------------------------------------- issue 25: names, JSON, help
 def _subcommands():
-    from skmtl.cli import build_parser
+    from skmtl.cli.command import build_parser
 
     return build_parser()._subparsers._group_actions[0].choices
 
@@ -415,7 +415,7 @@ def test_no_help_text_states_a_default_itself():
 
 
 def test_fit_help_states_the_estimators_defaults(capsys):
-    from skmtl.cli import _ESTIMATOR_OPTIONS, estimator_defaults, option_help
+    from skmtl.cli.command import _ESTIMATOR_OPTIONS, estimator_defaults, option_help
 
     fit = _subcommands()["fit"]
     stated = {a.dest: option_help(a) for a in fit._actions}
@@ -434,7 +434,11 @@ def test_cli_guide_states_the_estimators_defaults():
     import ast
     import re
 
-    from skmtl.cli import _ESTIMATOR_OPTIONS, _default_meaning, estimator_defaults
+    from skmtl.cli.command import (
+        _ESTIMATOR_OPTIONS,
+        _default_meaning,
+        estimator_defaults,
+    )
 
     guide = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
     table = guide.read_text().split("| option | meaning |", 1)[1].split("\n\n")[0]
@@ -483,7 +487,7 @@ def test_info_json_is_strict_json(model, capsys, tmp_path):
 @pytest.mark.parametrize("index", ["after a split", "named", "two levels"])
 def test_a_pandas_index_in_parquet_is_never_an_input(tmp_path, index):
     pd = pytest.importorskip("pandas")
-    from skmtl.datafiles import read_data
+    from skmtl.data.tables import read_data
 
     frame = pd.DataFrame(
         {"ampl": list(np.zeros((6, 4))), "temp": np.arange(6.0), "y": list("abcabc")}
@@ -521,7 +525,7 @@ ODD_NAMES = [
 def test_any_column_name_round_trips_through_every_output_format(tmp_path, extension):
     import csv
 
-    from skmtl.datafiles import read_data, write_table
+    from skmtl.data.tables import read_data, write_table
 
     columns = {name: np.arange(3.0) + i for i, name in enumerate(ODD_NAMES)}
     path = str(tmp_path / f"predictions{extension}")
@@ -540,7 +544,7 @@ def test_any_column_name_round_trips_through_every_output_format(tmp_path, exten
 def test_tasks_named_like_savez_parameters_or_derived_columns(data, capsys, tmp_path):
     """Tasks 'file' and 'allow_pickle' reach every output; a task named like
     another task's --proba column is refused by name, not overwritten."""
-    from skmtl.datafiles import write_table
+    from skmtl.data.tables import write_table
 
     with np.load(data["npz"]) as archive:
         fields = {k: archive[k] for k in archive.files}

@@ -9,17 +9,17 @@ sampling error (80-100 calibration rows: a standard error of about 0.03).
 import numpy as np
 import pytest
 from sklearn.metrics import r2_score
+from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator, budget, shrinkage
 from skmtl import estimator as estimator_module
 from skmtl import session as session_module
-from skmtl._batching import TaskBatches
-from skmtl.conformal import Calibration, calibrate, intervals, prediction_sets
-from skmtl.datasets import make_sensor_tasks
-from skmtl.holdout import plan_rows, row_keys
-from skmtl.inputs import encode, infer_schema
-from skmtl.rocket import rocket_layers
-from skmtl.targets import TargetEncoder, TaskSpec
+from skmtl.data.holdout import plan_rows, row_keys
+from skmtl.data.inputs import encode, infer_schema
+from skmtl.data.targets import TargetEncoder, TaskSpec
+from skmtl.nn.rocket import rocket_layers
+from skmtl.training.batching import TaskBatches
+from skmtl.training.conformal import Calibration, calibrate, intervals, prediction_sets
 
 from .conftest import TINY
 

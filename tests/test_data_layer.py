@@ -1,7 +1,7 @@
 """The TensorFlow-free scoring and weighting layer, value by value.
 
 ``skmtl.metrics`` (per-task scores and their combination) and
-``skmtl.sample_weights`` (sample and class weights folded into per-task loss
+``skmtl.data.sample_weights`` (sample and class weights folded into per-task loss
 weights) computed on small hand-made arrays and compared with scikit-learn or
 with the numbers worked out in the comments. No network is trained, so these
 tests run in a fraction of a second: they are the ones mutation testing
@@ -25,7 +25,6 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 from sklearn.pipeline import Pipeline
-
 from skmtl.metrics import (
     check_score_weights,
     combined_score,
@@ -33,8 +32,9 @@ from skmtl.metrics import (
     task_column,
     task_scorer,
 )
-from skmtl.sample_weights import apply_class_weight, apply_sample_weight
-from skmtl.targets import TargetEncoder
+
+from skmtl.data.sample_weights import apply_class_weight, apply_sample_weight
+from skmtl.data.targets import TargetEncoder
 
 KINDS = {"material": "classification", "density": "regression"}
 Y_TRUE = pd.DataFrame(
@@ -421,7 +421,7 @@ def test_class_weight_zero_on_every_labelled_class_is_refused():
 
 # ------------------------------------------------------- check_same_index
 def test_check_same_index():
-    from skmtl.inputs import check_same_index
+    from skmtl.data.inputs import check_same_index
 
     X = pd.DataFrame({"temp": [1.0, 2.0, 3.0, 4.0]})
     check_same_index(X, pd.Series([0, 1, 0, 1]))

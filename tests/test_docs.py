@@ -89,18 +89,19 @@ def test_api_reference_lists_the_public_api():
 
 # Modules whose ``__all__`` is public API, documented or not in api.rst.
 EXPORTING_MODULES = [
-    "skmtl.cli",
-    "skmtl.datafiles",
+    "skmtl.cli.command",
+    "skmtl.data.tables",
+    "skmtl.utils.files",
     "skmtl.plotting",
     "skmtl.export",
     "skmtl.datasets",
     "skmtl.metrics",
-    "skmtl.inputs",
+    "skmtl.data.inputs",
     "skmtl.persistence",
-    "skmtl.network",
-    "skmtl.chain",
-    "skmtl.session",
-    "skmtl.fitted",
+    "skmtl.nn.network",
+    "skmtl.nn.chain",
+    "skmtl.training.session",
+    "skmtl.training.fitted",
 ]
 
 ESTIMATOR_METHODS = [
@@ -266,7 +267,7 @@ def test_docstring_defaults_are_the_estimators():
 
 
 def test_command_line_help_states_the_estimators_defaults():
-    from skmtl.cli import _OWN_OPTIONS, build_parser, option_help
+    from skmtl.cli.command import _OWN_OPTIONS, build_parser, option_help
 
     params = _estimator_defaults()
     fit = build_parser()._subparsers._group_actions[0].choices["fit"]

@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from skmtl import MultiTaskConvEstimator, to_structured
-from skmtl.inputs import encode
+from skmtl.data.inputs import encode
 
 from .conftest import TINY
 
@@ -374,7 +374,7 @@ def test_named_series_y_scores_and_cross_validates(sensor_data):
 def test_float64_memory_map_trains_in_float32_batches_without_loading(tmp_path):
     """A float64 np.load(mmap_mode="r") file is cast per batch, not loaded whole,
     and trains exactly as the same values given as float32 in memory."""
-    from skmtl.inputs import infer_schema, is_memory_mapped
+    from skmtl.data.inputs import infer_schema, is_memory_mapped
 
     rng = np.random.default_rng(0)
     signal = rng.normal(size=(60, 48)).astype(np.float32)

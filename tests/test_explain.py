@@ -1,14 +1,14 @@
-"""est.explain and skmtl.explain: shapes, targets, batching, every trunk, and
+"""est.explain and skmtl.inspect.explain: shapes, targets, batching, every trunk, and
 the sanity checks of Adebayo et al. (2018) on a planted informative window."""
 
 import keras
 import numpy as np
 import pytest
+from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator
-from skmtl.datasets import make_sensor_tasks
-from skmtl.explain import METHODS, occlusion_windows
-from skmtl.network import with_task_outputs
+from skmtl.inspect.explain import METHODS, occlusion_windows
+from skmtl.nn.network import with_task_outputs
 
 from .conftest import TINY
 

@@ -1,7 +1,7 @@
 """In-graph batches (small data at compute speed) train exactly as TaskBatches do.
 
 A small training set is copied once into tensors and batched inside tf.data
-(``skmtl._batching.in_graph_batches``), several steps per compiled call. These
+(``skmtl.training.batching.in_graph_batches``), several steps per compiled call. These
 tests pin that it changes nothing a user can see: the same batches in the same
 order (fitted models are bit-identical to the Python ``PyDataset`` path), the
 same history and early stopping, every batch shown to a callback that asks for
@@ -13,9 +13,9 @@ import keras
 import numpy as np
 import pytest
 
-import skmtl._batching as batching
+import skmtl.training.batching as batching
 from skmtl import MultiTaskConvEstimator
-from skmtl._batching import TaskBatches, in_graph_batches
+from skmtl.training.batching import TaskBatches, in_graph_batches
 
 from .conftest import TINY
 
@@ -139,7 +139,7 @@ def test_memory_maps_ragged_fields_and_large_data_stay_on_the_python_path(
         is None
     )
 
-    from skmtl.ragged import RaggedSignal
+    from skmtl.data.ragged import RaggedSignal
 
     ragged = {
         "s": RaggedSignal.from_list([np.ones((i + 2, 1)) for i in range(12)], "s")

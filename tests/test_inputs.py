@@ -1,6 +1,6 @@
 """Encoders round-trip: every accepted form of X, its schema, encoding and errors.
 
-No network is built here: ``skmtl.inputs`` is pure NumPy (and pandas).
+No network is built here: ``skmtl.data.inputs`` is pure NumPy (and pandas).
 """
 
 import json
@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
 
-from skmtl.inputs import (
+from skmtl.data.inputs import (
     InputEncoder,
     InputSchema,
     encode,
@@ -651,7 +651,7 @@ ODD_NAMES = ["température", "振幅", "ампл", "amp l", "ampl:raw", "_x", "-
 
 
 def test_keras_stem_keeps_plain_names_and_makes_any_other_valid():
-    from skmtl._names import keras_stem
+    from skmtl.utils.names import keras_stem
 
     for plain in ["ampl", "temp_2", "x.y", "A-b", "0ampl"]:
         assert keras_stem(plain) == plain
@@ -662,7 +662,7 @@ def test_keras_stem_keeps_plain_names_and_makes_any_other_valid():
 
 
 def test_layer_namer_never_hands_out_a_name_twice_nor_under_a_prefix():
-    from skmtl._names import LayerNamer
+    from skmtl.utils.names import LayerNamer
 
     namer = LayerNamer(["ampl", "branch32_conv0", "covariates"])
     prefix = namer.prefix("branch32")

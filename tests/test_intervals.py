@@ -8,17 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.utils._param_validation import InvalidParameterError
+from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator, load
 from skmtl import session as session_module
-from skmtl.conformal import (
+from skmtl.training.conformal import (
     Calibration,
     conformal_quantile,
     expected_calibration_error,
     fit_temperature,
     scale_probabilities,
 )
-from skmtl.datasets import make_sensor_tasks
 
 from .conftest import TINY
 

@@ -4,15 +4,15 @@ import keras
 import numpy as np
 import pytest
 
-from skmtl.inputs import infer_schema
-from skmtl.network import (
+from skmtl.data.inputs import infer_schema
+from skmtl.data.targets import TargetEncoder
+from skmtl.nn.network import (
     build_network,
     check_heads,
     layer_seeds,
     model_input_names,
     with_task_outputs,
 )
-from skmtl.targets import TargetEncoder
 
 
 def _tasks(n=16):

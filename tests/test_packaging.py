@@ -78,7 +78,12 @@ def _read(wheel: Path, suffix: str) -> str:
 def test_wheel_holds_the_package_and_no_tests(wheel):
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
-    sources = sorted(p.name for p in (ROOT / "skmtl").glob("*.py"))
+    # Every module of every layer folder (skmtl/data/, skmtl/nn/, ...).
+    sources = sorted(
+        p.relative_to(ROOT / "skmtl").as_posix()
+        for p in (ROOT / "skmtl").rglob("*.py")
+        if "__pycache__" not in p.parts
+    )
     assert sorted(n.split("/", 1)[1] for n in names if n.startswith("skmtl/")) == (
         sources
     )
@@ -120,7 +125,7 @@ def test_console_script_from_the_wheel_prints_the_version(wheel, tmp_path):
     python = venv / "bin" / "python"
     env = {"PATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
     where = subprocess.run(
-        [python, "-c", "import skmtl.cli; print(skmtl.cli.__file__)"],
+        [python, "-c", "import skmtl.cli.command; print(skmtl.cli.command.__file__)"],
         capture_output=True,
         text=True,
         env=env,

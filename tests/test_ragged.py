@@ -11,9 +11,9 @@ import tensorflow as tf
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 from skmtl import MultiTaskConvEstimator, load, to_structured
-from skmtl._batching import TaskBatches
-from skmtl.inputs import encode, infer_schema
-from skmtl.ragged import RaggedSignal
+from skmtl.data.inputs import encode, infer_schema
+from skmtl.data.ragged import RaggedSignal
+from skmtl.training.batching import TaskBatches
 
 TINY = {"filters": (4, 4), "dense_units": 8, "epochs": 3, "random_state": 0}
 

@@ -12,11 +12,11 @@ import pytest
 import tensorflow as tf
 
 from skmtl import MultiTaskConvEstimator
-from skmtl.frozen import split_frozen_trunk, trunk_features
-from skmtl.inputs import encode
-from skmtl.masking import MaskedDownsample
-from skmtl.ragged import RaggedSignal
-from skmtl.rocket import MiniRocketFeatures, rocket_layers
+from skmtl.data.inputs import encode
+from skmtl.data.ragged import RaggedSignal
+from skmtl.nn.frozen import split_frozen_trunk, trunk_features
+from skmtl.nn.masking import MaskedDownsample
+from skmtl.nn.rocket import MiniRocketFeatures, rocket_layers
 
 
 def _cells(n=40, low=12, high=90, channels=2, seed=0):

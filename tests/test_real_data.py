@@ -44,7 +44,7 @@ def test_default_reaches_published_accuracy_on_italy_power_demand():
 def test_default_does_not_overfit_cardano_sentiment():
     # TSER regression, 74 x 24 x 2 channels, little signal: predicting the
     # training mean scores RMSE 0.3003, the published FCN 0.3023. The ridge
-    # heads (skmtl.shrinkage) choose their shrinkage from the training data.
+    # heads (skmtl.training.shrinkage) choose their shrinkage from the training data.
     X_train, y_train, X_test, y_test = _load("CardanoSentiment")
     est = MultiTaskConvEstimator(random_state=0).fit(X_train, y_train)
     rmse = float(np.sqrt(np.mean((est.predict(X_test) - y_test) ** 2)))

@@ -1,5 +1,5 @@
 """The "rocket" trunk: MiniRocket's transform as a layer, and training only the
-heads on its features (skmtl.rocket, skmtl.frozen). Shapes without training,
+heads on its features (skmtl.nn.rocket, skmtl.nn.frozen). Shapes without training,
 then one tiny fit for save/load and export."""
 
 import keras
@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from skmtl import MultiTaskConvEstimator
-from skmtl.frozen import split_frozen_trunk, trunk_features
-from skmtl.inputs import encode, infer_schema
-from skmtl.network import build_network
-from skmtl.rocket import MiniRocketFeatures, adapt_rocket, rocket_dilations
-from skmtl.targets import TargetEncoder
+from skmtl.data.inputs import encode, infer_schema
+from skmtl.data.targets import TargetEncoder
+from skmtl.nn.frozen import split_frozen_trunk, trunk_features
+from skmtl.nn.network import build_network
+from skmtl.nn.rocket import MiniRocketFeatures, adapt_rocket, rocket_dilations
 
 from .conftest import run_python
 
@@ -272,7 +272,7 @@ def test_save_load_and_export_keep_predictions(rocket_fit, tmp_path):
 
 
 def test_long_signals_are_averaged_down_before_the_transform():
-    from skmtl.rocket import MAX_STEPS
+    from skmtl.nn.rocket import MAX_STEPS
 
     schema = infer_schema({"ampl": np.zeros((2, 3750))})
     tasks = TargetEncoder().fit(np.array([0, 1])).tasks_
@@ -297,9 +297,9 @@ def test_every_weighting_trains_the_default_network():
 
 def test_gradnorm_without_a_shared_trainable_layer_is_refused_before_training():
     import keras
-
     from skmtl.datasets import make_sensor_tasks
-    from skmtl.network import build_inputs
+
+    from skmtl.nn.network import build_inputs
 
     def separate_heads(schema, tasks):
         inputs = build_inputs(schema)
@@ -327,10 +327,11 @@ def test_the_features_a_fit_trains_on_are_those_the_network_gives(monkeypatch):
     layer's own float32 scaling in NumPy): they must equal, bit for bit, what
     the fitted trunk gives for the same rows, and the scales must equal those
     of adapting the layer on its own."""
-    from skmtl import session as session_module
     from skmtl.datasets import make_sensor_tasks
-    from skmtl.frozen import FEATURES_INPUT
-    from skmtl.rocket import rocket_layers
+
+    from skmtl import session as session_module
+    from skmtl.nn.frozen import FEATURES_INPUT
+    from skmtl.nn.rocket import rocket_layers
 
     seen = {}
     fit = session_module.TrainingSession.fit

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from skmtl.sample_weights import apply_class_weight, apply_sample_weight
-from skmtl.targets import CLASSIFICATION, REGRESSION, TaskSpec
+from skmtl.data.sample_weights import apply_class_weight, apply_sample_weight
+from skmtl.data.targets import CLASSIFICATION, REGRESSION, TaskSpec
 
 CLS = TaskSpec("c", CLASSIFICATION, "int64", classes=np.array([0, 1, 2]))
 REG = TaskSpec("r", REGRESSION, "float64", mean=0.0, std=1.0)

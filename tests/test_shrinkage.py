@@ -1,4 +1,4 @@
-"""Ridge regression heads on the fixed trunk (skmtl.shrinkage): the closed-form
+"""Ridge regression heads on the fixed trunk (skmtl.training.shrinkage): the closed-form
 leave-one-out against brute force, then the estimator's use of it with masked
 labels, sample weights, several tasks, save/load, and where it must do nothing."""
 
@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import Ridge
-
-import skmtl.shrinkage
-from skmtl import MultiTaskConvEstimator, load
 from skmtl.datasets import make_sensor_tasks
-from skmtl.shrinkage import _loo_residuals, ridge_loo
+
+import skmtl.training.shrinkage
+from skmtl import MultiTaskConvEstimator, load
+from skmtl.training.shrinkage import _loo_residuals, ridge_loo
 
 
 def _problem(n=30, p=50, seed=1):
@@ -129,16 +129,16 @@ def sensor():
 
 
 def _fit(X, y, enabled=True, **params):
-    skmtl.shrinkage.ENABLED = enabled
+    skmtl.training.shrinkage.ENABLED = enabled
     try:
         return MultiTaskConvEstimator(**{**ROCKET, **params}).fit(X, y)
     finally:
-        skmtl.shrinkage.ENABLED = True
+        skmtl.training.shrinkage.ENABLED = True
 
 
 def _features(est, X):
-    from skmtl.frozen import split_frozen_trunk, trunk_features
-    from skmtl.inputs import encode
+    from skmtl.data.inputs import encode
+    from skmtl.nn.frozen import split_frozen_trunk, trunk_features
 
     trunk, _ = split_frozen_trunk(est.model_)
     inputs = encode(X, est.schema_)[0]
@@ -277,6 +277,6 @@ def test_a_classification_task_above_the_row_limit_keeps_its_trained_block(
     sensor, monkeypatch
 ):
     X, y = sensor
-    monkeypatch.setattr(skmtl.shrinkage, "MAX_SAMPLES", 20)
+    monkeypatch.setattr(skmtl.training.shrinkage, "MAX_SAMPLES", 20)
     est, plain = _fit(X, y["material"]), _fit(X, y["material"], enabled=False)
     np.testing.assert_array_equal(est.predict_proba(X), plain.predict_proba(X))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skmtl.targets import CLASSIFICATION, REGRESSION, TargetEncoder, TaskSpec
+from skmtl.data.targets import CLASSIFICATION, REGRESSION, TargetEncoder, TaskSpec
 
 
 def perfect_outputs(encoder, targets):

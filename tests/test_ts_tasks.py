@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from skmtl import load, read_ts_tasks
-from skmtl.cli import main
+from skmtl.cli.command import main
 
 from .conftest import TINY, TINY_OPTIONS
 

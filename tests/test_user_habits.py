@@ -12,10 +12,10 @@ import warnings
 
 import numpy as np
 import pytest
+from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator, from_aeon, to_structured
-from skmtl.datasets import make_sensor_tasks
-from skmtl.inputs import check_input_list, infer_schema, to_named_arrays
+from skmtl.data.inputs import check_input_list, infer_schema, to_named_arrays
 
 TINY = {"filters": (4,), "dense_units": 8, "batch_size": 16, "random_state": 0}
 
@@ -178,8 +178,8 @@ def test_predict_on_a_dataframe_keeps_its_index():
 
 
 def test_the_collapse_warning_prints_a_plain_label(data):
-    from skmtl.fitted import warn_if_collapsed
-    from skmtl.inputs import encode
+    from skmtl.data.inputs import encode
+    from skmtl.training.fitted import warn_if_collapsed
 
     X, y = data
     with warnings.catch_warnings():
@@ -255,7 +255,7 @@ def test_basic_motions_from_aeon_fits_as_six_channels():
 
 # --------------------------------------------------- target kinds in silence
 def _guess_warnings(y, tasks=None) -> list[str]:
-    from skmtl.targets import TargetEncoder
+    from skmtl.data.targets import TargetEncoder
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -348,7 +348,7 @@ def test_the_demo_writes_plain_lines_to_a_file(tmp_path):
 def test_keras_verbosity_keeps_the_bar_on_a_terminal(monkeypatch):
     import io
 
-    from skmtl.session import keras_verbosity
+    from skmtl.training.session import keras_verbosity
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -363,7 +363,7 @@ def test_keras_verbosity_keeps_the_bar_on_a_terminal(monkeypatch):
 
 
 def test_demo_help_documents_every_option_and_refuses_verbose_3(capsys):
-    from skmtl.cli import build_parser, main
+    from skmtl.cli.command import build_parser, main
 
     parser = build_parser()
     demo = next(
@@ -395,7 +395,7 @@ def test_ts_files_fit_and_predict_from_the_command_line(tmp_path, capsys):
     import csv
     import os
 
-    from skmtl.cli import main
+    from skmtl.cli.command import main
 
     folder = _archive("GunPoint")
     model = tmp_path / "m.skmtl"
@@ -416,7 +416,8 @@ def test_reading_ts_files_in_skmtls_layout_or_naming_the_extra(monkeypatch):
     import os
     import sys
 
-    from skmtl.datafiles import DataFileError, read_data
+    from skmtl.data.tables import read_data
+    from skmtl.utils.files import DataFileError
 
     vowels = os.path.join(_archive("JapaneseVowels"), "JapaneseVowels_TRAIN.ts")
     signal = read_data(vowels)["signal"]  # unequal lengths: one array per sample
@@ -434,7 +435,6 @@ def test_plot_history_says_standardised_units_and_keeps_legends_off_curves(data)
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     from skmtl.plotting import plot_history
 
     X, y = data

@@ -90,8 +90,8 @@ def test_gradnorm_floors_a_weight_pushed_below_zero():
     import keras
     import tensorflow as tf
 
-    from skmtl.targets import REGRESSION, TaskSpec
-    from skmtl.weighting import MultiTaskTrainer
+    from skmtl.data.targets import REGRESSION, TaskSpec
+    from skmtl.training.weighting import MultiTaskTrainer
 
     x = keras.Input((4,))
     shared = keras.layers.Dense(8, name="shared_dense")(x)

@@ -1,0 +1,976 @@
+"""The ``skmtl`` command: ``fit``, ``predict``, ``info`` and ``demo``.
+
+Data files are ``.npz`` (one array per field), Parquet (one column per field,
+signals as list-valued columns; needs pyarrow, the ``skmtl[parquet]`` extra) or
+``.ts`` (the UCR/UEA archive format; needs aeon, the ``skmtl[aeon]`` extra).
+Every expected failure (a missing or corrupt file, a bad option, an estimator
+error) is reported as ``skmtl: error: ...`` on stderr with exit status 2, the
+argparse convention; progress and notes go to stderr too, so that stdout holds
+only what was asked for (``info``, or predictions written to ``-o -``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import functools
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..data.tables import TS_SIGNAL, TS_TARGET, need_pyarrow, read_data, write_table
+from ..utils.files import check_output, existing_file
+from ..utils.names import repeated
+
+__all__ = [
+    "main",
+    "build_parser",
+    "option_help",
+    "parse_target",
+    "parse_param",
+    "read_data",
+    "strict_json",
+]
+
+KINDS = ("classification", "regression")
+# Rows per call to predict: the unit of the progress indication.
+PREDICT_CHUNK = 4096
+# skmtl.training.weighting.STRATEGIES, spelled out so that building the parser (and
+# ``skmtl --version``) does not import TensorFlow; a test keeps them equal.
+LOSS_WEIGHTINGS = ("fixed", "uncertainty", "dwa", "gradnorm")
+# Estimator parameters that are options of fit (their default: the estimator's).
+_ESTIMATOR_OPTIONS = ("epochs", "batch_size", "random_state", "loss_weighting")
+# Estimator parameters that have their own option and cannot come via --param.
+_OWN_OPTIONS = {"tasks": "--target", "verbose": "--verbose/-q"}
+
+
+class CliError(Exception):
+    """An expected failure, reported as ``skmtl: error: <message>`` (exit 2)."""
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, each option's default stated by :func:`option_help`."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        # argparse expands %-placeholders in what this returns: escape them.
+        return option_help(action).replace("%", "%%")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors in skmtl's one error format."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        raise CliError(message)
+
+
+# ----------------------------------------------------------------- defaults
+@functools.cache
+def estimator_defaults() -> dict:
+    """``MultiTaskConvEstimator().get_params()``: the defaults of ``fit``'s options.
+
+    The one source of what an estimator option does when it is not given, so
+    that neither the help nor the guide can state a stale default. It imports
+    TensorFlow (started quietly), so only ``fit`` and ``fit --help`` call it:
+    building the parser (and ``skmtl --version``) does not.
+
+    Returns
+    -------
+    dict
+        Parameter name to default value; shared between calls, do not change it.
+    """
+    from .. import _USER_TF_LOG_LEVEL
+    from .quiet import start_tensorflow_quietly
+
+    start_tensorflow_quietly(_USER_TF_LOG_LEVEL)
+    from ..estimator.wrapper import MultiTaskConvEstimator
+
+    return MultiTaskConvEstimator().get_params(deep=False)
+
+
+def option_help(action: argparse.Action) -> str:
+    """An option's help as ``--help`` shows it: its text, then its default.
+
+    An option left None that sets an estimator parameter states the
+    estimator's own default (:func:`estimator_defaults`), read when the help
+    is shown; any other option with a value states its argparse default. The
+    help texts never state a default themselves, so none can drift.
+
+    Parameters
+    ----------
+    action : argparse.Action
+        An option of a parser from :func:`build_parser`.
+
+    Returns
+    -------
+    str
+        The help text, ending in ``(default VALUE)`` or, where the value
+        alone does not say what it means, ``(default VALUE: meaning)``.
+
+    Examples
+    --------
+    >>> demo = build_parser()._subparsers._group_actions[0].choices["demo"]
+    >>> [option_help(a) for a in demo._actions if a.dest == "n_steps"]
+    ['steps per signal (default 3750)']
+    """
+    text = action.help or ""
+    if not action.option_strings or action.nargs == 0 or text == argparse.SUPPRESS:
+        return text  # positional arguments and flags: nothing to state
+    if action.default is None and action.dest in _ESTIMATOR_OPTIONS:
+        value = estimator_defaults()[action.dest]
+    elif isinstance(action.default, str | int | float):
+        value = action.default
+    else:
+        return text
+    return f"{text} (default {value}{_default_meaning(action.dest, value)})"
+
+
+def _default_meaning(name: str, value) -> str:
+    """What a default means, where its value alone does not say."""
+    if name == "epochs" and value == "auto":
+        from ..training.budget import MIN_PASSES, MIN_STEPS  # no TensorFlow there
+
+        return f": at least {MIN_STEPS:,} optimizer steps and {MIN_PASSES} passes"
+    if name == "random_state" and value is None:
+        return ": a fresh seed each fit"
+    return ""
+
+
+# ----------------------------------------------------------------- arguments
+def parse_target(text: str) -> tuple[str, str | None]:
+    """Parse ``--target name:kind`` (kind optional: inferred from the dtype).
+
+    Parameters
+    ----------
+    text : str
+        The option's value: ``NAME:KIND`` with KIND ``classification`` or
+        ``regression``, or ``NAME`` alone.
+
+    Returns
+    -------
+    name : str
+        The target field.
+    kind : str or None
+        ``"classification"``, ``"regression"``, or None when the kind is to be
+        inferred from the column's dtype.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If the name is empty or the kind is not one of the two.
+
+    Examples
+    --------
+    >>> parse_target("material:classification")
+    ('material', 'classification')
+    >>> parse_target("density")
+    ('density', None)
+    >>> parse_target("density:regresion")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: malformed 'density:regresion': expected NAME:KIND ...
+    """
+    name, sep, kind = text.rpartition(":")
+    if not sep:
+        name, kind = text, None
+    if not name or (sep and kind not in KINDS):
+        raise argparse.ArgumentTypeError(
+            f"malformed {text!r}: expected NAME:KIND with KIND "
+            f"'classification' or 'regression' (or NAME alone to infer the kind "
+            "from the column's dtype)"
+        )
+    return name, kind
+
+
+def _literal(text: str):
+    """A Python literal, ``true``/``false``/``none``, or else the text itself."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false", "none", "null"):
+        return {"true": True, "false": False}.get(lowered)
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+
+
+def parse_param(text: str) -> tuple[str, object]:
+    """Parse ``--param name=value``; the value is read as a Python literal.
+
+    Text that is not a literal stays a string, so ``trunk=fcn`` needs no quotes.
+
+    Parameters
+    ----------
+    text : str
+        The option's value, ``NAME=VALUE``; NAME must be a Python identifier.
+        ``true``, ``false`` and ``none`` (any case, and ``null``) read as
+        True, False and None.
+
+    Returns
+    -------
+    name : str
+        The estimator parameter.
+    value : object
+        The value, as a Python literal, or the text itself if it is none.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If there is no ``=`` or NAME is not an identifier.
+
+    Examples
+    --------
+    >>> parse_param("filters=(4, 8)")
+    ('filters', (4, 8))
+    >>> parse_param("loss_weights={'material': 2}")
+    ('loss_weights', {'material': 2})
+    >>> parse_param("trunk=fcn"), parse_param("early_stopping=true")
+    (('trunk', 'fcn'), ('early_stopping', True))
+    """
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(
+            f"malformed {text!r}: expected NAME=VALUE, e.g. "
+            "--param 'filters=(16, 32)' or --param trunk=fcn"
+        )
+    return name, _literal(value)
+
+
+def _epochs(text: str) -> int | str:
+    """``--epochs``: a number of epochs, or ``auto`` (the estimator's budget)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: expected a number of epochs or 'auto'"
+        ) from None
+
+
+def _add_verbosity(parser: argparse.ArgumentParser, levels: str) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=1,
+        help=levels,
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        dest="verbose",
+        action="store_const",
+        const=0,
+        help="no progress and no notes (same as --verbose 0)",
+    )
+
+
+def _add_fit(commands) -> None:
+    fit = commands.add_parser(
+        "fit",
+        help="train an estimator on a data file and save it",
+        description="Train MultiTaskConvEstimator on DATA and save it to -o. "
+        "Several .ts files holding the same series with different targets "
+        "(A_TRAIN.ts A_disc_TRAIN.ts) are combined into one multi-task data "
+        "set: one task per file, named after the file (A, A_disc).",
+    )
+    fit.add_argument(
+        "data",
+        metavar="DATA",
+        nargs="+",
+        help="training data (.npz, .parquet or .ts); several .ts files of the "
+        "same series are combined, one task per file",
+    )
+    fit.add_argument(
+        "--target",
+        dest="targets",
+        metavar="NAME:KIND",
+        type=parse_target,
+        action="append",
+        help="a target field and its kind, classification or regression "
+        "(repeat for each task); required except for .ts files, whose "
+        "target is their label (field 'target' of one file; with several, "
+        "each file's task name)",
+    )
+    fit.add_argument(
+        "-o", "--output", required=True, help="model file to write (.skmtl)"
+    )
+    # Their defaults are the estimator's, stated by option_help: none here.
+    fit.add_argument("--epochs", type=_epochs, help="training epochs, or auto")
+    fit.add_argument("--batch-size", type=int, help="samples per batch")
+    fit.add_argument("--random-state", type=int, help="seed, for repeatable fits")
+    fit.add_argument(
+        "--loss-weighting",
+        choices=LOSS_WEIGHTINGS,
+        help="how task losses are combined",
+    )
+    fit.add_argument(
+        "--param",
+        dest="params",
+        metavar="NAME=VALUE",
+        type=parse_param,
+        action="append",
+        default=[],
+        help="any other estimator parameter, value as a Python literal "
+        "(repeatable), e.g. --param 'filters=(16, 32)'",
+    )
+    _add_verbosity(
+        fit,
+        "0 silent; 1 Keras' progress bar on a terminal, one line per epoch "
+        "elsewhere; 2 one line per epoch",
+    )
+
+
+def _add_predict(commands) -> None:
+    predict = commands.add_parser(
+        "predict",
+        help="predict every task of a saved model on a data file",
+        description="Predict every task of MODEL on DATA, one column per task.",
+    )
+    predict.add_argument("model", metavar="MODEL", help="a model file from skmtl fit")
+    predict.add_argument(
+        "data", metavar="DATA", help="input data (.npz, .parquet or .ts)"
+    )
+    predict.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        help="predictions file: .csv, .npz or .parquet; - writes CSV on stdout",
+    )
+    predict.add_argument(
+        "--proba",
+        action="store_true",
+        help="add columns <task>_proba_<class> for each classification task",
+    )
+    _add_verbosity(predict, "0 silent, 1 or 2 notes and progress")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``skmtl`` argument parser with its four subcommands.
+
+    The subcommands are ``fit``, ``predict``, ``info`` and ``demo``. Building
+    the parser does not import TensorFlow.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; a usage error raises ``CliError`` rather than exiting, so
+        that :func:`main` reports it as ``skmtl: error: ...``.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(
+    ...     ["fit", "train.npz", "--target", "material:classification",
+    ...      "--target", "density", "-o", "model.skmtl", "--epochs", "5"]
+    ... )
+    >>> args.command, args.data, args.output, args.epochs
+    ('fit', ['train.npz'], 'model.skmtl', 5)
+    >>> args.targets
+    [('material', 'classification'), ('density', None)]
+    """
+    from .._version import __version__
+
+    parser = _Parser(
+        prog="skmtl", description="Multi-task 1-D conv networks for sensor signals."
+    )
+    parser.add_argument("--version", action="version", version=f"skmtl {__version__}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser
+    )
+    _add_fit(commands)
+    _add_predict(commands)
+    info = commands.add_parser(
+        "info", help="describe a saved model: inputs, tasks, training, size"
+    )
+    info.add_argument("model", metavar="MODEL", help="a model file from skmtl fit")
+    info.add_argument("--json", action="store_true", help="print JSON instead")
+    demo = commands.add_parser(
+        "demo",
+        help="train the default network on the built-in synthetic data",
+        description="Generate the synthetic sensor data (2 signals, 3 covariates; "
+        "tasks 'material' and 'density'), train the default network on 75 % "
+        "of it, print held-out metrics and save the model.",
+    )
+    demo.add_argument(
+        "--n-samples",
+        type=int,
+        default=2000,
+        metavar="N",
+        help="recordings to generate; a quarter is held out",
+    )
+    demo.add_argument(
+        "--n-steps",
+        type=int,
+        default=3750,
+        metavar="T",
+        help="steps per signal",
+    )
+    demo.add_argument(
+        "--epochs",
+        type=_epochs,
+        default=15,
+        metavar="N",
+        help="training epochs of the demo, or auto for the estimator's budget",
+    )
+    demo.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        metavar="SEED",
+        help="seed of the data, the split and the network",
+    )
+    demo.add_argument(
+        "--output",
+        default="demo_model.skmtl",
+        metavar="FILE",
+        help="model file to write",
+    )
+    demo.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=1,
+        help="0 silent; 1 Keras' progress bar on a terminal, one line per epoch "
+        "elsewhere; 2 one line per epoch",
+    )
+    return parser
+
+
+# ---------------------------------------------------------------------- files
+def split_targets(
+    data: dict[str, np.ndarray], targets: Sequence[tuple[str, str | None]]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Take the target fields out of ``data``: ``(X fields, target columns)``.
+
+    Examples
+    --------
+    >>> data = {"ampl": np.zeros((2, 4)), "material": np.array(["a", "b"])}
+    >>> X, y = split_targets(data, [("material", "classification")])
+    >>> list(X), list(y)
+    (['ampl'], ['material'])
+    """
+    names = [name for name, _ in targets]
+    duplicated = repeated(names)
+    if duplicated:
+        raise CliError(f"--target {duplicated[0]!r} is given more than once")
+    missing = [n for n in names if n not in data]
+    if missing:
+        raise CliError(
+            f"target {missing[0]!r} is not a field of the data file; its fields "
+            f"are {sorted(data)}"
+        )
+    X = {k: v for k, v in data.items() if k not in names}
+    if not X:
+        raise CliError("every field of the data file is a target; X has no fields")
+    for name in names:
+        if data[name].ndim != 1:
+            raise CliError(
+                f"target {name!r} has shape {data[name].shape}; a target holds one "
+                "value per sample (a 1-D array or a scalar column)"
+            )
+    return X, {n: data[n] for n in names}
+
+
+def _targets_table(columns: dict[str, np.ndarray]):
+    """y for the estimator: a DataFrame, or a structured array without pandas."""
+    try:
+        import pandas as pd
+    except ImportError:
+        dtype = np.dtype([(n, c.dtype) for n, c in columns.items()])
+        y = np.empty(len(next(iter(columns.values()))), dtype=dtype)
+        for name, column in columns.items():
+            y[name] = column
+        return y
+    return pd.DataFrame(columns)
+
+
+# ------------------------------------------------------------------------ fit
+def estimator_params(args: argparse.Namespace) -> dict:
+    """Estimator parameters from the options; --param may not repeat one."""
+    params = {
+        name: value
+        for name in _ESTIMATOR_OPTIONS
+        if (value := getattr(args, name)) is not None
+    }
+    known = set(estimator_defaults())
+    for name, value in args.params:
+        if name in _OWN_OPTIONS:
+            raise CliError(f"set {name!r} with {_OWN_OPTIONS[name]}, not --param")
+        if name in params:
+            raise CliError(f"parameter {name!r} is given twice")
+        if name not in known and "__" not in name:
+            raise CliError(
+                f"unknown parameter {name!r} in --param; the estimator's "
+                f"parameters are {sorted(known - set(_OWN_OPTIONS))}"
+            )
+        params[name] = value
+    params["tasks"] = {n: kind for n, kind in args.targets if kind is not None} or None
+    params["verbose"] = args.verbose
+    return params
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """``skmtl fit``: read DATA, fit, save to ``-o``."""
+    labels = _ts_task_names(args.data)
+    args.targets = args.targets or _default_targets(args.data[0], labels)
+    from ..estimator.wrapper import MultiTaskConvEstimator
+
+    check_output(args.output, inputs=[("data file", path) for path in args.data])
+    est = MultiTaskConvEstimator(**estimator_params(args))
+    data = read_data(args.data[0]) if len(args.data) == 1 else _read_ts_set(args)
+    X, targets = split_targets(data, args.targets)
+    # A .ts label left out by --target is another task's target, not an input.
+    X = {k: v for k, v in X.items() if k not in labels}
+    y = _targets_table(targets)
+    start = time.perf_counter()
+    # Keras draws its progress bar on stdout; stdout is for requested output.
+    with contextlib.redirect_stdout(sys.stderr):
+        est.fit(X, y)
+    est.save(args.output)
+    _note(
+        args,
+        f"trained {est.n_epochs_} epoch(s) on {len(y)} samples in "
+        f"{time.perf_counter() - start:.1f} s; model saved to {args.output}",
+    )
+    return 0
+
+
+def _ts_task_names(paths: Sequence[str]) -> list[str]:
+    """The target fields of ``.ts`` data: one file's ``target``, or one per file."""
+    if len(paths) == 1:
+        return [TS_TARGET] if paths[0].lower().endswith(".ts") else []
+    others = [p for p in paths if not p.lower().endswith(".ts")]
+    if others:
+        raise CliError(
+            f"fit takes several data files only as .ts files of the same series "
+            f"(one task per file); {others[0]} is not a .ts file: put every "
+            "field in one .npz or Parquet file"
+        )
+    from ..data.convert import _task_names
+
+    names = _task_names(paths, None)
+    if TS_SIGNAL in names:
+        raise CliError(
+            f"a .ts file gives the task name {TS_SIGNAL!r}, which is the name of "
+            "the series field: rename the file"
+        )
+    return names
+
+
+def _read_ts_set(args: argparse.Namespace) -> dict[str, np.ndarray]:
+    """Several ``.ts`` files as one data file: the series once, a field per task."""
+    from ..data.convert import read_ts_tasks
+
+    X, y = read_ts_tasks(args.data)
+    signal = X[X.dtype.names[0]] if X.dtype.names else X
+    return {TS_SIGNAL: signal, **{name: y[name].to_numpy() for name in y.columns}}
+
+
+def _default_targets(path: str, labels: Sequence[str]) -> list[tuple[str, str | None]]:
+    """A ``.ts`` file's label is its target; other files name theirs."""
+    if labels:
+        return [(name, None) for name in labels]
+    raise CliError(
+        "the following arguments are required: --target (NAME:KIND for each "
+        "task; only a .ts file names its target itself)"
+    )
+
+
+def _note(args: argparse.Namespace, message: str) -> None:
+    if args.verbose:
+        print(f"skmtl: {message}", file=sys.stderr)
+
+
+# -------------------------------------------------------------------- predict
+def _load_model(path: str):
+    from ..estimator.wrapper import load
+    from ..io.persistence import SkmtlFileError
+
+    existing_file(path, "model file")
+    try:
+        return load(path)
+    except SkmtlFileError as exc:
+        raise CliError(
+            f"{str(exc).rstrip('.')}; skmtl fit writes model files"
+        ) from None
+    except Exception as exc:  # a damaged or crafted file may fail anywhere
+        raise CliError(_unreadable_model(path, exc)) from None
+
+
+def _unreadable_model(path: str, exc: BaseException) -> str:
+    detail = str(exc).strip()[:200] or "no detail"
+    return (
+        f"cannot load model file {path} ({type(exc).__name__}: {detail}); "
+        "skmtl fit writes model files"
+    )
+
+
+def _input_fields(args, est, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``data`` without the model's target columns (a training file predicts)."""
+    targets = [
+        t.name for t in est.tasks_ if t.name in data and t.name not in est.schema_
+    ]
+    if targets:
+        _note(args, f"ignoring column(s) {targets} of {args.data}: the model's targets")
+    fields = {k: v for k, v in data.items() if k not in targets}
+    if args.data.lower().endswith(".ts") and TS_TARGET in fields:
+        if TS_TARGET not in est.schema_:  # a label of tasks named otherwise
+            _note(args, f"ignoring the label of {args.data}: not a model input")
+            del fields[TS_TARGET]
+    if not fields:
+        raise CliError(
+            f"data file {args.data} holds only the model's target column(s) "
+            f"{targets} and no input field; the model reads {est.schema_.names}"
+        )
+    return fields
+
+
+def _columns_of(est, pred) -> dict[str, np.ndarray]:
+    """Predictions in any form y had at fit, as ``{task: array}``."""
+    names = [t.name for t in est.tasks_]
+    if isinstance(pred, np.ndarray) and pred.dtype.names is None:
+        pred = pred.reshape(len(pred), -1)
+        return {name: pred[:, j] for j, name in enumerate(names)}
+    return {name: np.asarray(pred[name]) for name in names}
+
+
+def _chunk_columns(est, X: dict, proba: bool) -> dict[str, np.ndarray]:
+    columns = _Columns()
+    classify = any(t.kind == "classification" for t in est.tasks_)
+    probas = est.predict_proba(X) if proba and classify else {}
+    if not isinstance(probas, dict):
+        probas = {est.tasks_[0].name: probas}
+    for name, values in _columns_of(est, est.predict(X)).items():
+        if values.ndim == 2 or (values.dtype == object and np.ndim(values[0]) > 0):
+            block = np.stack(list(values)).astype(float)
+            for j in range(block.shape[1]):
+                columns.add(f"{name}_{j}", block[:, j], f"output {j} of task {name!r}")
+        else:
+            columns.add(str(name), values, f"task {name!r}")
+        if name in probas:
+            task = next(t for t in est.tasks_ if t.name == name)
+            for j, label in enumerate(task.classes.tolist()):
+                # The network's float32, whose shortest repr is short in CSV.
+                columns.add(
+                    f"{name}_proba_{label}",
+                    probas[name][:, j].astype(np.float32),
+                    f"--proba's column of class {label!r} of task {name!r}",
+                )
+    return columns.values
+
+
+class _Columns:
+    """Output columns by name; a name made twice is refused, never overwritten.
+
+    Task names are free text, so a task may be named like another task's
+    derived column (``material_proba_steel``); a dict would silently keep
+    one of the two.
+    """
+
+    def __init__(self):
+        self.values: dict[str, np.ndarray] = {}
+        self._sources: dict[str, str] = {}
+
+    def add(self, name: str, values: np.ndarray, source: str) -> None:
+        if name in self.values:
+            raise CliError(
+                f"the predictions would hold two columns named {name!r}: "
+                f"{self._sources[name]} and {source}; predict without --proba, "
+                "or refit with task names that do not collide"
+            )
+        self.values[name] = values
+        self._sources[name] = source
+
+
+def predict_columns(args, est, X: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``{column: values}`` for every task, predicted in chunks with progress.
+
+    Progress (with ``verbose``, on stderr) redraws one line on a terminal and
+    writes a line per chunk elsewhere (a log file), if there is more than one.
+    """
+    n = len(next(iter(X.values())))
+    starts = range(0, max(n, 1), PREDICT_CHUNK)
+    tty = sys.stderr.isatty()
+    show = args.verbose and (tty or len(starts) > 1)
+    parts = []
+    for start in starts:
+        chunk = {k: v[start : start + PREDICT_CHUNK] for k, v in X.items()}
+        parts.append(_chunk_columns(est, chunk, args.proba))
+        if show:
+            done = min(start + PREDICT_CHUNK, n)
+            line = f"predicted {done}/{n} samples"
+            if tty:
+                print(f"\r{line}", end="" if done < n else "\n", file=sys.stderr)
+            else:
+                print(line, file=sys.stderr)
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """``skmtl predict``: load MODEL, predict DATA, write one column per task."""
+    if args.output != "-":
+        inputs = [("model file", args.model), ("data file", args.data)]
+        check_output(args.output, (".csv", ".npz", ".parquet"), inputs)
+        if args.output.lower().endswith(".parquet"):
+            need_pyarrow("writing")
+    est = _load_model(args.model)
+    X = _input_fields(args, est, read_data(args.data))
+    columns = predict_columns(args, est, X)
+    write_table(columns, args.output)
+    if args.output != "-":
+        n = len(next(iter(columns.values())))
+        _note(args, f"wrote {n} rows x {len(columns)} columns to {args.output}")
+    return 0
+
+
+# ----------------------------------------------------------------------- info
+def model_summary(path: str) -> dict:
+    """What ``skmtl info`` shows, as a JSON-ready dict."""
+    from ..io.persistence import _read
+
+    est = _load_model(path)
+    try:
+        meta, _ = _read(path)
+    except Exception as exc:  # read once already: only a file changed meanwhile
+        raise CliError(_unreadable_model(path, exc)) from None
+    history = est.history_ or {}
+    return {
+        "file": str(path),
+        "versions": meta.get("versions", {}),
+        "inputs": [
+            {"name": f.name, "kind": f.kind, "shape": list(f.shape)}
+            for f in est.schema_.fields
+        ],
+        "tasks": [
+            {
+                "name": t.name,
+                "kind": t.kind,
+                "classes": None if t.classes is None else t.classes.tolist(),
+            }
+            for t in est.tasks_
+        ],
+        "epochs": len(history.get("loss", [])),
+        "final_losses": {
+            key: history[key][-1]
+            for key in sorted(history, key=lambda k: (k != "loss", k))
+            if key.endswith("loss") and history[key]
+        },
+        "n_params": int(est.model_.count_params()),
+        "params": meta.get("params", {}),
+    }
+
+
+def format_summary(summary: dict) -> str:
+    """``model_summary`` as the text ``skmtl info`` prints."""
+    versions = summary["versions"]
+    lines = [
+        summary["file"],
+        f"  saved with skmtl {versions.get('skmtl', '?')}, "
+        f"Keras {versions.get('keras', '?')}",
+        "inputs:",
+    ]
+    for field in summary["inputs"]:
+        shape = " x ".join(map(str, field["shape"]))
+        detail = f"({shape})" if field["kind"] == "signal" else "(one value)"
+        lines.append(f"  {field['name']:<16} {field['kind']:<10} {detail}")
+    lines.append("tasks:")
+    for task in summary["tasks"]:
+        detail = ""
+        if task["classes"] is not None:
+            shown = ", ".join(map(str, task["classes"][:10]))
+            more = ", ..." if len(task["classes"]) > 10 else ""
+            detail = f"{len(task['classes'])} classes: {shown}{more}"
+        lines.append(f"  {task['name']:<16} {task['kind']:<15} {detail}".rstrip())
+    losses = ", ".join(f"{k} {v:.4g}" for k, v in summary["final_losses"].items())
+    lines.append(f"training: {summary['epochs']} epoch(s); final {losses or '-'}")
+    lines.append(f"network: {summary['n_params']:,} parameters")
+    return "\n".join(lines)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """``skmtl info``: describe a saved model on stdout."""
+    summary = model_summary(args.model)
+    if args.json:
+        print(json.dumps(strict_json(summary), indent=2, allow_nan=False))
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+#: How :func:`strict_json` writes the floats that JSON has no number for.
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def strict_json(value):
+    """``value`` as strict JSON data: non-finite floats become strings.
+
+    Python's ``json`` writes NaN and infinities as the bare tokens ``NaN``,
+    ``Infinity`` and ``-Infinity``, which are not JSON (``jq`` and most
+    parsers refuse them). Every JSON the command line writes goes through
+    here and ``json.dumps(..., allow_nan=False)``: such a value (a loss that
+    diverged, say) is written as the string ``"NaN"``, ``"Infinity"`` or
+    ``"-Infinity"``, which ``float()`` in Python reads back. NumPy scalars
+    become Python numbers and tuples lists.
+
+    Parameters
+    ----------
+    value : object
+        Dicts, lists, tuples, strings, numbers, booleans and None, nested.
+
+    Returns
+    -------
+    object
+        The same structure, ready for ``json.dumps(..., allow_nan=False)``.
+
+    Examples
+    --------
+    >>> strict_json({"loss": float("nan"), "steps": (np.int64(2), float("-inf"))})
+    {'loss': 'NaN', 'steps': [2, '-Infinity']}
+    """
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return NON_FINITE[str(value)]
+    return value
+
+
+# ----------------------------------------------------------------------- demo
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``skmtl demo``: the default estimator on the synthetic sensor data."""
+    from sklearn.metrics import (
+        accuracy_score,
+        f1_score,
+        mean_absolute_error,
+        r2_score,
+    )
+    from sklearn.model_selection import train_test_split
+
+    from .. import MultiTaskConvEstimator
+    from ..data.synthetic import make_sensor_tasks
+
+    print(
+        f"Synthetic sensor data: {args.n_samples} samples, 2 signals x "
+        f"{args.n_steps} steps + 3 covariates; tasks 'material' (5 classes) and "
+        "'density' (regression)."
+    )
+    X, y = make_sensor_tasks(
+        args.n_samples, n_steps=args.n_steps, random_state=args.random_state
+    )
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, random_state=args.random_state, stratify=y["material"]
+    )
+    est = MultiTaskConvEstimator(
+        epochs=args.epochs, random_state=args.random_state, verbose=args.verbose
+    )
+    start = time.perf_counter()
+    est.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - start
+    pred = est.predict(X_test)
+    metrics = {
+        "material accuracy": accuracy_score(y_test["material"], pred["material"]),
+        "material macro-F1": f1_score(
+            y_test["material"], pred["material"], average="macro"
+        ),
+        "density R^2": r2_score(y_test["density"], pred["density"]),
+        "density MAE": mean_absolute_error(y_test["density"], pred["density"]),
+    }
+    print(
+        f"\nTrained on {len(X_train)} samples in {fit_seconds:.1f} s; "
+        f"held-out metrics on {len(X_test)} samples:"
+    )
+    for name, value in metrics.items():
+        print(f"  {name:<18} {value:.4f}")
+    est.save(args.output)
+    print(f"\nModel saved to {os.path.abspath(args.output)}")
+    print("Load it with: skmtl.load(path).predict(X)")
+    return 0
+
+
+# ----------------------------------------------------------------------- main
+_COMMANDS = {"fit": cmd_fit, "predict": cmd_predict, "info": cmd_info, "demo": cmd_demo}
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"skmtl: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``skmtl`` command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name; by default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success (and for ``--help`` and ``--version``), 1 when stdout
+        is closed early (``skmtl predict ... | head``), 2 on any reported
+        error (``skmtl: error: ...`` on stderr), 130 when interrupted.
+
+    Examples
+    --------
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    skmtl ...
+    0
+
+    An error (here, ``fit`` without its required options) prints the usage
+    and ``skmtl: error: ...`` on stderr, and returns 2:
+
+    >>> main(["fit", "train.npz"])
+    2
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except CliError as exc:
+        print(f"skmtl: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else 0
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            from .. import _USER_TF_LOG_LEVEL
+            from .quiet import start_tensorflow_quietly
+
+            start_tensorflow_quietly(_USER_TF_LOG_LEVEL)
+            return _COMMANDS[args.command](args)
+        except BrokenPipeError:  # e.g. `skmtl predict ... | head`
+            _silence_stdout()
+            return 1
+        except (CliError, ValueError, TypeError, OSError) as exc:
+            print(f"skmtl: error: {_message(exc)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("skmtl: interrupted", file=sys.stderr)
+            return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull, so that flushing it at exit cannot fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc).strip() or type(exc).__name__

@@ -1,0 +1,1 @@
+"""Reading a fitted network: explanations, scores and scorers, plots."""

@@ -1,0 +1,857 @@
+"""Pure builders from (input schema, task specs, hyper-parameters) to a Keras model.
+
+The default network, in the order data flows through it:
+
+1. one ``Input`` per field, named as the field;
+2. per-signal ``Normalization`` with the statistics learned at fit, so that an
+   amplitude trace of ~100 and a phase of ~1 reach the convolutions on one scale
+   (and a saved model carries its normalisation);
+3. signals of equal length are stacked on the channel axis and share a branch;
+   each branch is ``len(filters)`` stages of ``Conv1D(same) -> BatchNorm -> ReLU ->
+   MaxPool``. Pooling stops once a branch is shorter than ``pool_size``, so any
+   length from 1 step to 100,000 works (six ``valid`` stages collapse below
+   ~1,500 steps);
+4. global average pooling, then the normalised covariates joined;
+5. a shared ``Dense`` block, and one head per task: ``Dense(n_classes, softmax)``
+   (one sigmoid unit for two classes) or a linear unit on the standardised
+   target; or, with ``dense_units=0`` (the estimator's default), one shared
+   layer of every task's linear predictor and heads that read every task's
+   outputs (:mod:`skmtl.nn.chain`).
+
+Every layer with randomness gets its own seed derived from ``random_state``, so a
+fit is reproducible without touching TensorFlow's global seed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from numbers import Integral
+
+import keras
+import numpy as np
+
+from ..data.inputs import InputSchema
+from ..data.targets import CLASSIFICATION, TaskSpec
+from ..utils.names import LayerNamer
+from .chain import chained_heads
+from .exact import ExactDense
+from .masking import (
+    MaskedBatchNormalization,
+    apply_mask,
+    masked_average,
+    pool_mask,
+    split_mask,
+    step_mask,
+)
+from .rocket import rocket_branch
+
+__all__ = [
+    "build_inputs",
+    "conv_trunk",
+    "task_heads",
+    "build_network",
+    "check_filters",
+    "dtype_policy",
+    "TRUNK_FILTERS",
+    "with_task_outputs",
+    "model_input_names",
+    "check_heads",
+]
+
+
+def check_filters(filters) -> tuple[int, ...] | None:
+    """Return ``filters`` as a tuple of positive ints (None: trunk default).
+
+    Parameters
+    ----------
+    filters : int, sequence of int or None
+        The estimator's ``filters`` parameter: the number of filters of each
+        conv stage. A single int is one stage.
+
+    Returns
+    -------
+    tuple of int or None
+        One positive int per stage; None if ``filters`` is None, which leaves
+        the choice to the trunk (see ``TRUNK_FILTERS``).
+
+    Raises
+    ------
+    ValueError
+        If ``filters`` is empty or holds anything but positive ints.
+
+    Examples
+    --------
+    >>> check_filters([16, 32]), check_filters(8), check_filters(None)
+    ((16, 32), (8,), None)
+    >>> check_filters((16, 0))
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'filters' parameter must be a non-empty sequence of positive ...
+    """
+    if filters is None:
+        return None
+    values = (filters,) if isinstance(filters, Integral) else tuple(filters)
+    if not values or not all(_is_count(f) and f >= 1 for f in values):
+        raise ValueError(
+            f"The 'filters' parameter must be a non-empty sequence of positive "
+            f"ints (one per conv stage); got {filters!r}."
+        )
+    return tuple(int(f) for f in values)
+
+
+def _is_count(value) -> bool:
+    # True is an Integral to Python; as a number of filters it is a mistake.
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+@contextmanager
+def dtype_policy(name: str | None):
+    """Build layers under a Keras dtype policy (e.g. ``"mixed_bfloat16"``).
+
+    Keras reads its global policy when a layer is created; it is restored on
+    exit, so nothing outside the build sees the change.
+
+    Parameters
+    ----------
+    name : str or None
+        A Keras dtype policy name, such as ``"float32"``, ``"mixed_float16"``
+        or ``"mixed_bfloat16"``; None leaves the global policy as it is.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from skmtl.nn.network import dtype_policy
+    >>> with dtype_policy("mixed_bfloat16"):
+    ...     layer = keras.layers.Dense(4)
+    >>> layer.compute_dtype, layer.variable_dtype
+    ('bfloat16', 'float32')
+    >>> keras.config.dtype_policy().name
+    'float32'
+    """
+    if name is None:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def layer_seeds(random_state: int | None) -> Iterator[int | None]:
+    """Endless per-layer seeds derived from ``random_state`` (all None if None)."""
+    if random_state is None:
+        while True:
+            yield None
+    rng = np.random.default_rng(random_state)
+    while True:
+        yield int(rng.integers(2**31 - 1))
+
+
+def build_inputs(schema: InputSchema) -> dict[str, keras.KerasTensor]:
+    """One ``keras.Input`` per field, named as the field, in schema order.
+
+    The first step of a custom ``model=`` builder: the estimator feeds X to the
+    network by these names.
+
+    Parameters
+    ----------
+    schema : InputSchema
+        The fields of X, as learned at fit (``est.schema_``, or the ``schema``
+        argument a ``model=`` builder receives).
+
+    Returns
+    -------
+    dict of str to KerasTensor
+        ``{field: keras.Input}``: float32, of shape ``(n_steps, n_channels)``
+        for a signal and ``(1,)`` for a covariate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.data.inputs import infer_schema
+    >>> from skmtl.nn.network import build_inputs
+    >>> schema = infer_schema({"ampl": np.zeros((4, 64)), "temp": np.ones(4)})
+    >>> {name: tuple(t.shape) for name, t in build_inputs(schema).items()}
+    {'ampl': (None, 64, 1), 'temp': (None, 1)}
+    """
+    return {
+        spec.name: keras.Input(shape=spec.shape, name=spec.name, dtype="float32")
+        for spec in schema.fields
+    }
+
+
+def _normalization(mean, std, name: str) -> keras.layers.Normalization:
+    # float32 even under a mixed-precision policy: raw values of ~100 lose
+    # digits in half precision before they are scaled.
+    return keras.layers.Normalization(
+        axis=-1,
+        mean=np.asarray(mean),
+        variance=np.square(std),
+        name=name,
+        dtype="float32",
+    )
+
+
+def _conv_bn_relu(
+    x,
+    width: int,
+    kernel: int,
+    name: str,
+    seeds,
+    relu: bool = True,
+    index="",
+    mask=None,
+):
+    """``Conv1D(same, no bias) -> BatchNorm -> ReLU``: the unit of every trunk.
+
+    With the ``mask`` of a variable-length signal, the padded steps are zeroed
+    first (the convolution then sees what a lone recording's ``same`` padding
+    gives it) and BatchNorm's statistics use true steps only. That is the one
+    place padding could leak into true steps: a pooled window that holds
+    padding is masked out (:func:`skmtl.nn.masking.pool_mask`), and the final
+    average counts true steps only.
+    """
+    if mask is not None:
+        x = apply_mask(x, mask, f"{name}_mask{index}")
+    x = keras.layers.Conv1D(
+        width,
+        kernel,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=keras.initializers.HeNormal(seed=next(seeds)),
+        name=f"{name}_conv{index}",
+    )(x)
+    # Momentum 0.9, not 0.99: a small data set gives few steps, and the moving
+    # statistics used at predict must converge within them.
+    if mask is None:
+        x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn{index}")(x)
+    else:
+        bn = MaskedBatchNormalization(momentum=0.9, name=f"{name}_bn{index}")
+        x = bn(x, mask=step_mask(mask, f"{name}_steps{index}"))
+    if relu:
+        x = keras.layers.Activation("relu", name=f"{name}_relu{index}")(x)
+    return x
+
+
+def _global_average(x, name: str, mask=None):
+    """Average over steps: the true steps only, for a variable-length signal."""
+    if mask is None:
+        return keras.layers.GlobalAveragePooling1D(name=f"{name}_gap")(x)
+    return masked_average(x, mask, f"{name}_gap")
+
+
+def _conv_branch(
+    x,
+    n_steps: int,
+    name: str,
+    *,
+    filters: Sequence[int],
+    kernel_size: int,
+    pool_size: int,
+    seeds: Iterator[int | None],
+    mask=None,
+):
+    """skmtl's trunk: conv stages, each pooled while the branch is long enough.
+
+    ``n_steps`` is the branch's length (a variable-length signal's shortest
+    recording at fit): pooling stops before it would empty the branch.
+    """
+    length = n_steps
+    for i, width in enumerate(filters):
+        x = _conv_bn_relu(x, width, kernel_size, name, seeds, index=i, mask=mask)
+        if pool_size > 1 and length >= pool_size:
+            x = keras.layers.MaxPooling1D(pool_size, name=f"{name}_pool{i}")(x)
+            if mask is not None:
+                # A window is a true step only if all its steps are, as a lone
+                # sample's "valid" pooling drops a partial last window.
+                mask = pool_mask(mask, pool_size, f"{name}_poolmask{i}")
+            length //= pool_size
+    return _global_average(x, name, mask)
+
+
+def _fcn_branch(x, n_steps, name, *, filters, kernel_size, pool_size, seeds, mask=None):
+    """FCN (Wang, Yan & Oates, 2017): three conv-BN-ReLU blocks, no pooling."""
+    for i, width in enumerate(filters):
+        kernel = _FCN_KERNELS[min(i, len(_FCN_KERNELS) - 1)]
+        x = _conv_bn_relu(x, width, kernel, f"{name}_block{i}", seeds, mask=mask)
+    return _global_average(x, name, mask)
+
+
+def _resnet_branch(
+    x, n_steps, name, *, filters, kernel_size, pool_size, seeds, mask=None
+):
+    """ResNet (Wang, Yan & Oates, 2017): three residual blocks of three convs."""
+    for i, width in enumerate(filters):
+        block = f"{name}_res{i}"
+        shortcut = _conv_bn_relu(
+            x, width, 1, f"{block}_short", seeds, relu=False, mask=mask
+        )
+        y = x
+        for j, kernel in enumerate(_FCN_KERNELS):
+            y = _conv_bn_relu(
+                y, width, kernel, f"{block}_{j}", seeds, relu=j < 2, mask=mask
+            )
+        # Both terms are zero on padding, and so is the ReLU of their sum.
+        x = keras.layers.Add(name=f"{block}_add")([shortcut, y])
+        x = keras.layers.Activation("relu", name=f"{block}_out")(x)
+    return _global_average(x, name, mask)
+
+
+# Kernel sizes of both published trunks (Wang, Yan & Oates, 2017).
+_FCN_KERNELS = (8, 5, 3)
+#: Published (or, for "conv", skmtl's) default filters of each trunk.
+TRUNK_FILTERS = {
+    "conv": (16, 32, 64, 64),
+    "fcn": (128, 256, 128),
+    "resnet": (64, 128, 128),
+    # MiniRocket's feature count (84 kernels x 119 biases).
+    "rocket": (10_000,),
+    "minirocket": (10_000,),
+}
+_BRANCHES = {
+    "conv": _conv_branch,
+    "fcn": _fcn_branch,
+    "resnet": _resnet_branch,
+    "rocket": rocket_branch,
+    # MiniRocket alone: no first differences, 10-40 % cheaper to predict.
+    "minirocket": functools.partial(rocket_branch, difference=False),
+}
+
+
+def _ragged_branch(x, spec, namer, *, trunk, branch, **params):
+    """A variable-length signal's own branch, its padding masked throughout.
+
+    Every trunk reads each recording over its own steps: the conv trunks zero
+    the padding after each layer and average over true steps, the rocket
+    trunks count each recording's PPV over its own steps, with dilations that
+    follow from the longest training recording (MiniRocket's variable-length
+    variant).
+    """
+    name = namer.prefix(f"ragged_{spec.name}")
+    values, mask = split_mask(x, name)
+    normalised = _normalization(spec.network_mean, spec.network_std, f"{name}_norm")(
+        values
+    )
+    n_steps = spec.n_steps if trunk in _ROCKET_TRUNKS else max(spec.min_steps, 1)
+    return branch(normalised, n_steps, name, mask=mask, **params)
+
+
+# Trunks whose dilations follow from a reference length (the longest at fit).
+_ROCKET_TRUNKS = {"rocket", "minirocket"}
+
+
+def conv_trunk(
+    inputs: dict[str, keras.KerasTensor],
+    schema: InputSchema,
+    *,
+    trunk: str = "conv",
+    filters: Sequence[int] | None = None,
+    kernel_size: int = 7,
+    pool_size: int = 4,
+    seeds: Iterator[int | None] | None = None,
+) -> keras.KerasTensor:
+    """The shared trunk: normalised signals through conv branches, plus covariates.
+
+    Each signal is normalised with its statistics from the schema; signals of
+    equal length are stacked on the channel axis and share one branch, which
+    ends in global average pooling; the normalised covariates are joined to
+    the branches' features.
+
+    Parameters
+    ----------
+    inputs : dict of str to KerasTensor
+        The network's inputs by field name, from :func:`build_inputs`.
+    schema : InputSchema
+        The fields of X with their normalisation statistics.
+    trunk : {"conv", "fcn", "resnet", "rocket", "minirocket"}, default="conv"
+        The branch: skmtl's pooled conv stages, the FCN or ResNet of Wang,
+        Yan & Oates (2017) with their kernel sizes 8, 5, 3, or MiniRocket's
+        fixed features (with or without first differences). The estimator's
+        default is ``"rocket"``.
+    filters : sequence of int or None, default=None
+        Width of each stage or block; None uses the trunk's default
+        (:data:`TRUNK_FILTERS`).
+    kernel_size : int, default=7
+        Convolution kernel of every ``"conv"`` stage.
+    pool_size : int, default=4
+        Max-pooling size of every ``"conv"`` stage (pooling stops once a
+        branch is shorter than this).
+    seeds : iterator of int or None, default=None
+        Per-layer seeds (see ``layer_seeds``); None leaves the layers unseeded.
+
+    Returns
+    -------
+    KerasTensor
+        The joined feature vector, of shape ``(batch, n_features)``.
+
+    Examples
+    --------
+    A custom ``model=`` builder that keeps skmtl's inputs and trunk and adds
+    its own head:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from skmtl import MultiTaskConvEstimator
+    >>> from skmtl.datasets import make_sensor_tasks
+    >>> from skmtl.nn.network import build_inputs, conv_trunk
+    >>> def my_model(schema, tasks):
+    ...     inputs = build_inputs(schema)
+    ...     x = conv_trunk(inputs, schema, filters=(4, 8))
+    ...     heads = {t.name: keras.layers.Dense(t.units, activation="softmax")(x)
+    ...              for t in tasks}
+    ...     return keras.Model(inputs, heads)
+    >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
+    >>> est = MultiTaskConvEstimator(model=my_model, epochs=1, random_state=0)
+    >>> est.fit(X, y["material"]).predict_proba(X).shape
+    (40, 5)
+    """
+    if trunk not in _BRANCHES:
+        raise ValueError(f"trunk={trunk!r}; expected one of {sorted(_BRANCHES)}.")
+    branch = _BRANCHES[trunk]
+    filters = TRUNK_FILTERS[trunk] if filters is None else tuple(filters)
+    seeds = seeds if seeds is not None else layer_seeds(None)
+    # Layer names derive from field names, which may be anything: each is
+    # sanitised and kept clear of the inputs' names and of each other.
+    namer = LayerNamer(t.name for t in inputs.values())
+    by_length: dict[int, list] = {}
+    features = []
+    for spec in schema.signals:
+        if spec.ragged:
+            features.append(
+                _ragged_branch(
+                    inputs[spec.name],
+                    spec,
+                    namer,
+                    trunk=trunk,
+                    branch=branch,
+                    filters=filters,
+                    kernel_size=kernel_size,
+                    pool_size=pool_size,
+                    seeds=seeds,
+                )
+            )
+            continue
+        norm_name = namer.name(f"{spec.name}_norm")
+        normalised = _normalization(spec.network_mean, spec.network_std, norm_name)(
+            inputs[spec.name]
+        )
+        by_length.setdefault(spec.n_steps, []).append(normalised)
+    for n_steps, tensors in by_length.items():
+        name = namer.prefix(f"branch{n_steps}")
+        x = (
+            keras.layers.Concatenate(name=f"{name}_stack")(tensors)
+            if len(tensors) > 1
+            else tensors[0]
+        )
+        features.append(
+            branch(
+                x,
+                n_steps,
+                name,
+                filters=filters,
+                kernel_size=kernel_size,
+                pool_size=pool_size,
+                seeds=seeds,
+            )
+        )
+    covariates = schema.covariates
+    if covariates:
+        tensors = [inputs[spec.name] for spec in covariates]
+        x = (
+            keras.layers.Concatenate(name=namer.name("covariates"))(tensors)
+            if len(tensors) > 1
+            else tensors[0]
+        )
+        mean = [spec.network_mean[0] for spec in covariates]
+        std = [spec.network_std[0] for spec in covariates]
+        features.append(_normalization(mean, std, namer.name("covariates_norm"))(x))
+    if len(features) == 1:
+        return features[0]
+    return keras.layers.Concatenate(name=namer.name("features"))(features)
+
+
+def _layer_names_above(tensor: keras.KerasTensor) -> set[str]:
+    """Names of the layers ``tensor`` is computed from, its inputs' included."""
+    names: set[str] = set()
+    seen: set[int] = set()
+    stack = [tensor]
+    while stack:
+        history = getattr(stack.pop(), "_keras_history", None)
+        if history is None or id(history[0]) in seen:
+            continue
+        layer, node_index = history[0], history[1]
+        seen.add(id(layer))
+        names.add(layer.name)
+        stack.extend(layer._inbound_nodes[node_index].input_tensors)
+    return names
+
+
+def _activation(task: TaskSpec) -> str:
+    if task.kind == CLASSIFICATION:
+        return "sigmoid" if task.is_binary else "softmax"
+    return "linear"
+
+
+def task_heads(
+    features: keras.KerasTensor,
+    tasks: Sequence[TaskSpec],
+    *,
+    dense_units: int = 64,
+    dropout: float = 0.1,
+    seeds: Iterator[int | None] | None = None,
+) -> dict[str, keras.KerasTensor]:
+    """A shared dense block, then one correctly shaped head per task.
+
+    A classification task gets ``Dense(n_classes, softmax)`` (one sigmoid unit
+    for two classes); a regression task a linear ``Dense`` with one unit per
+    output, on the standardised target. Heads compute in float32, also under
+    a mixed-precision policy.
+
+    Parameters
+    ----------
+    features : KerasTensor
+        The trunk's feature vector, from :func:`conv_trunk`.
+    tasks : sequence of TaskSpec
+        The tasks, as learned at fit; each head is named ``head_<task>``.
+    dense_units : int, default=64
+        Width of the shared ReLU dense block; 0 shares one layer of the
+        tasks' linear predictors instead, each head reading every task's
+        outputs (:func:`skmtl.nn.chain.chained_heads`).
+    dropout : float, default=0.1
+        Dropout rate after the shared dense block (0 to skip it).
+    seeds : iterator of int or None, default=None
+        Per-layer seeds (see ``layer_seeds``); None leaves the layers unseeded.
+
+    Returns
+    -------
+    dict of str to KerasTensor
+        ``{task: head output}``, ready to be a ``keras.Model``'s outputs.
+
+    Examples
+    --------
+    >>> import keras
+    >>> import pandas as pd
+    >>> from skmtl.data.targets import TargetEncoder
+    >>> from skmtl.nn.network import task_heads
+    >>> y = pd.DataFrame({"material": ["a", "b", "c", "a"],
+    ...                   "density": [1.0, 2.0, 3.0, 4.0]})
+    >>> tasks = TargetEncoder().fit(y).tasks_
+    >>> heads = task_heads(keras.Input((16,)), tasks, dense_units=8)
+    >>> {name: tuple(t.shape) for name, t in heads.items()}
+    {'material': (None, 3), 'density': (None, 1)}
+    """
+    seeds = seeds if seeds is not None else layer_seeds(None)
+    namer = LayerNamer(_layer_names_above(features))
+    x = features
+    if not dense_units:
+        # No shared dense block: the tasks share one layer of their linear
+        # predictors and read each other's outputs (skmtl.nn.chain).
+        return chained_heads(
+            features,
+            tasks,
+            namer=namer,
+            seeds=seeds,
+            dropout=dropout,
+            activation_of=_activation,
+        )
+    x = ExactDense(
+        dense_units,
+        activation="relu",
+        kernel_initializer=keras.initializers.HeNormal(seed=next(seeds)),
+        name=namer.name("shared_dense"),
+    )(x)
+    if dropout:
+        x = keras.layers.Dropout(
+            dropout, seed=next(seeds), name=namer.name("shared_dropout")
+        )(x)
+    outputs = {}
+    for task in tasks:
+        outputs[task.name] = ExactDense(
+            task.units,
+            activation=_activation(task),
+            kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+            name=namer.name(f"head_{task.name}"),
+            # Probabilities and losses in float32 under mixed precision.
+            dtype="float32",
+        )(x)
+    return outputs
+
+
+def build_network(
+    schema: InputSchema,
+    tasks: Sequence[TaskSpec],
+    *,
+    trunk: str = "conv",
+    filters: Sequence[int] | None = None,
+    kernel_size: int = 7,
+    pool_size: int = 4,
+    dropout: float = 0.1,
+    dense_units: int = 64,
+    random_state: int | None = None,
+) -> keras.Model:
+    """Build the default multi-task network (uncompiled).
+
+    Parameters
+    ----------
+    schema : InputSchema
+        Fields of X and their normalisation statistics.
+    tasks : sequence of TaskSpec
+        One head per task, named as the task.
+    trunk : {"conv", "fcn", "resnet", "rocket", "minirocket"}
+        The branch applied to each group of equal-length signals.
+    filters : sequence of int or None
+        Width of each conv stage (``"conv"``), block (``"fcn"``) or residual
+        block (``"resnet"``); None takes the trunk's default.
+    kernel_size, pool_size : int
+        Convolution kernel and max-pooling size of every ``"conv"`` stage.
+    dropout : float
+        Dropout rate after the shared dense block.
+    dense_units : int
+        Width of the shared dense block (0: chained heads, see :func:`task_heads`).
+    random_state : int or None
+        Seeds every initialiser and dropout layer.
+
+    Returns
+    -------
+    keras.Model
+        Inputs and outputs are dicts keyed by field and task names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.data.inputs import infer_schema
+    >>> from skmtl.data.targets import TargetEncoder
+    >>> schema = infer_schema({"ampl": np.random.rand(8, 64), "temp": np.ones(8)})
+    >>> tasks = TargetEncoder().fit(np.array(["a", "b", "c"] * 2 + ["a", "b"])).tasks_
+    >>> model = build_network(schema, tasks, filters=(4, 8), random_state=0)
+    >>> {name: tuple(t.shape) for name, t in model.output.items()}
+    {'y': (None, 3)}
+    """
+    seeds = layer_seeds(random_state)
+    inputs = build_inputs(schema)
+    features = conv_trunk(
+        inputs,
+        schema,
+        trunk=trunk,
+        filters=filters,
+        kernel_size=kernel_size,
+        pool_size=pool_size,
+        seeds=seeds,
+    )
+    outputs = task_heads(
+        features, tasks, dense_units=dense_units, dropout=dropout, seeds=seeds
+    )
+    return keras.Model(inputs=inputs, outputs=outputs, name="skmtl_network")
+
+
+def _output_names(model: keras.Model) -> list[str]:
+    output = model.output
+    if isinstance(output, dict):
+        return list(output)
+    return list(model.output_names)
+
+
+def with_task_outputs(model: keras.Model, tasks: Sequence[TaskSpec]) -> keras.Model:
+    """Return ``model`` with outputs as a dict keyed by task name.
+
+    A user's functional model may name its outputs by layer rather than by dict
+    key, or (with a single task) not name them after the task at all.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A functional model with one output per task: a dict keyed by task
+        name, outputs named after the tasks (a list), or, with a single task,
+        one output of any name.
+    tasks : sequence of TaskSpec
+        The tasks, as learned at fit.
+
+    Returns
+    -------
+    keras.Model
+        ``model`` itself if its outputs already are a dict keyed by task name;
+        else a model on the same layers whose outputs are that dict.
+
+    Raises
+    ------
+    ValueError
+        If the outputs' names do not match the task names one to one.
+
+    Examples
+    --------
+    >>> import keras
+    >>> import numpy as np
+    >>> from skmtl.nn.network import with_task_outputs
+    >>> from skmtl.data.targets import TargetEncoder
+    >>> tasks = TargetEncoder().fit(np.array([0.5, 1.5, 2.5])).tasks_
+    >>> [t.name for t in tasks]
+    ['y']
+    >>> inputs = keras.Input((8, 1), name="signal")
+    >>> pooled = keras.layers.GlobalAveragePooling1D()(inputs)
+    >>> model = keras.Model(inputs, keras.layers.Dense(1, name="out")(pooled))
+    >>> list(with_task_outputs(model, tasks).output)
+    ['y']
+    """
+    names = _output_names(model)
+    task_names = [t.name for t in tasks]
+    if isinstance(model.output, dict) and set(names) == set(task_names):
+        return model
+    if len(tasks) == 1 and len(names) == 1:
+        names = task_names
+    missing = [t for t in task_names if t not in names]
+    extra = [n for n in names if n not in task_names]
+    if missing or extra:
+        raise ValueError(
+            f"The model's outputs are named {names}, but the tasks are {task_names}: "
+            f"no output for {missing}, no task for {extra}. Name each output after "
+            "its task, e.g. keras.Model(inputs, {'material': head1, ...})."
+        )
+    outputs = dict(zip(names, model.outputs, strict=True))
+    return keras.Model(inputs=model.input, outputs=outputs, name=model.name)
+
+
+def model_input_names(model: keras.Model, schema: InputSchema) -> list[str]:
+    """Return the fields the model reads; refuse an input not in the schema.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A network whose ``keras.Input`` layers are named after fields of X.
+    schema : InputSchema
+        The fields of X, as learned at fit.
+
+    Returns
+    -------
+    list of str
+        The names of the model's inputs, in the model's order; a model may
+        read only some of the fields.
+
+    Raises
+    ------
+    ValueError
+        If an input of the model is not a field of X.
+
+    Examples
+    --------
+    >>> import keras
+    >>> import numpy as np
+    >>> from skmtl.data.inputs import infer_schema
+    >>> from skmtl.nn.network import model_input_names
+    >>> schema = infer_schema({"ampl": np.zeros((4, 8)), "temp": np.ones(4)})
+    >>> ampl = keras.Input((8, 1), name="ampl")
+    >>> pooled = keras.layers.GlobalAveragePooling1D()(ampl)
+    >>> model = keras.Model({"ampl": ampl}, keras.layers.Dense(1)(pooled))
+    >>> model_input_names(model, schema)
+    ['ampl']
+    """
+    names = [t.name for t in model.inputs]
+    unknown = [n for n in names if n not in schema]
+    if unknown:
+        raise ValueError(
+            f"The model has input(s) {unknown}, which are not fields of X; the "
+            f"fields are {schema.names}. Name each keras.Input after its field, "
+            "e.g. keras.Input(shape, name='ampl')."
+        )
+    return names
+
+
+def check_heads(
+    model: keras.Model, tasks: Sequence[TaskSpec], sample: dict[str, np.ndarray]
+) -> None:
+    """Refuse heads that cannot fit their task, before any training.
+
+    The classic failure is ``Dense(1, activation="softmax")``: a softmax over one
+    unit is always 1.0, so the model predicts one class whatever it learns. The
+    estimator runs this check on every custom ``model=`` before training.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A network whose outputs are a dict keyed by task name.
+    tasks : sequence of TaskSpec
+        The tasks, as learned at fit.
+    sample : dict of str to ndarray
+        A few rows of encoded inputs by field name; the model is called on
+        them once.
+
+    Raises
+    ------
+    ValueError
+        If a head has the wrong number of units for its task, a one-unit
+        softmax head, or outputs that are not probabilities for a
+        classification task. The message names the task and the fix.
+
+    Examples
+    --------
+    >>> import keras
+    >>> import numpy as np
+    >>> from skmtl.data.targets import TargetEncoder
+    >>> from skmtl.nn.network import check_heads
+    >>> tasks = TargetEncoder().fit(np.array(["a", "b", "c", "a"])).tasks_
+    >>> inputs = {"signal": keras.Input((8, 1), name="signal")}
+    >>> pooled = keras.layers.GlobalAveragePooling1D()(inputs["signal"])
+    >>> head = keras.layers.Dense(1, activation="softmax")(pooled)
+    >>> model = keras.Model(inputs, {"y": head})
+    >>> import warnings
+    >>> with warnings.catch_warnings():  # Keras warns about the softmax too
+    ...     warnings.simplefilter("ignore")
+    ...     check_heads(model, tasks, {"signal": np.zeros((2, 8, 1), "float32")})
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Classification task 'y' has 3 classes but its head has 1 unit. ...
+    """
+    # An eager call: tracing a predict function here would only add a retrace.
+    outputs = {k: np.asarray(v) for k, v in model(sample, training=False).items()}
+    for task in tasks:
+        out = np.asarray(outputs[task.name])
+        width = out.shape[-1] if out.ndim > 1 else 1
+        if task.kind != CLASSIFICATION:
+            if width != task.units:
+                raise ValueError(
+                    f"Regression task {task.name!r} needs a head of {task.units} "
+                    f"unit(s); the model's has {width}."
+                )
+            continue
+        if width == 1 and task.n_classes > 2:
+            raise ValueError(
+                f"Classification task {task.name!r} has {task.n_classes} classes "
+                "but its head has 1 unit. A Dense(1, activation='softmax') head "
+                "always outputs 1.0 and predicts a single class; use "
+                f"Dense({task.n_classes}, activation='softmax')."
+            )
+        if width != task.units:
+            raise ValueError(
+                f"Classification task {task.name!r} has {task.n_classes} classes "
+                f"but its head has {width} units; use "
+                f"Dense({task.units}, activation="
+                f"{'sigmoid' if task.is_binary else 'softmax'!r})."
+            )
+        if width == 1 and np.allclose(out, 1.0) and _is_softmax_head(model, task):
+            raise ValueError(
+                f"Binary task {task.name!r} has a Dense(1, activation='softmax') "
+                "head, which always outputs 1.0; use Dense(1, activation="
+                "'sigmoid')."
+            )
+        if (
+            np.any(out < 0)
+            or np.any(out > 1)
+            or (width > 1 and not np.allclose(out.sum(axis=-1), 1.0, atol=1e-3))
+        ):
+            raise ValueError(
+                f"Classification task {task.name!r}: the head must output class "
+                "probabilities (softmax, or sigmoid for one unit); its outputs "
+                "are not probabilities. Add activation='softmax' to the head."
+            )
+
+
+def _is_softmax_head(model: keras.Model, task: TaskSpec) -> bool:
+    tensor = model.output[task.name]
+    layer = (
+        tensor._keras_history.operation if hasattr(tensor, "_keras_history") else None
+    )
+    return getattr(layer, "activation", None) is keras.activations.softmax

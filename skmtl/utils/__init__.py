@@ -1,0 +1,1 @@
+"""Helpers every layer may use: name checks, value checks, user warnings."""
