@@ -200,3 +200,14 @@ def epoch_timer():
             return self
 
     return EpochTimer()
+
+
+def keras_compile_kwargs(est, tasks) -> dict:
+    """``Model.compile`` arguments for the estimator's training in plain Keras
+    (same losses, loss weights, metrics and a fresh optimizer of its
+    parameters): what the benchmarks compare skmtl's trainer with."""
+    from skmtl.training.components import build_optimizer
+    from skmtl.training.session import TrainingConfig
+
+    config = TrainingConfig.of(est.get_params())
+    return config.compile_kwargs(tasks, build_optimizer(config))

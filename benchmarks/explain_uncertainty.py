@@ -99,11 +99,11 @@ def untrained_copy(est, seed: int = 1):
     normalisation, initial weights of another seed): Adebayo et al.'s model
     randomisation."""
     from skmtl import MultiTaskConvEstimator
+    from skmtl.estimator.recipe import build_model
     from skmtl.nn.network import with_task_outputs
 
-    model = with_task_outputs(
-        est._build_model(est.schema_, est.tasks_, seed), est.tasks_
-    )
+    built = build_model(est.get_params(), est.schema_, est.tasks_, seed)
+    model = with_task_outputs(built, est.tasks_)
     copy = MultiTaskConvEstimator(**est.get_params())
     copy._state = est.fitted_state_.evolve(model=model)
     return copy

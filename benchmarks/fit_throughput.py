@@ -12,7 +12,7 @@ covariates ``temp``, ``moist``, ``weight``; tasks ``material`` and ``density``):
   ``benchmarks/step_cost.py`` measures).
 * **keras**: the same network built with
   ``skmtl.nn.network.build_network(schema, tasks, ...)``, compiled with the
-  estimator's own ``_compile_kwargs_for(tasks)`` (same losses, loss weights,
+  estimator's own ``keras_compile_kwargs(est, tasks)`` (same losses, loss weights,
   metrics, optimizer), trained with ``keras.Model.fit`` on NumPy dicts
   (contiguous float32 inputs; targets and per-task sample weights from
   ``TargetEncoder.transform(y)``) with the same batch size, epochs and
@@ -59,6 +59,7 @@ import time
 from _common import (
     environment,
     epoch_timer,
+    keras_compile_kwargs,
     load_average,
     peak_rss_mib,
     run_child,
@@ -136,7 +137,7 @@ def _keras_setup(X, y, args):
     from skmtl import MultiTaskConvEstimator
     from skmtl.data.inputs import encode, infer_schema
     from skmtl.data.targets import TargetEncoder
-    from skmtl.nn.network import build_network
+    from skmtl.nn.network import build_network, network_parameters
 
     schema = infer_schema(X)
     encoded, _ = encode(X, schema)
@@ -145,11 +146,14 @@ def _keras_setup(X, y, args):
     target_encoder = TargetEncoder().fit(y)
     tasks = list(target_encoder.tasks_)
     targets, weights = target_encoder.transform(y)
-    model = build_network(schema, tasks, **NETWORK, random_state=args.seed)
     est = MultiTaskConvEstimator(
         **NETWORK, batch_size=args.batch_size, random_state=args.seed
     )
-    model.compile(**est._compile_kwargs_for(tasks))
+    # Every value from the estimator: NETWORK's, and its defaults for the rest.
+    model = build_network(
+        schema, tasks, **network_parameters(est.get_params()), random_state=args.seed
+    )
+    model.compile(**keras_compile_kwargs(est, tasks))
     return model, inputs, targets, weights
 
 

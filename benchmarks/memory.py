@@ -336,7 +336,7 @@ def measure(mode: str, directory: str, args: argparse.Namespace) -> dict:
     shares = {name: bool(np.shares_memory(X[name], encoded[name])) for name in X}
     model_bytes = sum(int(np.prod(v.shape)) * 4 for v in est.model_.weights)
     optimizer_bytes = sum(
-        int(np.prod(v.shape)) * 4 for v in est._trainer.optimizer.variables
+        int(np.prod(v.shape)) * 4 for v in est._session.trainer.optimizer.variables
     )
     n_samples = len(y)
     return {

@@ -143,7 +143,9 @@ def measure_rows(est, X, args: argparse.Namespace) -> dict:
         state["n"] = n_rows
 
     def do_forward():
-        state["out"] = est._forward(state["x"], state["n"])
+        state["out"] = est.fitted_state_.forward(
+            state["x"], state["n"], est._predict_chunk()
+        )
 
     def do_decode():
         est.target_encoder_.inverse_transform(state["out"])

@@ -4,7 +4,7 @@ What it measures
 ----------------
 A ``GridSearchCV`` over 20 candidates (``loss_weights__density`` x ``dropout``)
 x 3 folds, ``n_jobs=1``, ``refit=False``: 60 fits of a tiny network
-(``filters=(4, 8)``, one epoch) on ``make_sensor_tasks(--samples, n_steps=64)``,
+(``filters=(84,)``, one epoch) on ``make_sensor_tasks(--samples, n_steps=64)``,
 one after the other in this process, as a hyper-parameter search does. A scorer
 reads ``VmRSS`` from ``/proc/self/status`` after every fit (``--gc`` runs
 ``gc.collect()`` first, to tell uncollected garbage from a leak).
@@ -123,8 +123,7 @@ def main(argv=None) -> dict:
     print(f"load average {load_average()}; gc before readings: {args.gc}")
     X, y = make_sensor_tasks(args.samples, n_steps=64, random_state=0)
     est = MultiTaskConvEstimator(
-        filters=(4, 8),
-        kernel_size=3,
+        filters=(84,),
         dense_units=8,
         batch_size=16,
         epochs=1,

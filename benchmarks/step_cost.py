@@ -45,7 +45,13 @@ import math
 import os
 import time
 
-from _common import environment, epoch_timer, load_average, table
+from _common import (
+    environment,
+    epoch_timer,
+    keras_compile_kwargs,
+    load_average,
+    table,
+)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -135,7 +141,7 @@ def keras_side(est, problem, epochs: int, repeat: int, steps_per_execution: int)
 
     network, inputs, targets, weights = problem
     tile = lambda d: {k: np.concatenate([v] * repeat) for k, v in d.items()}  # noqa: E731
-    kwargs = est._compile_kwargs_for(est.tasks_)
+    kwargs = keras_compile_kwargs(est, est.tasks_)
     network.compile(**kwargs, steps_per_execution=steps_per_execution)
     timer = epoch_timer()
     network.fit(

@@ -25,8 +25,12 @@ def run_python(code: str) -> str:
     return result.stdout
 
 
-# Tiny network settings that train in well under a second per fit.
-TINY = {"filters": (4, 8), "kernel_size": 3, "dense_units": 8, "batch_size": 16}
+# Tiny network settings that train in well under a second per fit, for the
+# default (rocket) trunk: filters is its feature count, (84,) its fewest.
+TINY = {"filters": (84,), "dense_units": 8, "batch_size": 16}
+# The same for the trainable "conv" trunk: two small stages of short kernels
+# (kernel_size shapes this trunk only; the others warn about it).
+TINY_CONV = {**TINY, "trunk": "conv", "filters": (4, 8), "kernel_size": 3}
 # The same settings as ``skmtl fit`` options, one epoch.
 TINY_OPTIONS = [
     "--epochs",
@@ -38,10 +42,18 @@ TINY_OPTIONS = [
     "--param",
     f"filters={TINY['filters']}",
     "--param",
-    f"kernel_size={TINY['kernel_size']}",
-    "--param",
     f"dense_units={TINY['dense_units']}",
 ]
+
+
+def network_kwargs(**overrides) -> dict:
+    """``build_network``'s keyword arguments besides ``random_state``: the
+    estimator's defaults (its ``get_params()``, the one source of them), with
+    ``overrides`` set as on the estimator."""
+    from skmtl import MultiTaskConvEstimator
+    from skmtl.nn.network import network_parameters
+
+    return network_parameters(MultiTaskConvEstimator(**overrides).get_params())
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ from skmtl.nn.rocket import rocket_layers
 from skmtl.training.batching import TaskBatches
 from skmtl.training.conformal import Calibration, calibrate, intervals, prediction_sets
 
-from .conftest import TINY
+from .conftest import TINY, TINY_CONV
 
 # A small default (rocket) network: its regression head is refitted by ridge.
 SMALL = {"filters": (840,), "epochs": 4, "batch_size": 32}
@@ -108,7 +108,7 @@ def test_shuffle_false_with_auto_epochs_trains_on_mixed_batches(monkeypatch):
 
     monkeypatch.setattr(session_module, "TaskBatches", spy)
     MultiTaskConvEstimator(
-        trunk="conv", **TINY, epochs="auto", shuffle=False, random_state=0
+        **TINY_CONV, epochs="auto", shuffle=False, random_state=0
     ).fit(X, y)
     (training,) = made
     assert training.passes > 1  # epochs of several passes: the defect's case
@@ -266,7 +266,7 @@ def test_a_batch_larger_than_the_data_is_the_data(monkeypatch):
     X, y = make_sensor_tasks(60, n_steps=32, random_state=0)
     fits = [
         MultiTaskConvEstimator(
-            trunk="conv", **{**TINY, "batch_size": size}, epochs="auto", random_state=0
+            **{**TINY_CONV, "batch_size": size}, epochs="auto", random_state=0
         ).fit(X, y)
         for size in (60, 4096)
     ]

@@ -9,7 +9,7 @@ import pytest
 
 from skmtl import MultiTaskConvEstimator
 
-from .conftest import TINY, run_python
+from .conftest import TINY, TINY_CONV, run_python
 
 _TWO_DEVICES = """
     import json
@@ -28,7 +28,7 @@ _TWO_DEVICES = """
     X, y = make_sensor_tasks(160, n_steps=32, random_state=0)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     params = dict(
-        filters=(4, 8), kernel_size=3, dense_units=8, dropout=0.0, epochs=4,
+        filters=(84,), dense_units=8, dropout=0.0, epochs=4,
         learning_rate=0.01, random_state=0,
     )
     est = MultiTaskConvEstimator(distribute=strategy, **params).fit(X, y)
@@ -80,7 +80,7 @@ _ISA_CAPPED = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in {
 def test_mixed_precision_keeps_normalisation_and_heads_in_float32(sensor_data, policy):
     X, y = sensor_data
     est = MultiTaskConvEstimator(
-        **TINY, trunk="conv", epochs=2, mixed_precision=policy, random_state=0
+        **TINY_CONV, epochs=2, mixed_precision=policy, random_state=0
     ).fit(X, y)
     assert est.model_.get_layer("branch64_conv0").dtype_policy.name == policy
     assert est.model_.get_layer("ampl_norm").dtype_policy.name == "float32"

@@ -72,8 +72,8 @@ SHRINK = {
             '{"loss_weights__density": [0.3, 1.0]}, cv=2)',
             '{"loss_weights__density": [0.3]}, cv=2)',
         ),
-        ("filters=(4, 8), epochs=50,", "filters=(4, 8), epochs=8,"),
-        ("filters=(4, 8), epochs=10,", "filters=(4, 8), epochs=2,"),
+        ("filters=(84,), epochs=50,", "filters=(84,), epochs=8,"),
+        ("filters=(84,), epochs=10,", "filters=(84,), epochs=2,"),
         ('{"dropout": [0.0, 0.2]}', '{"dropout": [0.2]}'),
     ],
     "scikit-learn.md": [

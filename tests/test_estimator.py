@@ -12,6 +12,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from skmtl import MultiTaskConvEstimator, to_structured
 from skmtl.data.inputs import encode
+from skmtl.estimator.recipe import build_model
 
 from .conftest import TINY
 
@@ -164,8 +165,11 @@ def test_loss_weight_zero_leaves_that_head_untrained(sensor_data):
     X, y = sensor_data
     trained = _est(loss_weights={"density": 0.0}, epochs=2).fit(X, y)
     # The same seed builds the same initial network: compare it, untrained.
-    initial = _est(loss_weights={"density": 0.0})._build_model(
-        trained.schema_, trained.tasks_, seed=0
+    initial = build_model(
+        _est(loss_weights={"density": 0.0}).get_params(),
+        trained.schema_,
+        trained.tasks_,
+        seed=0,
     )
     start = initial.get_layer("head_density").get_weights()
     end = trained.model_.get_layer("head_density").get_weights()
@@ -181,9 +185,9 @@ def test_routed_optimizer_parameters_reach_the_optimizer(sensor_data):
     X, y = sensor_data
     est = _est(optimizer="sgd", optimizer__learning_rate=0.123, optimizer__momentum=0.5)
     est.fit(X, y)
-    assert isinstance(est._trainer.optimizer, keras.optimizers.SGD)
-    assert est._trainer.optimizer.learning_rate.numpy() == pytest.approx(0.123)
-    assert est._trainer.optimizer.momentum == 0.5
+    assert isinstance(est._session.trainer.optimizer, keras.optimizers.SGD)
+    assert est._session.trainer.optimizer.learning_rate.numpy() == pytest.approx(0.123)
+    assert est._session.trainer.optimizer.momentum == 0.5
     assert est.get_params()["optimizer__learning_rate"] == 0.123
     assert clone(est).get_params()["optimizer__momentum"] == 0.5
 
@@ -191,7 +195,7 @@ def test_routed_optimizer_parameters_reach_the_optimizer(sensor_data):
 def test_flat_learning_rate_is_used_without_routing(sensor_data):
     X, y = sensor_data
     est = _est(learning_rate=0.02).fit(X, y)
-    assert est._trainer.optimizer.learning_rate.numpy() == pytest.approx(0.02)
+    assert est._session.trainer.optimizer.learning_rate.numpy() == pytest.approx(0.02)
 
 
 def test_unknown_keyword_is_refused_at_fit_naming_it(sensor_data):

@@ -23,7 +23,7 @@ from sklearn.utils import get_tags
 from skmtl import MultiTaskConvEstimator, load
 from skmtl.persistence import SkmtlFileError
 
-from .conftest import TINY
+from .conftest import TINY_CONV
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Task .* predicts the single class:UserWarning"
@@ -31,8 +31,8 @@ pytestmark = pytest.mark.filterwarnings(
 
 
 def _est(**params) -> MultiTaskConvEstimator:
-    # The conv trunk: TINY's filters and dense_units are its parameters.
-    settings = {**TINY, "trunk": "conv", "epochs": 1, "random_state": 0}
+    # The conv trunk, which reads every one of TINY_CONV's parameters.
+    settings = {**TINY_CONV, "epochs": 1, "random_state": 0}
     return MultiTaskConvEstimator(**{**settings, **params})
 
 

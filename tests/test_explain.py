@@ -7,10 +7,11 @@ import pytest
 from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator
+from skmtl.estimator.recipe import build_model
 from skmtl.inspect.explain import METHODS, occlusion_windows
 from skmtl.nn.network import with_task_outputs
 
-from .conftest import TINY
+from .conftest import TINY_CONV
 
 N_STEPS, WINDOW = 256, (100, 150)
 
@@ -66,7 +67,8 @@ def test_relevance_changes_when_the_weights_are_randomised(window_model):
     trained = est.explain(X)["x"]
     # A fresh network of the same architecture and normalisation (initial
     # weights of another seed): the model randomisation of Adebayo et al.
-    model = with_task_outputs(est._build_model(est.schema_, est.tasks_, 1), est.tasks_)
+    built = build_model(est.get_params(), est.schema_, est.tasks_, 1)
+    model = with_task_outputs(built, est.tasks_)
     randomised = MultiTaskConvEstimator(**est.get_params())
     randomised._state = est.fitted_state_.evolve(model=model)
     shuffled = randomised.explain(X)["x"]
@@ -78,7 +80,7 @@ def test_relevance_changes_when_the_weights_are_randomised(window_model):
 @pytest.fixture(scope="module")
 def sensor():
     X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
-    est = MultiTaskConvEstimator(trunk="conv", **TINY, epochs=2, random_state=0)
+    est = MultiTaskConvEstimator(**TINY_CONV, epochs=2, random_state=0)
     return est.fit(X, y), X, y
 
 
@@ -219,7 +221,7 @@ def test_variable_length_signals_get_no_relevance_past_their_end(method):
         }
     )
     y = np.arange(30) % 2
-    est = MultiTaskConvEstimator(trunk="conv", **TINY, epochs=1, random_state=0)
+    est = MultiTaskConvEstimator(**TINY_CONV, epochs=1, random_state=0)
     relevance = est.fit(X, y).explain(X.iloc[:5], method=method)
     assert relevance["x"].shape == (5, lengths[:5].max())
     assert relevance["temp"].shape == (5,)

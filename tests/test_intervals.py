@@ -20,7 +20,7 @@ from skmtl.training.conformal import (
     scale_probabilities,
 )
 
-from .conftest import TINY
+from .conftest import TINY, TINY_CONV
 
 
 def test_split_conformal_covers_at_least_one_minus_alpha():
@@ -283,7 +283,7 @@ def test_intervals_with_a_variable_length_signal():
     X = pd.DataFrame({"x": [rng.standard_normal(n) for n in lengths]})
     y = pd.Series(lengths * 0.1, name="v")
     est = MultiTaskConvEstimator(
-        trunk="conv", **TINY, epochs=1, calibration_fraction=0.5, random_state=0
+        **TINY_CONV, epochs=1, calibration_fraction=0.5, random_state=0
     )
     band = est.fit(X, y).predict_interval(X, alpha=0.2)
     assert band.shape == (40, 2) and np.isfinite(band).all()

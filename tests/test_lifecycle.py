@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import KFold, cross_val_score
-
-from skmtl import MultiTaskConvEstimator, load
 from skmtl.datasets import make_sensor_tasks
 from skmtl.metrics import task_scorer
+
+from skmtl import MultiTaskConvEstimator, load
 
 TINY = {"filters": (4,), "dense_units": 8, "epochs": 1, "random_state": 0}
 
@@ -248,18 +248,18 @@ def test_a_warm_fit_honours_changed_training_parameters(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         est.fit(X, y)
-        first = est._trainer
+        first = est._session.trainer
         est.fit(X, y)
-        assert est._trainer is first  # nothing changed: the session goes on
+        assert est._session.trainer is first  # nothing changed: the session goes on
         est.set_params(learning_rate=1e-9, loss_weights={"density": 3.0})
         est.fit(X, y)
-    assert est._trainer.optimizer.learning_rate.numpy() == pytest.approx(1e-9)
+    assert est._session.trainer.optimizer.learning_rate.numpy() == pytest.approx(1e-9)
     assert est.task_weights_["density"] == pytest.approx(3.0)
     est.set_params(loss_weighting="uncertainty", loss_weights=None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         est.fit(X, y)
-    assert est._trainer.strategy == "uncertainty"
+    assert est._session.trainer.strategy == "uncertainty"
 
 
 def test_a_warm_fit_refuses_changed_network_parameters(data):

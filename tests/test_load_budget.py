@@ -206,7 +206,7 @@ def good_file(tmp_path_factory):
 
     X, y = make_sensor_tasks(60, n_steps=32, random_state=0)
     est = MultiTaskConvEstimator(
-        filters=(4, 8),
+        filters=(84,),
         dense_units=8,
         epochs=1,
         calibration_fraction=0.2,  # a calibration to craft

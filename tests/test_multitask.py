@@ -19,7 +19,7 @@ from skmtl import MultiTaskConvEstimator
 from skmtl.data.sample_weights import apply_class_weight, apply_sample_weight
 from skmtl.data.targets import TargetEncoder
 
-from .conftest import TINY
+from .conftest import TINY, TINY_CONV
 
 
 def _est(**params):
@@ -310,7 +310,7 @@ def test_early_stopping_with_learned_weights_keeps_the_best_base_loss(
     # The conv trunk (with dropout) on this data has val_loss and val_base_loss
     # minimal at different epochs for each strategy.
     est = _est(
-        trunk="conv",
+        **TINY_CONV,
         dropout=0.1,
         epochs=12,
         early_stopping=True,

@@ -25,7 +25,6 @@ from skmtl import MultiTaskConvEstimator
 
 PARAMS = {
     "filters": (2,),
-    "kernel_size": 3,
     "dense_units": 4,
     "epochs": 1,
     "batch_size": 16,

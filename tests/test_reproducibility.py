@@ -14,7 +14,7 @@ _SCRIPT = """
     from skmtl import MultiTaskConvEstimator
     from skmtl.datasets import make_sensor_tasks
     X, y = make_sensor_tasks(80, n_steps=32, random_state=0)
-    est = MultiTaskConvEstimator(filters=(4, 8), kernel_size=3, dense_units=8,
+    est = MultiTaskConvEstimator(filters=(84,), dense_units=8,
                                  batch_size=16, epochs=2, random_state=7)
     print(repr(est.fit(X, y).predict(X)["density"].to_numpy().tolist()))
 """

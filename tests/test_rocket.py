@@ -13,7 +13,7 @@ from skmtl.nn.frozen import split_frozen_trunk, trunk_features
 from skmtl.nn.network import build_network
 from skmtl.nn.rocket import MiniRocketFeatures, adapt_rocket, rocket_dilations
 
-from .conftest import run_python
+from .conftest import network_kwargs, run_python
 
 
 def _series(n=12, steps=40, channels=1, seed=0):
@@ -161,7 +161,9 @@ def test_difference_series_are_the_unit_variance_first_differences(channels):
 
 def test_networks_read_differences_and_old_configs_do_not():
     _, schema, tasks = _schema_and_tasks()
-    model = build_network(schema, tasks, trunk="rocket", filters=(168,))
+    model = build_network(
+        schema, tasks, **network_kwargs(trunk="rocket", filters=(168,)), random_state=0
+    )
     (layer,) = [w for w in model.layers if isinstance(w, MiniRocketFeatures)]
     assert layer.difference and layer.n_series == 4  # ampl, phase, two differences
     config = layer.get_config()
@@ -170,7 +172,12 @@ def test_networks_read_differences_and_old_configs_do_not():
     del config["difference"]
     assert not MiniRocketFeatures.from_config(config).difference
     # trunk="minirocket": the same trunk without them, fixed and split as well.
-    plain = build_network(schema, tasks, trunk="minirocket", filters=(168,))
+    plain = build_network(
+        schema,
+        tasks,
+        **network_kwargs(trunk="minirocket", filters=(168,)),
+        random_state=0,
+    )
     (layer,) = [w for w in plain.layers if isinstance(w, MiniRocketFeatures)]
     assert not layer.difference and layer.n_series == 2
     assert split_frozen_trunk(plain) is not None
@@ -188,9 +195,8 @@ def _schema_and_tasks(n=12):
 
 def test_rocket_network_shapes_and_frozen_split():
     X, schema, tasks = _schema_and_tasks()
-    model = build_network(
-        schema, tasks, trunk="rocket", filters=(168,), dense_units=0, random_state=0
-    )
+    kwargs = network_kwargs(trunk="rocket", filters=(168,), dense_units=0)
+    model = build_network(schema, tasks, **kwargs, random_state=0)
     assert adapt_rocket(model, encode(X, schema)[0]) == 1
     out = model(encode(X, schema)[0])
     assert tuple(out["y"].shape) == (12, 3)
@@ -208,15 +214,15 @@ def test_rocket_network_shapes_and_frozen_split():
 @pytest.mark.parametrize("trunk", ["conv", "fcn"])
 def test_trainable_trunks_are_not_split(trunk):
     _, schema, tasks = _schema_and_tasks()
-    model = build_network(schema, tasks, trunk=trunk, filters=(4,), random_state=0)
+    kwargs = network_kwargs(trunk=trunk, filters=(4,))
+    model = build_network(schema, tasks, **kwargs, random_state=0)
     assert split_frozen_trunk(model) is None
 
 
 def test_dropout_before_the_heads_is_trained_with_them():
     _, schema, tasks = _schema_and_tasks()
-    model = build_network(
-        schema, tasks, trunk="rocket", filters=(84,), dense_units=0, dropout=0.5
-    )
+    kwargs = network_kwargs(trunk="rocket", filters=(84,), dense_units=0, dropout=0.5)
+    model = build_network(schema, tasks, **kwargs, random_state=0)
     trunk, heads = split_frozen_trunk(model)
     assert any(isinstance(layer, keras.layers.Dropout) for layer in heads.layers)
     assert not any(isinstance(layer, keras.layers.Dropout) for layer in trunk.layers)
@@ -276,7 +282,8 @@ def test_long_signals_are_averaged_down_before_the_transform():
 
     schema = infer_schema({"ampl": np.zeros((2, 3750))})
     tasks = TargetEncoder().fit(np.array([0, 1])).tasks_
-    model = build_network(schema, tasks, trunk="rocket", filters=(84,))
+    kwargs = network_kwargs(trunk="rocket", filters=(84,))
+    model = build_network(schema, tasks, **kwargs, random_state=0)
     (layer,) = [la for la in model.layers if isinstance(la, MiniRocketFeatures)]
     factor = -(-3750 // MAX_STEPS)
     assert layer.n_steps == 3750 // factor <= MAX_STEPS

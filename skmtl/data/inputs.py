@@ -12,13 +12,14 @@ a float64 array where float32 was seen at fit, just works.
 from __future__ import annotations
 
 import mmap
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from ..utils.names import check_name, repeated
+from ..utils.warnings import warn_user
+from .dtypes import check_numeric_dtype
 from .ragged import RaggedSignal
 
 __all__ = [
@@ -607,48 +608,6 @@ def _numeric(name: str, a: np.ndarray) -> np.ndarray:
     return a
 
 
-def check_numeric_dtype(name: str, dtype: np.dtype, where: str = "") -> None:
-    """The one dtype rule for the values of a field: bool, int or float.
-
-    Used for whole fields and for each recording of a variable-length field
-    (:meth:`skmtl.data.ragged.RaggedSignal.from_list`), so that a complex or
-    timedelta recording is refused as a complex or timedelta field is.
-
-    Parameters
-    ----------
-    name : str
-        The field's name.
-    dtype : numpy.dtype
-        The dtype of its values (an object dtype is converted elsewhere).
-    where : str, default=""
-        Where in the field, e.g. ``" (sample 3)"``.
-
-    Raises
-    ------
-    ValueError
-        For complex, text, date, timedelta and other non-numeric dtypes.
-
-    Examples
-    --------
-    >>> check_numeric_dtype("ampl", np.dtype("float32"))
-    >>> check_numeric_dtype("ampl", np.dtype("complex128"), " (sample 0)")
-    Traceback (most recent call last):
-    ...
-    ValueError: Complex data not supported: field 'ampl' (sample 0) has dtype ...
-    """
-    if dtype.kind == "c":
-        raise ValueError(
-            f"Complex data not supported: field {name!r}{where} has dtype {dtype}. "
-            "Split it into two real fields (real and imaginary part, or "
-            "magnitude and phase)."
-        )
-    if dtype.kind not in "biufO":
-        raise ValueError(
-            f"Field {name!r}{where} has dtype {dtype}, but signals and covariates "
-            "must be numeric (bool, int or float). Encode categories as numbers first."
-        )
-
-
 def _check_finite(name: str, a: np.ndarray) -> None:
     """Refuse NaN, infinity and float32 overflow, in row chunks to bound memory.
 
@@ -858,13 +817,11 @@ def _warn_if_channels_first(name: str, a: np.ndarray, form: str) -> None:
     if a.ndim != 3 or a.shape[2] <= a.shape[1]:
         return
     what = "X" if form == "array3d" else f"Field {name!r}"
-    warnings.warn(
+    warn_user(
         f"{what} has {a.shape[1]} steps x {a.shape[2]} channels per sample: more "
         "channels than steps. skmtl reads a 3-D array as (n_samples, n_steps, "
         "n_channels); aeon and sktime store (n_samples, n_channels, n_steps). If "
-        "yours comes from them, convert it with skmtl.from_aeon(X).",
-        UserWarning,
-        stacklevel=5,  # the caller of fit
+        "yours comes from them, convert it with skmtl.from_aeon(X)."
     )
 
 

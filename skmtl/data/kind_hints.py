@@ -11,10 +11,11 @@ check here looks at an inferred task only, and every warning names the
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+from ..utils.warnings import warn_user
 
 # Fewer labelled samples than this are too few to judge a column by.
 _MIN_SAMPLES = 10
@@ -23,7 +24,7 @@ _FEW_CODES = 10
 
 
 def warn_guessed_kinds(
-    y, form: str, columns: Mapping[str, object], declared: Mapping, specs
+    y, form: str, labelled: Mapping[str, np.ndarray], specs: Sequence
 ) -> None:
     """Warn where an inferred task kind is likely not what the user meant.
 
@@ -33,22 +34,17 @@ def warn_guessed_kinds(
         The target as given to fit.
     form : str
         Its form (``"1d"``, ``"2d"``, ``"frame"``, ``"structured"``).
-    columns : dict of str to array-like
-        Each task's column of y.
-    declared : dict of str to str or None
-        The kinds ``tasks=`` declared (None: inferred).
+    labelled : dict of str to ndarray
+        The labelled values (missing labels removed) of each task whose kind
+        was inferred; the tasks ``tasks=`` declares are not in it. The caller
+        reads them from y, so this module needs nothing of
+        :mod:`skmtl.data.targets`, which imports it.
     specs : sequence of TaskSpec
-        The tasks as inferred.
+        Every task, as fitted.
     """
-    from .targets import _values, missing_mask  # targets imports this module
-
-    inferred = [s for s in specs if declared.get(s.name) is None]
+    inferred = [s for s in specs if s.name in labelled]
     if not inferred:
         return
-    labelled = {}
-    for spec in inferred:
-        values = _values(columns[spec.name])
-        labelled[spec.name] = values[~missing_mask(values)]
     if form == "2d" and _warn_one_hot(y, inferred):
         return
     text = _text_numbers(labelled, inferred) if form == "2d" else []
@@ -60,12 +56,6 @@ def warn_guessed_kinds(
             _warn_many_classes(spec, values)
         elif spec.n_outputs == 1:
             _warn_float_codes(spec, values, form)
-
-
-def _warn(message: str) -> None:
-    # Each check -> warn_guessed_kinds -> TargetEncoder.fit -> the estimator's
-    # _fit -> fit: point at the user's call of fit.
-    warnings.warn(message, UserWarning, stacklevel=7)
 
 
 def _examples(values: np.ndarray) -> str:
@@ -82,7 +72,7 @@ def _warn_one_hot(y, inferred: Sequence) -> bool:
     if not np.isin(arr, (0, 1)).all() or not (arr.sum(axis=1) == 1).all():
         return False
     kinds = sorted({s.kind for s in inferred})
-    _warn(
+    warn_user(
         f"y looks one-hot encoded: each row of its {arr.shape[1]} columns holds "
         f"a single 1. A 2-D y has one task per column, so this is "
         f"{arr.shape[1]} {' and '.join(kinds)} tasks, not one classifier of "
@@ -119,7 +109,7 @@ def _text_numbers(labelled: Mapping, inferred: Sequence) -> list[str]:
 
 
 def _warn_text_numbers(spec, values: np.ndarray) -> None:
-    _warn(
+    warn_user(
         f"Column {spec.name!r} of y holds numbers stored as text "
         f"({_examples(values)}): a 2-D NumPy y has one dtype for all its "
         "columns, and np.column_stack of labels and numbers makes them all "
@@ -134,7 +124,7 @@ def _warn_many_classes(spec, values: np.ndarray) -> None:
     n = len(values)
     if n < _MIN_SAMPLES or spec.n_classes <= n / 2:
         return
-    _warn(
+    warn_user(
         f"Task {spec.name!r} is guessed a classification task (dtype "
         f"{spec.dtype}) with {spec.n_classes} classes for {n} labelled samples: "
         "nearly one class per sample, which no classifier can learn from. If it "
@@ -158,7 +148,7 @@ def _warn_float_codes(spec, values: np.ndarray, form: str) -> None:
         if form == "2d"
         else ""
     )
-    _warn(
+    warn_user(
         f"Task {spec.name!r} is guessed a regression task from its float dtype"
         f"{where}, but its {n} labels are only the integers "
         f"{distinct.tolist()}. If these are class codes, declare "

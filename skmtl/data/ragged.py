@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .dtypes import check_numeric_dtype
+
 __all__ = ["RaggedSignal", "length_ordered_chunks", "total_lengths"]
 
 
@@ -53,8 +55,6 @@ class RaggedSignal:
     @classmethod
     def from_list(cls, cells: Sequence, name: str) -> RaggedSignal:
         """Check each recording and store them flat; errors name the sample."""
-        from .inputs import check_numeric_dtype  # inputs imports this module
-
         arrays = []
         n_channels = None
         for i, cell in enumerate(cells):

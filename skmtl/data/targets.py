@@ -614,6 +614,7 @@ class TargetEncoder:
         declared = resolve_kinds(self.tasks, list(columns))
         extra = _declared_classes(classes, columns, declared)
         specs = []
+        guessed = {}  # the labelled values of each task whose kind is inferred
         for name, column in columns.items():
             try:
                 values = _values(column)
@@ -632,6 +633,8 @@ class TargetEncoder:
                     "missing."
                 )
             kind = declared[name] or _infer_kind(column)
+            if declared[name] is None:
+                guessed[name] = values[~missing]
             if kind == CLASSIFICATION:
                 spec = _classification_spec(
                     name, column, values, missing, extra.get(name)
@@ -645,7 +648,7 @@ class TargetEncoder:
             else:
                 spec = _regression_spec(name, column, values, missing)
             specs.append(spec)
-        warn_guessed_kinds(y, form, columns, declared, specs)
+        warn_guessed_kinds(y, form, guessed, specs)
         self.tasks_ = specs
         self.form_ = form
         self.y_dtype_ = y.dtype if isinstance(y, np.ndarray) else None

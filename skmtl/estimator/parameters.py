@@ -1,7 +1,11 @@
-"""The estimator's parameters: checks and resolution to plain values.
+"""The estimator's parameters: one table, and the rules read from it.
 
-Functions of plain values (a ``get_params()`` dict, a routed sub-dict), so that
-``estimator.py`` stays a thin class and these rules are tested on their own.
+:data:`PARAMETERS` declares each parameter once: its default, its constraint
+and its role. ``MultiTaskConvEstimator.__init__`` takes its defaults from it,
+``_parameter_constraints``, the warm-start key (:data:`ARCHITECTURE`) and the
+command line's help come from it, and a test checks every docs table and
+docstring against it. The functions below take plain values (a
+``get_params()`` dict, a routed sub-dict), so they are tested on their own.
 """
 
 from __future__ import annotations
@@ -10,15 +14,28 @@ import contextlib
 import random
 import secrets
 from collections.abc import Mapping
-from numbers import Integral
+from dataclasses import dataclass
+from numbers import Integral, Real
+from types import MappingProxyType
 
+import keras
 import numpy as np
+import tensorflow as tf
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..nn.network import TRUNK_FILTERS
 from ..training.fitted import PREDICT_CHUNK
-from ..utils.validation import check_count
+from ..training.weighting import STRATEGIES
+from ..utils.validation import check_count, refuse_bools
 
 __all__ = [
+    "Parameter",
+    "PARAMETERS",
+    "numpydoc_parameters",
+    "DEFAULTS",
+    "CONSTRAINTS",
+    "ARCHITECTURE",
     "ROUTING_PREFIXES",
     "check_routed_names",
     "predict_chunk",
@@ -31,23 +48,455 @@ __all__ = [
     "feature_names",
 ]
 
+#: What a parameter acts on. ``architecture``: the network's shape (a warm
+#: start cannot change it); ``training``: how the weights are learned (the
+#: training session is rebuilt when it changes); ``fit``: what one call of fit
+#: does; ``predict``: what the fitted estimator returns.
+ROLES = ("architecture", "training", "fit", "predict")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One estimator parameter.
+
+    Attributes
+    ----------
+    name : str
+    default : object
+    constraints : list
+        scikit-learn ``_parameter_constraints`` entries; number intervals
+        refuse bools (:func:`skmtl.utils.validation.refuse_bools`).
+    role : {"architecture", "training", "fit", "predict"}
+    help : str
+        One line, as the command line shows it.
+    type : str
+        The numpydoc type, as the class docstring shows it.
+    doc : str
+        The full description, as the class docstring shows it
+        (:func:`numpydoc_parameters`).
+    """
+
+    name: str
+    default: object
+    constraints: list
+    role: str
+    help: str
+    type: str
+    doc: str
+
+
+def _positive(kind, closed="left", low=1):
+    return Interval(kind, low, None, closed=closed)
+
+
+PARAMETERS = (
+    Parameter(
+        "model",
+        default=None,
+        constraints=[callable, None],
+        role="architecture",
+        help="a custom network builder (None: the default network)",
+        type="callable or None",
+        doc="""\
+None builds the default network (:func:`skmtl.nn.network.build_network`).
+A callable ``model(schema, tasks, **model_params) -> keras.Model`` builds
+your own: its inputs are named as fields of the schema and its outputs
+(a dict, or output layers) as the tasks; ``model__*`` parameters are
+passed to it. skmtl compiles it and checks its heads before training.""",
+    ),
+    Parameter(
+        "tasks",
+        default=None,
+        constraints=[dict, list, tuple, str, None],
+        role="architecture",
+        help="task kinds by column, classification or regression",
+        type="dict, sequence or None",
+        doc="""\
+Task kinds, ``"classification"`` or ``"regression"``, by column name
+(dict) or position (sequence). Unnamed tasks are inferred from the
+dtype: float is regression; int, bool, str, object and category are
+classification.""",
+    ),
+    Parameter(
+        "loss_weights",
+        default=None,
+        constraints=[dict, None],
+        role="training",
+        help="weight of each task's loss",
+        type="dict or None",
+        doc="""\
+``{task: weight}``; unnamed tasks weigh 1.0. With ``"dwa"`` and
+``"gradnorm"`` these are the initial weights.""",
+    ),
+    Parameter(
+        "loss_weighting",
+        default="fixed",
+        constraints=[StrOptions(set(STRATEGIES))],
+        role="training",
+        help="how task losses are combined",
+        type='{"fixed", "uncertainty", "dwa", "gradnorm"}',
+        doc="""\
+How task losses are combined: fixed ``loss_weights``; learned
+homoscedastic uncertainty (Kendall et al., 2018); dynamic weight average
+(Liu et al., 2019); GradNorm (Chen et al., 2018). See
+:mod:`skmtl.training.weighting`.""",
+    ),
+    Parameter(
+        "dwa_temperature",
+        default=2.0,
+        constraints=[_positive(Real, "neither", 0)],
+        role="training",
+        help="temperature of dynamic weight average",
+        type="float",
+        doc="""\
+Temperature ``T`` of dynamic weight average.""",
+    ),
+    Parameter(
+        "gradnorm_alpha",
+        default=1.5,
+        constraints=[_positive(Real, "left", 0)],
+        role="training",
+        help="restoring-force strength of GradNorm",
+        type="float",
+        doc="""\
+Restoring-force strength ``alpha`` of GradNorm.""",
+    ),
+    Parameter(
+        "trunk",
+        default="rocket",
+        constraints=[StrOptions(set(TRUNK_FILTERS))],
+        role="architecture",
+        help="the shared trunk",
+        type='{"rocket", "minirocket", "conv", "fcn", "resnet"}',
+        doc="""\
+The shared trunk. ``"rocket"``: MiniRocket's fixed convolutions
+(Dempster et al. 2021) of the signals and of their first differences
+(as MultiRocket) as a non-trainable layer whose biases are set from
+the training data at fit (:mod:`skmtl.nn.rocket`); its features are
+computed once per fit and only the heads train, in seconds
+(:mod:`skmtl.nn.frozen`). It reaches FCN-level accuracy on the UCR
+archive where the trainable trunks need thousands of epochs (see the
+Accuracy page). ``"minirocket"``: the same without the differences,
+10-40 % cheaper to predict in batches and slightly less accurate. The
+trainable ones: skmtl's pooled conv stages, or the
+FCN or ResNet of Wang, Yan & Oates (2017) with their published kernel
+sizes (8, 5, 3).""",
+    ),
+    Parameter(
+        "filters",
+        default=None,
+        constraints=["array-like", _positive(Integral), None],
+        role="architecture",
+        help="stage widths (conv trunks) or (n_features,) (rocket trunks)",
+        type="sequence of int or None",
+        doc="""\
+Width of each stage; its length is the number of stages. None takes the
+trunk's default: 10,000 features for "rocket" and "minirocket"
+(``filters[0]`` is their number), (16, 32, 64, 64) for "conv", the
+published (128, 256, 128) for "fcn" and (64, 128, 128) for "resnet".""",
+    ),
+    Parameter(
+        "kernel_size",
+        default=7,
+        constraints=[_positive(Integral)],
+        role="architecture",
+        help="kernel of every conv stage",
+        type="int",
+        doc="""\
+Kernel of every "conv" stage.""",
+    ),
+    Parameter(
+        "pool_size",
+        default=4,
+        constraints=[_positive(Integral)],
+        role="architecture",
+        help="max-pooling size of each conv stage",
+        type="int",
+        doc="""\
+Max-pooling size of each "conv" stage (skipped once a signal is too
+short).""",
+    ),
+    Parameter(
+        "dropout",
+        default=0.0,
+        constraints=[Interval(Real, 0, 1, closed="left")],
+        role="architecture",
+        help="dropout rate on the shared features",
+        type="float",
+        doc="""\
+Dropout rate after the shared dense block (on the trunk's features
+when there is none).""",
+    ),
+    Parameter(
+        "dense_units",
+        default=0,
+        constraints=[_positive(Integral, "left", 0)],
+        role="architecture",
+        help="0: chained task heads; > 0: a shared dense block of that width",
+        type="int",
+        doc="""\
+0 (the default): the tasks share one linear layer on the trunk's
+features, a block of logits or values per task, and each task's head
+reads its own block and every task's outputs (:mod:`skmtl.nn.chain`), so
+loss weights act and a task with few labels reads its partners. A
+positive width puts a shared ReLU dense block of that width before
+independent heads instead.""",
+    ),
+    Parameter(
+        "optimizer",
+        default="adam",
+        constraints=[str, keras.optimizers.Optimizer, type],
+        role="training",
+        help="a Keras optimizer: name, class or instance",
+        type="str, keras Optimizer class or instance",
+        doc="""\
+Its arguments can be routed as ``optimizer__<name>``.""",
+    ),
+    Parameter(
+        "learning_rate",
+        default=1e-3,
+        constraints=[_positive(Real, "neither", 0)],
+        role="training",
+        help="the optimizer's learning rate",
+        type="float",
+        doc="""\
+Overridden by ``optimizer__learning_rate`` if that is given.""",
+    ),
+    Parameter(
+        "batch_size",
+        default=32,
+        constraints=[_positive(Integral)],
+        role="training",
+        help="samples per batch",
+        type="int",
+        doc="""\
+Samples per gradient step (``predict__batch_size`` sets the chunk
+size of ``predict``).""",
+    ),
+    Parameter(
+        "epochs",
+        default="auto",
+        constraints=[_positive(Integral), StrOptions({"auto"})],
+        role="fit",
+        help="training epochs, or auto",
+        type='int or "auto"',
+        doc="""\
+Passes over the training data per call to ``fit``. ``"auto"`` sets a
+budget in optimizer steps: at least 2,000 steps and 10 passes, small
+sets' passes grouped into epochs of at least 50 steps (see
+:mod:`skmtl.training.budget`). A network of one task whose output the
+closed-form refit sets whole (the default trunk, up to 3,000
+labelled rows, no callbacks) takes no gradient steps under
+``"auto"``: they would change nothing it predicts, and
+``history_`` stays empty.""",
+    ),
+    Parameter(
+        "shuffle",
+        default=True,
+        constraints=["boolean"],
+        role="training",
+        help="reshuffle the samples every epoch",
+        type="bool",
+        doc="""\
+Reshuffle the training samples every epoch (in a seeded order).""",
+    ),
+    Parameter(
+        "callbacks",
+        default=None,
+        constraints=[list, keras.callbacks.Callback, None],
+        role="fit",
+        help="Keras callbacks",
+        type="list of keras callbacks or None",
+        doc="""\
+Keras callbacks (instances, or classes configured through
+``callbacks__<i>__<arg>``). Each fit uses deep copies, so the instances
+given are never changed (one that cannot be copied, e.g. holding a
+lock, is used as given); per-epoch logs are in ``history_``.""",
+    ),
+    Parameter(
+        "warm_start",
+        default=False,
+        constraints=["boolean"],
+        role="fit",
+        help="continue training the fitted network",
+        type="bool",
+        doc="""\
+Continue training the fitted network instead of building a new one.""",
+    ),
+    Parameter(
+        "random_state",
+        default=None,
+        constraints=["random_state"],
+        role="fit",
+        help="seed, for repeatable fits",
+        type="int, RandomState or None",
+        doc="""\
+Seeds every initialiser, dropout layer and the shuffling order, without
+touching TensorFlow's global seed or op-determinism setting.""",
+    ),
+    Parameter(
+        "class_weight",
+        default=None,
+        constraints=[StrOptions({"balanced"}), dict, None],
+        role="fit",
+        help="per-class weights of classification tasks",
+        type='"balanced", dict or None',
+        doc="""\
+Per-class weights folded into each classification task's sample
+weights: ``"balanced"`` for every classification task,
+``{task: "balanced" | {label: weight}}``, or ``{label: weight}`` when
+there is a single classification task.""",
+    ),
+    Parameter(
+        "early_stopping",
+        default=False,
+        constraints=["boolean"],
+        role="training",
+        help="stop when the held-out loss stops falling",
+        type="bool",
+        doc="""\
+Hold out ``validation_fraction`` of the training samples inside each
+``fit`` (stratified on the first classification task where possible),
+stop after ``n_iter_no_change`` epochs without a lower validation loss
+and restore the best weights (in memory; no file is written).""",
+    ),
+    Parameter(
+        "validation_fraction",
+        default=0.1,
+        constraints=[Interval(Real, 0, 1, closed="neither")],
+        role="training",
+        help="share held out for early stopping",
+        type="float",
+        doc="""\
+Share of the training samples held out when ``early_stopping``.""",
+    ),
+    Parameter(
+        "n_iter_no_change",
+        default=5,
+        constraints=[_positive(Integral)],
+        role="training",
+        help="epochs without improvement before stopping",
+        type="int",
+        doc="""\
+Epochs without a lower validation loss before ``early_stopping`` stops.""",
+    ),
+    Parameter(
+        "calibration_fraction",
+        default="auto",
+        constraints=[Interval(Real, 0, 1, closed="left"), StrOptions({"auto"}), None],
+        role="fit",
+        help="share held out for intervals and calibration",
+        type='float, "auto" or None',
+        doc="""\
+Rows of each ``fit`` kept for :meth:`predict_interval` (split-conformal
+residuals) and temperature scaling, never trained on. ``"auto"`` reuses
+the validation rows of ``early_stopping`` (or ``fit__validation_split``)
+when there are any, at no cost, and otherwise holds out 10 % when that
+is at least 20 rows (200 samples), else none; a float holds out that
+share; 0 or None none. Rows are chosen by their content
+(:mod:`skmtl.data.holdout`): a warm start or ``partial_fit`` never
+calibrates on a row an earlier fit of the network trained on.
+``partial_fit`` holds out nothing under ``"auto"``, and that share of
+each batch under a float. See ``docs/explain.md`` for the cost.""",
+    ),
+    Parameter(
+        "score_weights",
+        default=None,
+        constraints=[dict, None],
+        role="predict",
+        help="weight of each task's score in score()",
+        type="dict or None",
+        doc="""\
+``{task: weight}`` of each task's score in :meth:`score` (default 1).""",
+    ),
+    Parameter(
+        "distribute",
+        default=None,
+        constraints=[StrOptions({"mirrored"}), tf.distribute.Strategy, None],
+        role="training",
+        help="train data-parallel on several devices",
+        type='"mirrored", tf.distribute.Strategy or None',
+        doc="""\
+Train data-parallel: ``"mirrored"`` is ``tf.distribute.MirroredStrategy()``
+over all visible GPUs (the CPU if there is none). Each batch of
+``batch_size`` is split across the replicas.""",
+    ),
+    Parameter(
+        "mixed_precision",
+        default=None,
+        constraints=[StrOptions({"mixed_float16", "mixed_bfloat16"}), None],
+        role="architecture",
+        help="half-precision compute policy",
+        type='"mixed_bfloat16", "mixed_float16" or None',
+        doc="""\
+Compute the default network in half precision with float32 weights;
+normalisation and heads stay float32. ``"mixed_float16"`` (GPUs) adds
+loss scaling; ``"mixed_bfloat16"`` suits recent CPUs and TPUs.""",
+    ),
+    Parameter(
+        "verbose",
+        default=0,
+        constraints=[
+            Interval(Integral, 0, 2, closed="both"),
+            StrOptions({"auto"}),
+            "boolean",
+        ],
+        role="training",
+        help="0 silent, 1 progress bar, 2 a line per epoch",
+        type="int",
+        doc="""\
+0 silent, 1 progress bar, 2 one line per epoch.""",
+    ),
+)
+
+#: The description of ``**kwargs`` in the class docstring.
+ROUTED_DOC = """\
+Routed parameters only: ``loss_weights__<task>`` (one task's weight,
+overriding ``loss_weights``; searchable as a scalar), ``model__*``,
+``fit__*`` (e.g. ``fit__validation_split``), ``compile__*`` (e.g.
+``compile__jit_compile``), ``predict__batch_size``, ``optimizer__*`` and
+``callbacks__*``."""
+
+
+def numpydoc_parameters(indent: str = "    ") -> str:
+    """The "Parameters" section of the estimator's docstring, from the table.
+
+    Examples
+    --------
+    >>> print(numpydoc_parameters().splitlines()[0])
+        model : callable or None, default=None
+    """
+    lines = []
+    for p in PARAMETERS:
+        lines.append(
+            f"{indent}{p.name} : {p.type}, default={_numpydoc_value(p.default)}"
+        )
+        lines += [f"{indent * 2}{line}" if line else "" for line in p.doc.splitlines()]
+    lines.append(f"{indent}**kwargs")
+    lines += [f"{indent * 2}{line}" for line in ROUTED_DOC.splitlines()]
+    return "\n".join(lines)
+
+
+def _numpydoc_value(value) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+#: ``{name: default}``, read by ``__init__``'s signature.
+DEFAULTS = MappingProxyType({p.name: p.default for p in PARAMETERS})
+#: scikit-learn's ``_parameter_constraints``.
+CONSTRAINTS = MappingProxyType(
+    refuse_bools({p.name: p.constraints for p in PARAMETERS})
+)
+#: Parameters that shape the network: a warm start cannot change them.
+ARCHITECTURE = tuple(p.name for p in PARAMETERS if p.role == "architecture")
+#: Parameters a training session is built from (:class:`TrainingConfig`).
+TRAINING = tuple(p.name for p in PARAMETERS if p.role == "training")
+
 ROUTING_PREFIXES = frozenset(
     {"model", "fit", "compile", "predict", "optimizer", "callbacks", "loss_weights"}
 )
 # Routed predict__ names skmtl reads (Model.predict itself is never called).
 PREDICT_ARGUMENTS = frozenset({"batch_size"})
-# Parameters that shape the network: a warm start cannot change them.
-ARCHITECTURE = (
-    "model",
-    "tasks",
-    "trunk",
-    "filters",
-    "kernel_size",
-    "pool_size",
-    "dropout",
-    "dense_units",
-    "mixed_precision",
-)
 # Keras' fit keywords that are estimator parameters here.
 _ESTIMATOR_PARAMETERS = {
     "epochs",

@@ -48,6 +48,7 @@ from ..utils.validation import check_count
 __all__ = [
     "METHODS",
     "check_explain_arguments",
+    "explain",
     "explain_inputs",
     "has_step_functions",
     "occlusion_windows",
@@ -390,3 +391,72 @@ def _path_batch(
             values += 0.15 * scale[name] * rng.standard_normal(values.shape)
         out[name] = rep.astype(np.float32)
     return out
+
+
+def explain(
+    state,
+    X,
+    task: str | None,
+    target=None,
+    *,
+    method: str = "occlusion",
+    window: int | None = None,
+    chunk: int = 256,
+) -> dict[str, np.ndarray]:
+    """:meth:`MultiTaskConvEstimator.explain` on a fitted state: the task and
+    class named by the user resolved, then :func:`explain_inputs`.
+
+    Parameters
+    ----------
+    state : FittedState
+    X : any accepted form of X
+    task : str or None
+        The task explained; None is the first.
+    target : label or None
+        For a classification task, the class explained (None: each sample's
+        predicted class).
+    method, window, chunk
+        As in :func:`explain_inputs`.
+
+    Returns
+    -------
+    dict
+        ``{field: relevance}``.
+
+    Raises
+    ------
+    ValueError
+        If ``task`` is not a task, ``target`` not one of its classes, or
+        ``method`` or ``window`` is not valid.
+
+    Examples
+    --------
+    >>> from skmtl import MultiTaskConvEstimator
+    >>> from skmtl.datasets import make_sensor_tasks
+    >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(4,), random_state=0).fit(X, y)
+    >>> explain(est.fitted_state_, X[:2], "density")["ampl"].shape
+    (2, 64)
+    """
+    from ..data.inputs import encode
+    from ..data.targets import CLASSIFICATION
+
+    window = check_explain_arguments(method, window)
+    names = [t.name for t in state.tasks]
+    name = names[0] if task is None else task
+    if name not in names:
+        raise ValueError(f"task={task!r} is not a task; tasks are {names}.")
+    spec = state.tasks[names.index(name)]
+    inputs, n_samples = encode(X, state.schema)
+    index = None
+    if target is not None and spec.kind == CLASSIFICATION:
+        known = spec.classes.tolist()
+        if target not in known:
+            raise ValueError(
+                f"target={target!r} is not a class of task {name!r}; its "
+                f"classes are {known}."
+            )
+        index = np.full(n_samples, known.index(target), dtype=np.int32)
+    return explain_inputs(
+        state, inputs, name, index, method=method, window=window, chunk=chunk
+    )

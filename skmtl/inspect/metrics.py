@@ -16,8 +16,15 @@ import numpy as np
 from sklearn import metrics as skm
 
 from ..data.targets import CLASSIFICATION, _columns, _values, missing_mask
+from ..utils.warnings import warn_user
 
-__all__ = ["task_scorer", "combined_score", "check_score_weights", "task_column"]
+__all__ = [
+    "task_scorer",
+    "combined_score",
+    "check_score_weights",
+    "check_unseen_labels",
+    "task_column",
+]
 
 # name -> (metric function on labels/values, sign so that higher is better)
 _METRICS: dict[str, tuple[Callable, float]] = {
@@ -261,3 +268,26 @@ def task_scorer(task: str, metric: str | Callable = "default") -> Callable:
 
     scorer.__name__ = f"task_scorer({task!r}, {metric!r})"
     return scorer
+
+
+def check_unseen_labels(encoder, y) -> None:
+    """Warn when y holds class labels the fit never saw: as scikit-learn's
+    classifiers score them, such a row can only be an error.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skmtl.data.targets import TargetEncoder
+    >>> encoder = TargetEncoder().fit(np.array(["a", "b"]))
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     check_unseen_labels(encoder, np.array(["a", "c"]))
+    >>> print(caught[0].message)
+    y holds labels not seen at fit ({'y': 1} rows per task); they count as errors.
+    """
+    unseen = encoder.unseen_labels(y)
+    if unseen:
+        warn_user(
+            f"y holds labels not seen at fit ({unseen} rows per task); they "
+            "count as errors."
+        )

@@ -12,7 +12,6 @@ ending in one.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.targets import CLASSIFICATION, missing_mask
+from ..utils.warnings import warn_user
 from .metrics import DEFAULT_METRIC, score_task, task_column
 
 if TYPE_CHECKING:  # pragma: no cover - matplotlib is an optional extra
@@ -398,11 +398,7 @@ def plot_task_diagnostics(
         values = task_column(y, task)
         true, pred = _labelled(values, spec, task_column(y_pred, task))
         if len(true) == 0:
-            warnings.warn(
-                f"Task {task!r} has no labelled sample in y; its panel is empty.",
-                UserWarning,
-                stacklevel=2,
-            )
+            warn_user(f"Task {task!r} has no labelled sample in y; its panel is empty.")
             ax.set_axis_off()
             ax.set_title(f"{task}: no labelled sample")
             continue

@@ -41,7 +41,6 @@ import os
 import re
 import shutil
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +49,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data.inputs import SIGNAL
 from ..data.targets import CLASSIFICATION, ArrayOps, decode_output
+from ..training.fitted import FittedState
 from ..utils.names import keras_stem, repeated
+from ..utils.warnings import warn_user
 
 __all__ = ["export", "serving_specs", "PROBA_SUFFIX", "SIGNATURE_KEY"]
 
@@ -124,11 +125,9 @@ def _label_dtype(classes: np.ndarray, warn: bool = False) -> tuple:
     if kind == "S":
         return tf.string, classes.astype(str)
     if warn:
-        warnings.warn(
+        warn_user(
             f"Classes of dtype {classes.dtype} ({classes[:3].tolist()}...) have no "
-            "TensorFlow dtype; they are exported as strings (str of each label).",
-            UserWarning,
-            stacklevel=4,
+            "TensorFlow dtype; they are exported as strings (str of each label)."
         )
     return tf.string, np.asarray([str(c) for c in classes])
 
@@ -145,13 +144,14 @@ def _input_shape(spec, form: str) -> tuple:
     return (None, spec.n_steps, spec.n_channels)
 
 
-def serving_specs(estimator) -> tuple[dict, dict]:
+def serving_specs(fitted) -> tuple[dict, dict]:
     """The exported signature's inputs and outputs, as ``tf.TensorSpec`` dicts.
 
     Parameters
     ----------
-    estimator : MultiTaskConvEstimator
-        A fitted estimator.
+    fitted : FittedState or fitted estimator
+        ``est.fitted_state_``, or the estimator itself (its ``fitted_state_``
+        is read).
 
     Returns
     -------
@@ -182,8 +182,8 @@ def serving_specs(estimator) -> tuple[dict, dict]:
     {'material': ((None,), 'string'), 'material_proba': ((None, 5), 'float32'),
      'density': ((None,), 'float64')}
     """
-    check_is_fitted(estimator)
-    schema = estimator.schema_
+    state = fitted_state(fitted)
+    schema = state.schema
     names = signature_input_names(schema.names)
     inputs = {
         spec.name: tf.TensorSpec(
@@ -192,7 +192,7 @@ def serving_specs(estimator) -> tuple[dict, dict]:
         for spec in schema.fields
     }
     outputs = {}
-    for task in estimator.tasks_:
+    for task in state.tasks:
         if task.kind == CLASSIFICATION:
             dtype, _ = _label_dtype(task.classes, warn=True)
             outputs[task.name] = tf.TensorSpec((None,), dtype, task.name)
@@ -201,8 +201,8 @@ def serving_specs(estimator) -> tuple[dict, dict]:
         else:
             shape = (None,) if task.n_outputs == 1 else (None, task.n_outputs)
             outputs[task.name] = tf.TensorSpec(shape, tf.float64, task.name)
-    names = [t.name for t in estimator.tasks_] + [
-        t.name + PROBA_SUFFIX for t in estimator.tasks_ if t.kind == CLASSIFICATION
+    names = [t.name for t in state.tasks] + [
+        t.name + PROBA_SUFFIX for t in state.tasks if t.kind == CLASSIFICATION
     ]
     clashes = repeated(names)
     if clashes:
@@ -245,13 +245,12 @@ def _network_units(x, spec):
     return tf.cast(centred * tf.constant(scale, tf.float64), tf.float32)
 
 
-def _serving_function(estimator, input_specs: dict):
+def _serving_function(state, input_specs: dict):
     """A tf.function from raw named inputs to decoded outputs (no Python at call)."""
-    model = estimator.fitted_state_.model
-    schema = estimator.schema_
+    model, schema = state.model, state.schema
     # Constants are made inside the trace; numpy copies are what the closure holds.
     decoders = []
-    for task in estimator.tasks_:
+    for task in state.tasks:
         if task.kind == CLASSIFICATION:
             dtype, classes = _label_dtype(task.classes)
             decoders.append((task, dtype, classes))
@@ -286,7 +285,7 @@ def _serving_function(estimator, input_specs: dict):
         ]
         features = {}
         with tf.control_dependencies(checks):
-            for name in estimator.fitted_state_.input_names:
+            for name in state.input_names:
                 x = tf.identity(checked[name])
                 want = len(schema[name].shape) + 1  # network rank, batch included
                 x = x[..., tf.newaxis] if x.shape.rank < want else x
@@ -366,8 +365,8 @@ def _check_target(path: Path, overwrite: bool) -> None:
         )
 
 
-def export(estimator, path: str | os.PathLike, *, overwrite: bool = False) -> None:
-    """Write a fitted estimator as a TensorFlow SavedModel for serving.
+def export(fitted, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+    """Write a fitted network as a TensorFlow SavedModel for serving.
 
     The ``serving_default`` signature takes the raw fields of X and returns
     decoded predictions (see the module docstring and ``docs/serving.md``);
@@ -382,8 +381,9 @@ def export(estimator, path: str | os.PathLike, *, overwrite: bool = False) -> No
 
     Parameters
     ----------
-    estimator : MultiTaskConvEstimator
-        A fitted estimator.
+    fitted : FittedState or fitted estimator
+        ``est.fitted_state_``, or the estimator itself (its ``fitted_state_``
+        is read).
     path : str or path-like
         Directory to create. It may exist if it is empty.
     overwrite : bool, default=False
@@ -423,12 +423,12 @@ def export(estimator, path: str | os.PathLike, *, overwrite: bool = False) -> No
     >>> bool(np.allclose(out["density"], est.predict(X)["density"], atol=1e-5))
     True
     """
-    check_is_fitted(estimator)
-    input_specs, _ = serving_specs(estimator)
+    state = fitted_state(fitted)
+    input_specs, _ = serving_specs(state)
     path = Path(path)
     _check_target(path, overwrite)
-    module = _Serving(estimator.fitted_state_.model)
-    module.serve = _serving_function(estimator, input_specs)
+    module = _Serving(state.model)
+    module.serve = _serving_function(state, input_specs)
     signature = module.serve.get_concrete_function()
     parent = path.parent if str(path.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
@@ -442,3 +442,12 @@ def export(estimator, path: str | os.PathLike, *, overwrite: bool = False) -> No
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def fitted_state(fitted) -> FittedState:
+    """``fitted`` itself if it is a fitted state, else its ``fitted_state_``
+    (a fitted estimator; an unfitted one raises ``NotFittedError``)."""
+    if isinstance(fitted, FittedState):
+        return fitted
+    check_is_fitted(fitted)
+    return fitted.fitted_state_

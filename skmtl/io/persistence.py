@@ -14,7 +14,6 @@ import errno
 import json
 import os
 import tempfile
-import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +27,7 @@ from ..data.targets import TargetEncoder, TaskSpec
 from ..training.conformal import Calibration
 from ..training.fitted import FittedState
 from ..utils.files import atomic_path
+from ..utils.warnings import warn_user
 from .load_budget import (
     LoadBudget,
     SkmtlFileError,
@@ -148,8 +148,9 @@ def _numpy_scalar(value):
 _SUMMARY_ATTRIBUTES = ("n_epochs_", "best_epoch_", "task_weights_")
 
 
-def save(estimator, path: str | os.PathLike) -> None:
-    """Write a fitted estimator to ``path`` as one file with no pickle inside.
+def save(params: Mapping, state: FittedState, path: str | os.PathLike) -> None:
+    """Write an estimator's parameters and fitted state to ``path``, as one
+    file with no pickle inside.
 
     The file is a zip archive of ``skmtl.json`` (parameters, input schema,
     tasks, history, library versions) and ``model.keras``; see the module
@@ -157,16 +158,17 @@ def save(estimator, path: str | os.PathLike) -> None:
 
     Parameters
     ----------
-    estimator : MultiTaskConvEstimator
-        A fitted estimator.
+    params : mapping
+        ``est.get_params(deep=False)``; values JSON cannot hold (a custom
+        ``model`` builder, callbacks) are left out, and named in the file.
+    state : FittedState
+        ``est.fitted_state_``.
     path : str or path-like
         File to write (overwritten if it exists). The ``.skmtl`` suffix is a
         convention, not a requirement.
 
     Raises
     ------
-    sklearn.exceptions.NotFittedError
-        If the estimator is not fitted.
     FileNotFoundError
         If the folder of ``path`` does not exist (it names ``path``).
 
@@ -183,15 +185,12 @@ def save(estimator, path: str | os.PathLike) -> None:
     >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
     >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
     >>> path = os.path.join(tempfile.mkdtemp(), "model.skmtl")
-    >>> save(est.fit(X, y), path)
+    >>> est = est.fit(X, y)
+    >>> save(est.get_params(deep=False), est.fitted_state_, path)
     >>> sorted(zipfile.ZipFile(path).namelist())
     ['model.keras', 'skmtl.json']
     """
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(estimator)
-    params, dropped = _encode_params(estimator.get_params(deep=False))
-    state = estimator.fitted_state_
+    params, dropped = _encode_params(dict(params))
     encoder = state.target_encoder
     meta = {
         "format": "skmtl",
@@ -396,7 +395,7 @@ def read(path: str | os.PathLike) -> tuple[dict, FittedState]:
     >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
     >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
     >>> path = os.path.join(tempfile.mkdtemp(), "model.skmtl")
-    >>> save(est.fit(X, y), path)
+    >>> est.fit(X, y).save(path)
     >>> params, state = read(path)
     >>> params["filters"], state.n_epochs
     ((4,), 1)
@@ -449,11 +448,9 @@ def read(path: str | os.PathLike) -> tuple[dict, FittedState]:
             ) from None
         raise SkmtlFileError(f"{path} could not be loaded: {exc}") from exc
     if meta.get("unsaved_params"):
-        warnings.warn(
+        warn_user(
             f"Parameters {meta['unsaved_params']} could not be saved as JSON and "
-            "are back to their defaults; set them again before refitting.",
-            UserWarning,
-            stacklevel=3,
+            "are back to their defaults; set them again before refitting."
         )
     state.predict_function()
     return params, state

@@ -33,6 +33,10 @@ from .exact import ExactDense
 
 __all__ = ["TaskOutputs", "chained_heads"]
 
+#: The shared layer of every task's linear predictor, which training finds by
+#: this name (GradNorm's shared layer, the closed-form head refits).
+SHARED_DENSE = "shared_dense"
+
 
 @keras.saving.register_keras_serializable(package="skmtl")
 class TaskOutputs(keras.layers.Layer):
@@ -91,7 +95,7 @@ def chained_heads(
     *,
     namer,
     seeds,
-    dropout: float = 0.0,
+    dropout: float,
     activation_of,
 ) -> dict[str, keras.KerasTensor]:
     """The shared task layer and one head per task reading every task's output.
@@ -105,8 +109,9 @@ def chained_heads(
         Gives layer names clear of the trunk's.
     seeds : iterator of int or None
         Per-layer seeds (``skmtl.nn.network.layer_seeds``).
-    dropout : float, default=0.0
-        Dropout on the features, before the shared layer.
+    dropout : float
+        Dropout on the features, before the shared layer (0 to skip it); the
+        estimator's ``dropout``.
     activation_of : callable
         ``activation_of(task) -> str``, the head's activation.
 
@@ -128,7 +133,7 @@ def chained_heads(
     >>> tasks = TargetEncoder().fit(y).tasks_
     >>> heads = chained_heads(
     ...     keras.Input((16,)), tasks, namer=LayerNamer(()), seeds=layer_seeds(0),
-    ...     activation_of=lambda t: "softmax" if t.units > 1 else "linear")
+    ...     dropout=0.0, activation_of=lambda t: "softmax" if t.units > 1 else "linear")
     >>> {name: tuple(t.shape) for name, t in heads.items()}
     {'material': (None, 3), 'density': (None, 1)}
     """
@@ -142,7 +147,7 @@ def chained_heads(
     logits = ExactDense(
         width,
         kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
-        name=namer.name("shared_dense"),
+        name=namer.name(SHARED_DENSE),
     )(x)
     outputs = TaskOutputs(
         [activation_of(task) for task in tasks], units, name=namer.name("task_outputs")

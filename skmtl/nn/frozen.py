@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..data.ragged import length_ordered_chunks
+from .chain import SHARED_DENSE
 from .masking import MaskedDownsample, SplitMask
 from .rocket import MiniRocketFeatures
 
@@ -45,7 +46,7 @@ def _boundary(model: keras.Model):
     or the one input every head shares, before any weightless layers that act
     in training (dropout). None if the heads read different tensors."""
     try:
-        return behind_dropout(model.get_layer("shared_dense").input)
+        return behind_dropout(model.get_layer(SHARED_DENSE).input)
     except ValueError:
         pass
     outputs = model.output
@@ -108,16 +109,20 @@ def split_frozen_trunk(model: keras.Model) -> tuple[keras.Model, keras.Model] | 
     Examples
     --------
     >>> import numpy as np
+    >>> from skmtl import MultiTaskConvEstimator
     >>> from skmtl.data.inputs import infer_schema
-    >>> from skmtl.nn.network import build_network
+    >>> from skmtl.nn.network import build_network, network_parameters
     >>> from skmtl.data.targets import TargetEncoder
     >>> schema = infer_schema({"ampl": np.zeros((4, 32)), "temp": np.ones(4)})
     >>> tasks = TargetEncoder().fit(np.array([0, 1, 0, 1])).tasks_
-    >>> model = build_network(schema, tasks, trunk="rocket", filters=(168,))
-    >>> trunk, heads = split_frozen_trunk(model)
+    >>> def network(**params):
+    ...     defaults = MultiTaskConvEstimator(**params).get_params()
+    ...     return build_network(schema, tasks, **network_parameters(defaults),
+    ...                          random_state=0)
+    >>> trunk, heads = split_frozen_trunk(network(trunk="rocket", filters=(168,)))
     >>> tuple(trunk.output.shape), list(heads.input)
     ((None, 169), ['features'])
-    >>> split_frozen_trunk(build_network(schema, tasks, filters=(4,))) is None
+    >>> split_frozen_trunk(network(trunk="conv", filters=(4,))) is None
     True
     """
     boundary = _boundary(model)
@@ -161,13 +166,16 @@ def trunk_features(
     Examples
     --------
     >>> import numpy as np
+    >>> from skmtl import MultiTaskConvEstimator
     >>> from skmtl.data.inputs import encode, infer_schema
-    >>> from skmtl.nn.network import build_network
+    >>> from skmtl.nn.network import build_network, network_parameters
     >>> from skmtl.data.targets import TargetEncoder
     >>> X = {"ampl": np.random.default_rng(0).normal(size=(6, 32))}
     >>> schema = infer_schema(X)
     >>> tasks = TargetEncoder().fit(np.arange(6) % 2).tasks_
-    >>> model = build_network(schema, tasks, trunk="rocket", filters=(84,))
+    >>> params = MultiTaskConvEstimator(trunk="rocket", filters=(84,)).get_params()
+    >>> model = build_network(schema, tasks, **network_parameters(params),
+    ...                       random_state=0)
     >>> trunk, _ = split_frozen_trunk(model)
     >>> trunk_features(trunk, encode(X, schema)[0])["features"].shape
     (6, 84)

@@ -25,7 +25,8 @@ fit is reproducible without touching TensorFlow's global seed.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from numbers import Integral
 
@@ -55,6 +56,10 @@ __all__ = [
     "check_filters",
     "dtype_policy",
     "TRUNK_FILTERS",
+    "NETWORK_PARAMETERS",
+    "network_parameters",
+    "inapplicable_parameters",
+    "warn_inapplicable",
     "with_task_outputs",
     "model_input_names",
     "check_heads",
@@ -343,15 +348,209 @@ def _ragged_branch(x, spec, namer, *, trunk, branch, **params):
 # Trunks whose dilations follow from a reference length (the longest at fit).
 _ROCKET_TRUNKS = {"rocket", "minirocket"}
 
+#: The estimator's parameters that shape the default network: the keyword
+#: arguments of :func:`build_network` besides ``random_state``.
+NETWORK_PARAMETERS = (
+    "trunk",
+    "filters",
+    "kernel_size",
+    "pool_size",
+    "dropout",
+    "dense_units",
+)
+
+# Why each trunk reads no value from the architecture parameters it ignores;
+# "conv" reads them all.
+_FIXED_KERNELS_NO_POOLING = (
+    "its kernels are 8, 5 and 3 steps, as published, and it does not pool"
+)
+_ROCKET_KERNELS = "MiniRocket's kernels are 9 steps long and it does not pool"
+_IGNORED_BY_TRUNK = {
+    "conv": ((), ""),
+    "fcn": (("kernel_size", "pool_size"), _FIXED_KERNELS_NO_POOLING),
+    "resnet": (("kernel_size", "pool_size"), _FIXED_KERNELS_NO_POOLING),
+    "rocket": (("kernel_size", "pool_size"), _ROCKET_KERNELS),
+    "minirocket": (("kernel_size", "pool_size"), _ROCKET_KERNELS),
+}
+
+
+def _check_trunk(trunk: str) -> None:
+    if trunk not in _BRANCHES:
+        raise ValueError(f"trunk={trunk!r}; expected one of {sorted(_BRANCHES)}.")
+
+
+def _trunk_filters(trunk: str, filters: Sequence[int] | None) -> tuple[int, ...]:
+    """``filters`` as ``trunk`` builds with it: None is the trunk's default.
+
+    A rocket trunk reads one number, its feature count; the values after it
+    would be dropped without a word, so they are named in a warning.
+    """
+    if filters is None:
+        return TRUNK_FILTERS[trunk]
+    filters = tuple(filters)
+    if trunk in _ROCKET_TRUNKS and len(filters) > 1:
+        warnings.warn(
+            f"filters={filters!r}: the {trunk!r} trunk reads one number, its "
+            f"feature count (filters=(n_features,)); it uses {filters[0]} and "
+            f"drops {filters[1:]!r}. Pass filters=({filters[0]},), or "
+            "trunk='conv' for conv stages of these widths.",
+            UserWarning,
+            # The caller of conv_trunk: build_network or a model= builder.
+            stacklevel=3,
+        )
+        filters = filters[:1]
+    return filters
+
+
+def network_parameters(params: Mapping[str, object]) -> dict[str, object]:
+    """The keyword arguments of :func:`build_network` from an estimator's parameters.
+
+    The network builders carry no defaults of their own: their values come
+    from the estimator (its ``get_params()``), the one place defaults live.
+
+    Parameters
+    ----------
+    params : mapping of str to object
+        Holds at least :data:`NETWORK_PARAMETERS`, e.g.
+        ``MultiTaskConvEstimator().get_params()``.
+
+    Returns
+    -------
+    dict of str to object
+        ``{name: value}`` for each of :data:`NETWORK_PARAMETERS`, ``filters``
+        checked by :func:`check_filters` (an int becomes a one-stage tuple).
+
+    Raises
+    ------
+    KeyError
+        If ``params`` lacks one of :data:`NETWORK_PARAMETERS`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl import MultiTaskConvEstimator
+    >>> from skmtl.data.inputs import infer_schema
+    >>> from skmtl.data.targets import TargetEncoder
+    >>> from skmtl.nn.network import build_network, network_parameters
+    >>> params = network_parameters(MultiTaskConvEstimator(filters=168).get_params())
+    >>> params["filters"]
+    (168,)
+    >>> schema = infer_schema({"ampl": np.random.rand(4, 32)})
+    >>> tasks = TargetEncoder().fit(np.array([0, 1, 0, 1])).tasks_
+    >>> model = build_network(schema, tasks, **params, random_state=0)
+    >>> tuple(model.output["y"].shape)
+    (None, 1)
+    """
+    picked = {name: params[name] for name in NETWORK_PARAMETERS}
+    picked["filters"] = check_filters(picked["filters"])
+    return picked
+
+
+def inapplicable_parameters(
+    trunk: str, given: Mapping[str, object], defaults: Mapping[str, object]
+) -> list[str]:
+    """The architecture parameters set away from their default that ``trunk`` ignores.
+
+    ``kernel_size`` and ``pool_size`` shape the ``"conv"`` trunk only: the
+    published trunks have their own kernels, MiniRocket's are fixed, and none
+    of them pools. A value left at its default says nothing; a value changed
+    from it was meant to do something, and does not.
+
+    Parameters
+    ----------
+    trunk : {"conv", "fcn", "resnet", "rocket", "minirocket"}
+        The chosen trunk.
+    given : mapping of str to object
+        The parameters as set, e.g. ``est.get_params()``.
+    defaults : mapping of str to object
+        The same parameters at their defaults, e.g.
+        ``type(est)().get_params()``. A name missing here counts as changed.
+
+    Returns
+    -------
+    list of str
+        The names, in a fixed order; empty if the trunk reads every
+        parameter that was changed.
+
+    Raises
+    ------
+    ValueError
+        If ``trunk`` is not one of the trunks above.
+
+    Examples
+    --------
+    >>> from skmtl.nn.network import inapplicable_parameters
+    >>> defaults = {"kernel_size": 7, "pool_size": 4}
+    >>> inapplicable_parameters("rocket", {"kernel_size": 3, "pool_size": 4}, defaults)
+    ['kernel_size']
+    >>> inapplicable_parameters("conv", {"kernel_size": 3, "pool_size": 2}, defaults)
+    []
+    """
+    _check_trunk(trunk)
+    ignored, _ = _IGNORED_BY_TRUNK[trunk]
+    return [
+        name
+        for name in ignored
+        if name in given and (name not in defaults or given[name] != defaults[name])
+    ]
+
+
+def warn_inapplicable(
+    trunk: str, given: Mapping[str, object], defaults: Mapping[str, object]
+) -> None:
+    """Warn once, naming each changed parameter that ``trunk`` ignores.
+
+    The estimator calls this at fit, so that ``kernel_size=3`` under the
+    default rocket trunk is not silently without effect.
+
+    Parameters
+    ----------
+    trunk : {"conv", "fcn", "resnet", "rocket", "minirocket"}
+        The chosen trunk.
+    given, defaults : mapping of str to object
+        The parameters as set and at their defaults (see
+        :func:`inapplicable_parameters`).
+
+    Warns
+    -----
+    UserWarning
+        One warning, if any parameter applies: it names each, their values,
+        the trunk, and says that they have no effect.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skmtl.nn.network import warn_inapplicable
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_inapplicable("fcn", {"kernel_size": 3}, {"kernel_size": 7})
+    >>> print(caught[0].message)  # doctest: +ELLIPSIS
+    kernel_size=3 has no effect with trunk='fcn': its kernels are 8, 5 and 3 ...
+    """
+    names = inapplicable_parameters(trunk, given, defaults)
+    if not names:
+        return
+    _, reason = _IGNORED_BY_TRUNK[trunk]
+    settings = " and ".join(f"{name}={given[name]!r}" for name in names)
+    verb = "has" if len(names) == 1 else "have"
+    warnings.warn(
+        f"{settings} {verb} no effect with trunk={trunk!r}: {reason}. Leave "
+        f"{' and '.join(names)} at the default, or choose trunk='conv', the "
+        "trunk that reads them.",
+        UserWarning,
+        # The caller of the function that calls this one (the estimator's fit).
+        stacklevel=3,
+    )
+
 
 def conv_trunk(
     inputs: dict[str, keras.KerasTensor],
     schema: InputSchema,
     *,
-    trunk: str = "conv",
-    filters: Sequence[int] | None = None,
-    kernel_size: int = 7,
-    pool_size: int = 4,
+    trunk: str,
+    filters: Sequence[int] | None,
+    kernel_size: int,
+    pool_size: int,
     seeds: Iterator[int | None] | None = None,
 ) -> keras.KerasTensor:
     """The shared trunk: normalised signals through conv branches, plus covariates.
@@ -367,19 +566,24 @@ def conv_trunk(
         The network's inputs by field name, from :func:`build_inputs`.
     schema : InputSchema
         The fields of X with their normalisation statistics.
-    trunk : {"conv", "fcn", "resnet", "rocket", "minirocket"}, default="conv"
+    trunk : {"conv", "fcn", "resnet", "rocket", "minirocket"}
         The branch: skmtl's pooled conv stages, the FCN or ResNet of Wang,
         Yan & Oates (2017) with their kernel sizes 8, 5, 3, or MiniRocket's
-        fixed features (with or without first differences). The estimator's
-        default is ``"rocket"``.
-    filters : sequence of int or None, default=None
-        Width of each stage or block; None uses the trunk's default
-        (:data:`TRUNK_FILTERS`).
-    kernel_size : int, default=7
-        Convolution kernel of every ``"conv"`` stage.
-    pool_size : int, default=4
+        fixed features (with or without first differences). This and the
+        next three have no default here: the estimator's parameters are the
+        one source of defaults (see :func:`network_parameters`).
+    filters : sequence of int or None
+        ``"conv"``: the width of each stage; ``"fcn"``, ``"resnet"``: of each
+        block; ``"rocket"``, ``"minirocket"``: one number, ``(n_features,)``,
+        the feature count (rounded down to a multiple of 84, at least 84), any
+        further value dropped with a ``UserWarning``. None uses the trunk's
+        default (:data:`TRUNK_FILTERS`).
+    kernel_size : int
+        Convolution kernel of every ``"conv"`` stage; the other trunks ignore
+        it (see :func:`inapplicable_parameters`).
+    pool_size : int
         Max-pooling size of every ``"conv"`` stage (pooling stops once a
-        branch is shorter than this).
+        branch is shorter than this); the other trunks ignore it.
     seeds : iterator of int or None, default=None
         Per-layer seeds (see ``layer_seeds``); None leaves the layers unseeded.
 
@@ -387,6 +591,11 @@ def conv_trunk(
     -------
     KerasTensor
         The joined feature vector, of shape ``(batch, n_features)``.
+
+    Warns
+    -----
+    UserWarning
+        If a rocket trunk is given more than one ``filters`` value.
 
     Examples
     --------
@@ -400,7 +609,8 @@ def conv_trunk(
     >>> from skmtl.nn.network import build_inputs, conv_trunk
     >>> def my_model(schema, tasks):
     ...     inputs = build_inputs(schema)
-    ...     x = conv_trunk(inputs, schema, filters=(4, 8))
+    ...     x = conv_trunk(inputs, schema, trunk="conv", filters=(4, 8),
+    ...                    kernel_size=3, pool_size=4)
     ...     heads = {t.name: keras.layers.Dense(t.units, activation="softmax")(x)
     ...              for t in tasks}
     ...     return keras.Model(inputs, heads)
@@ -409,10 +619,9 @@ def conv_trunk(
     >>> est.fit(X, y["material"]).predict_proba(X).shape
     (40, 5)
     """
-    if trunk not in _BRANCHES:
-        raise ValueError(f"trunk={trunk!r}; expected one of {sorted(_BRANCHES)}.")
+    _check_trunk(trunk)
     branch = _BRANCHES[trunk]
-    filters = TRUNK_FILTERS[trunk] if filters is None else tuple(filters)
+    filters = _trunk_filters(trunk, filters)
     seeds = seeds if seeds is not None else layer_seeds(None)
     # Layer names derive from field names, which may be anything: each is
     # sanitised and kept clear of the inputs' names and of each other.
@@ -500,8 +709,8 @@ def task_heads(
     features: keras.KerasTensor,
     tasks: Sequence[TaskSpec],
     *,
-    dense_units: int = 64,
-    dropout: float = 0.1,
+    dense_units: int,
+    dropout: float,
     seeds: Iterator[int | None] | None = None,
 ) -> dict[str, keras.KerasTensor]:
     """A shared dense block, then one correctly shaped head per task.
@@ -517,12 +726,14 @@ def task_heads(
         The trunk's feature vector, from :func:`conv_trunk`.
     tasks : sequence of TaskSpec
         The tasks, as learned at fit; each head is named ``head_<task>``.
-    dense_units : int, default=64
+    dense_units : int
         Width of the shared ReLU dense block; 0 shares one layer of the
         tasks' linear predictors instead, each head reading every task's
-        outputs (:func:`skmtl.nn.chain.chained_heads`).
-    dropout : float, default=0.1
-        Dropout rate after the shared dense block (0 to skip it).
+        outputs (:func:`skmtl.nn.chain.chained_heads`). No default: the
+        estimator's ``dense_units`` is the one.
+    dropout : float
+        Dropout rate after the shared dense block, or on the features before
+        the shared layer when ``dense_units=0`` (0 to skip it).
     seeds : iterator of int or None, default=None
         Per-layer seeds (see ``layer_seeds``); None leaves the layers unseeded.
 
@@ -540,7 +751,7 @@ def task_heads(
     >>> y = pd.DataFrame({"material": ["a", "b", "c", "a"],
     ...                   "density": [1.0, 2.0, 3.0, 4.0]})
     >>> tasks = TargetEncoder().fit(y).tasks_
-    >>> heads = task_heads(keras.Input((16,)), tasks, dense_units=8)
+    >>> heads = task_heads(keras.Input((16,)), tasks, dense_units=8, dropout=0.0)
     >>> {name: tuple(t.shape) for name, t in heads.items()}
     {'material': (None, 3), 'density': (None, 1)}
     """
@@ -585,15 +796,19 @@ def build_network(
     schema: InputSchema,
     tasks: Sequence[TaskSpec],
     *,
-    trunk: str = "conv",
-    filters: Sequence[int] | None = None,
-    kernel_size: int = 7,
-    pool_size: int = 4,
-    dropout: float = 0.1,
-    dense_units: int = 64,
-    random_state: int | None = None,
+    trunk: str,
+    filters: Sequence[int] | None,
+    kernel_size: int,
+    pool_size: int,
+    dropout: float,
+    dense_units: int,
+    random_state: int | None,
 ) -> keras.Model:
     """Build the default multi-task network (uncompiled).
+
+    Every argument after ``tasks`` is required: the estimator's parameters
+    are the one source of defaults (:func:`network_parameters` picks them
+    from ``get_params()``).
 
     Parameters
     ----------
@@ -605,11 +820,14 @@ def build_network(
         The branch applied to each group of equal-length signals.
     filters : sequence of int or None
         Width of each conv stage (``"conv"``), block (``"fcn"``) or residual
-        block (``"resnet"``); None takes the trunk's default.
+        block (``"resnet"``); for ``"rocket"`` and ``"minirocket"`` one
+        number, the feature count. None takes the trunk's default.
     kernel_size, pool_size : int
-        Convolution kernel and max-pooling size of every ``"conv"`` stage.
+        Convolution kernel and max-pooling size of every ``"conv"`` stage
+        (the other trunks ignore them).
     dropout : float
-        Dropout rate after the shared dense block.
+        Dropout rate after the shared dense block (with ``dense_units=0``:
+        on the features, before the shared layer).
     dense_units : int
         Width of the shared dense block (0: chained heads, see :func:`task_heads`).
     random_state : int or None
@@ -620,14 +838,22 @@ def build_network(
     keras.Model
         Inputs and outputs are dicts keyed by field and task names.
 
+    Warns
+    -----
+    UserWarning
+        If a rocket trunk is given more than one ``filters`` value.
+
     Examples
     --------
     >>> import numpy as np
+    >>> from skmtl import MultiTaskConvEstimator
     >>> from skmtl.data.inputs import infer_schema
     >>> from skmtl.data.targets import TargetEncoder
     >>> schema = infer_schema({"ampl": np.random.rand(8, 64), "temp": np.ones(8)})
     >>> tasks = TargetEncoder().fit(np.array(["a", "b", "c"] * 2 + ["a", "b"])).tasks_
-    >>> model = build_network(schema, tasks, filters=(4, 8), random_state=0)
+    >>> params = MultiTaskConvEstimator(trunk="conv", filters=(4, 8)).get_params()
+    >>> model = build_network(schema, tasks, **network_parameters(params),
+    ...                       random_state=0)
     >>> {name: tuple(t.shape) for name, t in model.output.items()}
     {'y': (None, 3)}
     """

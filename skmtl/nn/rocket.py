@@ -740,7 +740,10 @@ def rocket_branch(
     name : str
         Prefix of the layers' names.
     filters : sequence of int or None
-        ``filters[0]`` is the number of features requested (10,000 if None).
+        ``(n_features,)``: the number of features requested (10,000 if None
+        or empty), rounded down to a multiple of 84, at least 84.
+        :func:`~skmtl.nn.network.conv_trunk` passes one number, having
+        warned about any other.
     kernel_size, pool_size : int
         Not used (MiniRocket's kernels have length 9 and no pooling); there
         for the signature every branch shares.
@@ -832,14 +835,17 @@ def adapt_rocket(
     Examples
     --------
     >>> import numpy as np
+    >>> from skmtl import MultiTaskConvEstimator
     >>> from skmtl.data.inputs import infer_schema, encode
-    >>> from skmtl.nn.network import build_network
+    >>> from skmtl.nn.network import build_network, network_parameters
     >>> from skmtl.nn.rocket import adapt_rocket
     >>> from skmtl.data.targets import TargetEncoder
     >>> X = {"ampl": np.random.default_rng(0).normal(size=(12, 32))}
     >>> schema = infer_schema(X)
     >>> tasks = TargetEncoder().fit(np.arange(12) % 2).tasks_
-    >>> model = build_network(schema, tasks, trunk="rocket", filters=(168,))
+    >>> params = MultiTaskConvEstimator(trunk="rocket", filters=(168,)).get_params()
+    >>> model = build_network(schema, tasks, **network_parameters(params),
+    ...                       random_state=0)
     >>> adapt_rocket(model, encode(X, schema)[0])
     1
     """

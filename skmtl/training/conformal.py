@@ -20,7 +20,6 @@ knows the estimator. :class:`Calibration` is the part of the fitted state that
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -28,6 +27,7 @@ import numpy as np
 
 from ..data.holdout import MIN_CALIBRATION_ROWS
 from ..data.targets import CLASSIFICATION, REGRESSION, TaskSpec
+from ..utils.warnings import warn_user
 
 __all__ = [
     "Calibration",
@@ -395,13 +395,11 @@ def intervals(
 def _warn_if_infinite(task: str, q: np.ndarray, m: int, alpha: float) -> None:
     """Say why a quantile is infinite: too few labelled held-out rows."""
     if np.isinf(q).any():
-        warnings.warn(
+        warn_user(
             f"Task {task!r}: {m} labelled calibration rows cannot give coverage "
             f"{1 - alpha:g} (that needs at least {math.ceil(1 / alpha) - 1}); "
             "the interval or set is the whole range. Use a larger alpha or a "
-            "larger calibration_fraction.",
-            UserWarning,
-            stacklevel=4,
+            "larger calibration_fraction."
         )
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import inspect
 import sys
-import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import keras
 import numpy as np
@@ -22,6 +21,8 @@ import tensorflow as tf
 
 from ..data.targets import TaskSpec
 from ..nn.frozen import FEATURES_INPUT, split_frozen_trunk, trunk_features
+from ..utils.routing import routed
+from ..utils.warnings import warn_user
 from .batching import TaskBatches, in_graph_batches
 from .weighting import (
     EpochEnd,
@@ -150,31 +151,59 @@ class TrainingConfig:
 
     Examples
     --------
-    >>> a = TrainingConfig(learning_rate=1e-3, batch_size=16)
-    >>> a.trainer_key() == TrainingConfig(learning_rate=1e-2).trainer_key()
+    >>> from skmtl import MultiTaskConvEstimator
+    >>> def config(**params):
+    ...     return TrainingConfig.of(MultiTaskConvEstimator(**params).get_params())
+    >>> a = config(learning_rate=1e-3, batch_size=16)
+    >>> a.trainer_key() == config(learning_rate=1e-2).trainer_key()
     False
     """
 
-    loss_weighting: str = "fixed"
-    loss_weights: Mapping[str, float] = field(default_factory=dict)
-    dwa_temperature: float = 2.0
-    gradnorm_alpha: float = 1.5
-    optimizer: object = "adam"
-    optimizer_params: Mapping = field(default_factory=dict)
-    learning_rate: float = 1e-3
-    compile_params: Mapping = field(default_factory=dict)
-    fit_params: Mapping = field(default_factory=dict)
-    batch_size: int = 32
+    # No defaults: the estimator's parameter table declares them
+    # (skmtl.estimator.parameters); :meth:`of` reads its get_params().
+    loss_weighting: str
+    loss_weights: Mapping[str, float]
+    dwa_temperature: float
+    gradnorm_alpha: float
+    optimizer: object
+    optimizer_params: Mapping
+    learning_rate: float
+    compile_params: Mapping
+    fit_params: Mapping
+    batch_size: int
     # Passes over the samples in one epoch (epochs="auto" groups the passes of
     # a small set: Keras spends tens of ms between epochs; skmtl.training.budget).
-    passes_per_epoch: int = 1
-    shuffle: bool = True
-    early_stopping: bool = False
-    validation_fraction: float = 0.1
-    n_iter_no_change: int = 5
-    distribute: object = None
-    mixed_precision: str | None = None
-    verbose: int = 0
+    passes_per_epoch: int
+    shuffle: bool
+    early_stopping: bool
+    validation_fraction: float
+    n_iter_no_change: int
+    distribute: object
+    mixed_precision: str | None
+    verbose: int
+
+    @classmethod
+    def of(cls, params: Mapping) -> TrainingConfig:
+        """The config of an estimator's ``get_params()`` (routed names
+        included): routed ``loss_weights__<task>`` merged into
+        ``loss_weights``, ``optimizer__*``, ``compile__*`` and ``fit__*``
+        gathered, one pass per epoch."""
+        plain = {
+            f.name: params[f.name]
+            for f in fields(cls)
+            if f.name in params and f.name != "loss_weights"
+        }
+        return cls(
+            **plain,
+            loss_weights={
+                **(params.get("loss_weights") or {}),
+                **routed(params, "loss_weights"),
+            },
+            optimizer_params=routed(params, "optimizer"),
+            compile_params=routed(params, "compile", nested=False),
+            fit_params=routed(params, "fit", nested=False),
+            passes_per_epoch=1,
+        )
 
     def trainer_key(self) -> tuple:
         """The fields a training session is built from, as comparable values."""
@@ -323,9 +352,12 @@ class TrainingSession:
 
     Examples
     --------
+    >>> from skmtl import MultiTaskConvEstimator
     >>> from skmtl.training.session import TrainingConfig
-    >>> a = TrainingConfig(loss_weighting="dwa", batch_size=8)
-    >>> b = TrainingConfig(loss_weighting="dwa", batch_size=64)
+    >>> def config(**params):
+    ...     return TrainingConfig.of(MultiTaskConvEstimator(**params).get_params())
+    >>> a = config(loss_weighting="dwa", batch_size=8)
+    >>> b = config(loss_weighting="dwa", batch_size=64)
     >>> a.trainer_key() == b.trainer_key()  # batch size is read at each fit
     True
     """
@@ -349,11 +381,9 @@ class TrainingSession:
         self.strategy = strategy
         check_strategy(config.loss_weighting, self.tasks)
         if config.loss_weighting == "uncertainty" and config.loss_weights:
-            warnings.warn(
+            warn_user(
                 "loss_weighting='uncertainty' learns every task's weight; the "
-                "loss_weights given are not used.",
-                UserWarning,
-                stacklevel=5,
+                "loss_weights given are not used."
             )
         with strategy.scope():
             self.trainer = self._make_trainer(make_optimizer())
@@ -401,6 +431,11 @@ class TrainingSession:
     def fits(self, config: TrainingConfig, model: keras.Model) -> bool:
         """Whether this session can go on training ``model`` under ``config``."""
         return model is self.model and config.trainer_key() == self.key
+
+    def close(self) -> None:
+        """End the session (its training raised: the optimizer may be
+        half-updated); :meth:`fits` is False from now on."""
+        self.model = None
 
     def fit(
         self,

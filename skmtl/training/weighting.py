@@ -36,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..data.targets import REGRESSION, TaskSpec
+from ..nn.chain import SHARED_DENSE
 
 __all__ = [
     "STRATEGIES",
@@ -102,7 +103,7 @@ def shared_layer(network: keras.Model, tasks: Sequence[TaskSpec]) -> keras.Layer
     first head, when it has weights.
     """
     try:
-        return network.get_layer("shared_dense")
+        return network.get_layer(SHARED_DENSE)
     except ValueError:
         pass
     head = network.output[tasks[0].name]._keras_history.operation
@@ -116,7 +117,7 @@ def shared_layer(network: keras.Model, tasks: Sequence[TaskSpec]) -> keras.Layer
                 "loss_weighting='gradnorm' balances the task gradients on a "
                 "shared trainable layer, and this network has none: its heads "
                 "share no weight. Name the last layer every head reads "
-                "'shared_dense', or use the default network."
+                f"{SHARED_DENSE!r}, or use the default network."
             )
         inbound = node.input_tensors[0]._keras_history.operation
         if inbound.trainable_weights:
