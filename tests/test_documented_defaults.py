@@ -136,7 +136,7 @@ def first_cell_value(cell: str) -> str:
 
 
 def cell_name(cell: str) -> str:
-    """A parameter cell's name: ``trunk`` of ```trunk```."""
+    """The name in a parameter cell, without its backticks."""
     return cell.strip().strip("`").strip()
 
 

@@ -47,6 +47,9 @@ PREDICT_CHUNK = 4096
 LOSS_WEIGHTINGS = ("fixed", "uncertainty", "dwa", "gradnorm")
 # Estimator parameters that are options of fit (their default: the estimator's).
 _ESTIMATOR_OPTIONS = ("epochs", "batch_size", "random_state", "loss_weighting")
+# The help of an option that sets an estimator parameter: the parameter
+# table's, read when the help is shown (option_help).
+_FROM_TABLE = "(the estimator parameter's help)"
 # Estimator parameters that have their own option and cannot come via --param.
 _OWN_OPTIONS = {"tasks": "--target", "verbose": "--verbose/-q"}
 
@@ -99,6 +102,25 @@ def estimator_defaults() -> dict:
     return MultiTaskConvEstimator().get_params(deep=False)
 
 
+def estimator_parameter(name: str):
+    """The estimator's declaration of parameter ``name``
+    (:data:`skmtl.estimator.parameters.PARAMETERS`): its help and default.
+
+    Like :func:`estimator_defaults`, it imports TensorFlow: only ``--help``
+    and ``fit`` read it.
+
+    Examples
+    --------
+    >>> estimator_parameter("batch_size").help
+    'samples per batch'
+    """
+    estimator_defaults()  # TensorFlow started quietly
+    from ..estimator.parameters import PARAMETERS
+
+    (parameter,) = [p for p in PARAMETERS if p.name == name]
+    return parameter
+
+
 def option_help(action: argparse.Action) -> str:
     """An option's help as ``--help`` shows it: its text, then its default.
 
@@ -125,6 +147,8 @@ def option_help(action: argparse.Action) -> str:
     ['steps per signal (default 3750)']
     """
     text = action.help or ""
+    if text == _FROM_TABLE:
+        text = estimator_parameter(action.dest).help
     if not action.option_strings or action.nargs == 0 or text == argparse.SUPPRESS:
         return text  # positional arguments and flags: nothing to state
     if action.default is None and action.dest in _ESTIMATOR_OPTIONS:
@@ -308,15 +332,12 @@ def _add_fit(commands) -> None:
     fit.add_argument(
         "-o", "--output", required=True, help="model file to write (.skmtl)"
     )
-    # Their defaults are the estimator's, stated by option_help: none here.
-    fit.add_argument("--epochs", type=_epochs, help="training epochs, or auto")
-    fit.add_argument("--batch-size", type=int, help="samples per batch")
-    fit.add_argument("--random-state", type=int, help="seed, for repeatable fits")
-    fit.add_argument(
-        "--loss-weighting",
-        choices=LOSS_WEIGHTINGS,
-        help="how task losses are combined",
-    )
+    # Their help and defaults are the estimator's parameter table's, read by
+    # option_help when --help is shown: none here.
+    fit.add_argument("--epochs", type=_epochs, help=_FROM_TABLE)
+    fit.add_argument("--batch-size", type=int, help=_FROM_TABLE)
+    fit.add_argument("--random-state", type=int, help=_FROM_TABLE)
+    fit.add_argument("--loss-weighting", choices=LOSS_WEIGHTINGS, help=_FROM_TABLE)
     fit.add_argument(
         "--param",
         dest="params",
@@ -596,7 +617,7 @@ def _note(args: argparse.Namespace, message: str) -> None:
 
 # -------------------------------------------------------------------- predict
 def _load_model(path: str):
-    from ..estimator.wrapper import load
+    from ..estimator import load
     from ..io.persistence import SkmtlFileError
 
     existing_file(path, "model file")

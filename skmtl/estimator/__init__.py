@@ -1,6 +1,7 @@
 """The scikit-learn estimator: its parameters, the fit recipe, predict and
 score. The only layer that touches scikeras."""
 
-from .wrapper import MultiTaskConvEstimator, load
+from .files import load
+from .wrapper import MultiTaskConvEstimator
 
 __all__ = ["MultiTaskConvEstimator", "load"]

@@ -10,7 +10,6 @@ assigns in one statement, so a fit that raises changes nothing.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -30,6 +29,7 @@ from ..nn.network import (
     check_heads,
     dtype_policy,
     model_input_names,
+    warn_inapplicable,
     with_task_outputs,
 )
 from ..nn.rocket import adapt_rocket, rocket_columns, scale_rocket_features
@@ -46,7 +46,9 @@ from ..training.session import (
 )
 from ..training.shrinkage import refits_every_head, ridge_heads
 from ..utils.routing import routed
+from ..utils.warnings import warn_user
 from .parameters import (
+    DEFAULTS,
     architecture_key,
     check_architecture_unchanged,
     check_lengths,
@@ -201,12 +203,11 @@ def _warn_column_vector(tasks, y) -> None:
         isinstance(tasks, Mapping | list | tuple) and len(tasks) == 1
     )
     if one_task and np.asarray(y).shape[1:] == (1,):
-        warnings.warn(
+        warn_user(
             "A column-vector y was passed when a 1d array was expected. Please "
             "change the shape of y to (n_samples, ), for example using ravel(). "
             "(With one declared task, predictions keep the 2-D shape of y.)",
             DataConversionWarning,
-            stacklevel=6,
         )
 
 
@@ -279,6 +280,7 @@ def build_model(params: Mapping, schema, tasks, seed: int) -> keras.Model:
     builder = params["model"]
     model_params = routed(params, "model")
     if builder is None:
+        warn_inapplicable(params["trunk"], params, DEFAULTS)
         if model_params:
             raise ValueError(
                 f"model__ parameters {sorted(model_params)} are only for a "
@@ -296,6 +298,7 @@ def build_model(params: Mapping, schema, tasks, seed: int) -> keras.Model:
             dense_units=params["dense_units"],
             random_state=seed,
         )
+    _warn_flat_parameters_unused(params)
     model = builder(schema, tasks, **model_params)
     if not isinstance(model, keras.Model):
         raise TypeError(
@@ -303,6 +306,24 @@ def build_model(params: Mapping, schema, tasks, seed: int) -> keras.Model:
             "return a keras.Model."
         )
     return model
+
+
+def _warn_flat_parameters_unused(params: Mapping) -> None:
+    """A custom builder gets only ``model__*``: the default network's own
+    parameters set away from their defaults do nothing, and are named."""
+    unused = [
+        name
+        for name in ("trunk", "filters", "kernel_size", "pool_size", "dropout",
+                     "dense_units")
+        if repr(params[name]) != repr(DEFAULTS[name])
+    ]  # fmt: skip
+    if unused:
+        settings = ", ".join(f"{name}={params[name]!r}" for name in unused)
+        warn_user(
+            f"{settings}: the default network's parameters have no effect with "
+            "a custom model builder, which gets only the routed model__* "
+            "parameters (e.g. model__filters=...)."
+        )
 
 
 def reuse(previous: FittedState, inputs) -> _Network:

@@ -57,7 +57,7 @@ from .parameters import (
     refuse_keras_fit_arguments,
 )
 
-__all__ = ["MultiTaskConvEstimator", "load"]
+__all__ = ["MultiTaskConvEstimator"]
 
 # scikeras members that skmtl replaces: what to use instead.
 _REPLACED = {
@@ -102,7 +102,7 @@ def _replaced(name: str) -> property:
 
 
 class MultiTaskConvEstimator(InspectionMixin, BaseWrapper):
-    """One shared 1-D conv network with a head per task, as a scikit-learn estimator.
+    """One multi-task network, a shared trunk and a head per task, as an estimator.
 
     Each column of y is a task: classification (label in, label out) or regression
     (value in, value out). Each field of X is a signal (an array per sample) or a
@@ -684,54 +684,3 @@ class MultiTaskConvEstimator(InspectionMixin, BaseWrapper):
 MultiTaskConvEstimator.__doc__ = MultiTaskConvEstimator.__doc__.replace(
     "    <parameters>", numpydoc_parameters()
 )
-
-
-def load(path) -> MultiTaskConvEstimator:
-    """Load an estimator written by :meth:`MultiTaskConvEstimator.save`.
-
-    No code from the file is executed (no pickle; Keras safe mode). The result
-    has the saved parameters (with their types: int dict keys, NumPy scalars
-    and arrays, tuples) and fitted state; it predicts, scores, warm-starts and
-    refits like the saved one. Parameters JSON cannot hold (a custom ``model``
-    builder, callbacks) come back as their defaults, with a warning.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A file written by ``MultiTaskConvEstimator.save`` (or
-        :func:`skmtl.persistence.save`).
-
-    Returns
-    -------
-    MultiTaskConvEstimator
-        A fitted estimator.
-
-    Raises
-    ------
-    SkmtlFileError
-        If the file is not an skmtl model, was written in another file format
-        version or with another Keras major version, or holds a layer that
-        would run code when loaded.
-
-    Warns
-    -----
-    UserWarning
-        If some parameters could not be saved and are back to their defaults.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> from skmtl import MultiTaskConvEstimator, load
-    >>> from skmtl.datasets import make_sensor_tasks
-    >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
-    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
-    >>> est = est.fit(X, y)
-    >>> path = os.path.join(tempfile.mkdtemp(), "model.skmtl")
-    >>> est.save(path)
-    >>> (load(path).predict(X) == est.predict(X)).all().all()
-    np.True_
-    """
-    params, state = persistence.read(path)
-    estimator = MultiTaskConvEstimator(**params)
-    estimator._state = state
-    return estimator

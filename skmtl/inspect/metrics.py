@@ -274,6 +274,18 @@ def check_unseen_labels(encoder, y) -> None:
     """Warn when y holds class labels the fit never saw: as scikit-learn's
     classifiers score them, such a row can only be an error.
 
+    Parameters
+    ----------
+    encoder : TargetEncoder
+        The fitted encoder of the tasks.
+    y : array-like or DataFrame
+        Targets about to be scored.
+
+    Warns
+    -----
+    UserWarning
+        Naming the count of such rows per task.
+
     Examples
     --------
     >>> import warnings
