@@ -678,8 +678,8 @@ CATALOGUE = [
         "tasks-unknown-name",
         _fit(tasks={"colour": "classification"}),
         ValueError,
-        r"tasks names \['colour'\] that are not columns of y; the tasks are "
-        r"\['material', 'density'\]",
+        r"tasks names \['colour'\], which are not columns of y; the columns of y "
+        r"are \['material', 'density'\]",
         "tasks= names a task that is not a column of y.",
         "Use y's column names (est.tasks_ after fit).",
     ),
@@ -772,7 +772,7 @@ CATALOGUE = [
         "class-weight-unknown-label",
         _fit(class_weight={"material": {"gold": 2.0}}),
         ValueError,
-        r"class_weight\['material'\] names label\(s\) \['gold'\] not in the "
+        r"class_weight\['material'\] names \['gold'\], which are not the "
         r"task's classes",
         "class_weight gives a weight to a label that is not a class.",
         "Use labels from est.classes_[task].",
@@ -1010,7 +1010,7 @@ CATALOGUE = [
         "partial-fit-classes-unknown-task",
         lambda c: _est().partial_fit(c.X, c.y, classes={"colour": ["red", "blue"]}),
         ValueError,
-        r"classes names task\(s\) \['colour'\] that are not columns of y",
+        r"classes names \['colour'\], which are not columns of y",
         "partial_fit(classes=) names a task that does not exist.",
         "Use the names of classification tasks.",
     ),

@@ -12,11 +12,11 @@ from sklearn.metrics import r2_score
 from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator, budget, shrinkage
-from skmtl import estimator as estimator_module
 from skmtl import session as session_module
 from skmtl.data.holdout import plan_rows, row_keys
 from skmtl.data.inputs import encode, infer_schema
 from skmtl.data.targets import TargetEncoder, TaskSpec
+from skmtl.estimator import recipe as estimator_module
 from skmtl.nn.rocket import rocket_layers
 from skmtl.training.batching import TaskBatches
 from skmtl.training.conformal import Calibration, calibrate, intervals, prediction_sets

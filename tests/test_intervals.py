@@ -81,7 +81,7 @@ def test_default_fit_holds_out_ten_percent_and_gives_intervals(fitted, data):
 def test_held_out_rows_are_not_trained_on(data, monkeypatch):
     X, y = data
     seen = {}
-    from skmtl import estimator as estimator_module
+    from skmtl.estimator import recipe as estimator_module
 
     split, batches = estimator_module.plan_rows, session_module.TaskBatches
 

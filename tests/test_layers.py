@@ -496,7 +496,6 @@ def _stacklevel_cases():
     # (strict: the test then fails until the entry goes).
     pending = {
         "skmtl.nn.network": "stacklevel=3 in two warnings: move them to warn_user",
-        "skmtl.estimator.recipe": "stacklevel=6: move it to warn_user",
     }
     for module, path in package_modules().items():
         if module == f"{PACKAGE}.utils.warnings":

@@ -261,7 +261,7 @@ def test_rocket_trunks_warn_about_the_filters_they_drop(trunk):
     assert _rocket_layer(model).n_features == 168  # the first value, as said
 
 
-def test_the_filters_warning_points_at_the_trunks_caller():
+def test_the_filters_warning_points_at_the_users_call():
     schema = infer_schema({"s": np.random.rand(4, 32)})
     with pytest.warns(UserWarning, match="drops") as record:
         conv_trunk(

@@ -107,7 +107,7 @@ def test_tasks_list_overrides_inference_by_position():
 
 def test_tasks_with_unknown_name():
     y = pd.DataFrame({"a": [1, 2], "b": [0.5, 1.5]})
-    with pytest.raises(ValueError, match=r"\['zz'\] that are not columns of y"):
+    with pytest.raises(ValueError, match=r"\['zz'\], which are not columns of y"):
         TargetEncoder({"zz": "regression"}).fit(y)
 
 

@@ -13,6 +13,7 @@ from numbers import Real
 
 import numpy as np
 
+from ..utils.names import check_known
 from .targets import CLASSIFICATION, TaskSpec
 
 __all__ = ["apply_sample_weight", "apply_class_weight", "check_sample_weight"]
@@ -104,12 +105,7 @@ def apply_sample_weight(
     if sample_weight is None:
         return dict(weights)
     if isinstance(sample_weight, Mapping):
-        unknown = [t for t in sample_weight if t not in weights]
-        if unknown:
-            raise ValueError(
-                f"sample_weight names {unknown}, which are not tasks; the tasks are "
-                f"{list(weights)}."
-            )
+        check_known("sample_weight", sample_weight, weights)
         per_task = {
             t: _relative_weights(f"sample_weight[{t!r}]", w, n_samples)
             for t, w in sample_weight.items()
@@ -197,10 +193,8 @@ def _class_weight_by_task(class_weight, tasks: Sequence[TaskSpec]) -> dict:
                 f"labels of the task {task.name!r} {task.classes.tolist()}."
             )
         return {classifiers[0]: dict(class_weight)}
-    unknown = [k for k in class_weight if k not in names]
-    raise ValueError(
-        f"class_weight names {unknown}, which are not tasks; the tasks are {names}."
-    )
+    check_known("class_weight", class_weight, names)
+    raise AssertionError("unreachable: a dict naming only tasks was read above")
 
 
 def _class_weights(task: TaskSpec, spec: Mapping) -> np.ndarray:
@@ -249,13 +243,12 @@ def apply_class_weight(
             counts = np.bincount(codes[labelled], minlength=task.n_classes)
             per_class = labelled.sum() / (task.n_classes * np.maximum(counts, 1))
         else:
-            known = set(task.classes.tolist())
-            unknown = [label for label in spec if label not in known]
-            if unknown:
-                raise ValueError(
-                    f"class_weight[{task.name!r}] names label(s) {unknown} not in "
-                    f"the task's classes {task.classes.tolist()}."
-                )
+            check_known(
+                f"class_weight[{task.name!r}]",
+                spec,
+                task.classes.tolist(),
+                kind="the task's classes",
+            )
             per_class = _class_weights(task, spec)
         weighted = weights[task.name] * per_class[codes]
         _check_representable(task.name, weighted)

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from ..utils.names import check_known
 from .kind_hints import warn_guessed_kinds
 
 __all__ = [
@@ -338,12 +339,7 @@ def resolve_kinds(tasks, names: Sequence[str]) -> dict[str, str | None]:
     if isinstance(tasks, str):
         tasks = [tasks]
     if isinstance(tasks, Mapping):
-        unknown = [t for t in tasks if t not in names]
-        if unknown:
-            raise ValueError(
-                f"tasks names {unknown} that are not columns of y; the tasks are "
-                f"{list(names)}."
-            )
+        check_known("tasks", tasks, names, kind="columns of y")
         declared = {name: tasks.get(name) for name in names}
     else:
         tasks = list(tasks)
@@ -553,12 +549,7 @@ def _declared_classes(classes, columns: Mapping, declared: Mapping) -> dict:
     if classes is None:
         return {}
     if isinstance(classes, Mapping):
-        unknown = [name for name in classes if name not in columns]
-        if unknown:
-            raise ValueError(
-                f"classes names task(s) {unknown} that are not columns of y; the "
-                f"tasks are {list(columns)}."
-            )
+        check_known("classes", classes, columns, kind="columns of y")
         return dict(classes)
     candidates = [
         name

@@ -16,6 +16,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from ..data.targets import CLASSIFICATION, _columns, _values, missing_mask
+from ..utils.names import check_known
 from ..utils.warnings import warn_user
 
 __all__ = [
@@ -128,12 +129,7 @@ def check_score_weights(score_weights, tasks: list[str]) -> None:
     ...
     ValueError: score_weights names ['colour'], which are not tasks; ...
     """
-    unknown = [t for t in (score_weights or {}) if t not in tasks]
-    if unknown:
-        raise ValueError(
-            f"score_weights names {unknown}, which are not tasks; the tasks are "
-            f"{tasks}."
-        )
+    check_known("score_weights", score_weights or {}, tasks)
     for task, weight in (score_weights or {}).items():
         if not np.isfinite(weight) or weight < 0:
             raise ValueError(

@@ -25,7 +25,6 @@ fit is reproducible without touching TensorFlow's global seed.
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from numbers import Integral
@@ -36,6 +35,7 @@ import numpy as np
 from ..data.inputs import InputSchema
 from ..data.targets import CLASSIFICATION, TaskSpec
 from ..utils.names import LayerNamer
+from ..utils.warnings import warn_user
 from .chain import chained_heads
 from .exact import ExactDense
 from .masking import (
@@ -389,14 +389,11 @@ def _trunk_filters(trunk: str, filters: Sequence[int] | None) -> tuple[int, ...]
         return TRUNK_FILTERS[trunk]
     filters = tuple(filters)
     if trunk in _ROCKET_TRUNKS and len(filters) > 1:
-        warnings.warn(
+        warn_user(
             f"filters={filters!r}: the {trunk!r} trunk reads one number, its "
             f"feature count (filters=(n_features,)); it uses {filters[0]} and "
             f"drops {filters[1:]!r}. Pass filters=({filters[0]},), or "
-            "trunk='conv' for conv stages of these widths.",
-            UserWarning,
-            # The caller of conv_trunk: build_network or a model= builder.
-            stacklevel=3,
+            "trunk='conv' for conv stages of these widths."
         )
         filters = filters[:1]
     return filters
@@ -515,7 +512,8 @@ def warn_inapplicable(
     -----
     UserWarning
         One warning, if any parameter applies: it names each, their values,
-        the trunk, and says that they have no effect.
+        the trunk, and says that they have no effect. It points at the first
+        line outside skmtl (the user's call of ``fit``).
 
     Examples
     --------
@@ -533,13 +531,10 @@ def warn_inapplicable(
     _, reason = _IGNORED_BY_TRUNK[trunk]
     settings = " and ".join(f"{name}={given[name]!r}" for name in names)
     verb = "has" if len(names) == 1 else "have"
-    warnings.warn(
+    warn_user(
         f"{settings} {verb} no effect with trunk={trunk!r}: {reason}. Leave "
         f"{' and '.join(names)} at the default, or choose trunk='conv', the "
-        "trunk that reads them.",
-        UserWarning,
-        # The caller of the function that calls this one (the estimator's fit).
-        stacklevel=3,
+        "trunk that reads them."
     )
 
 

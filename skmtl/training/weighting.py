@@ -37,6 +37,7 @@ import tensorflow as tf
 
 from ..data.targets import REGRESSION, TaskSpec
 from ..nn.chain import SHARED_DENSE
+from ..utils.names import check_known
 
 __all__ = [
     "STRATEGIES",
@@ -66,11 +67,7 @@ def resolve_loss_weights(
 ) -> dict[str, float]:
     """One finite, non-negative weight per task (1.0 where none is given)."""
     names = [t.name for t in tasks]
-    unknown = [name for name in weights if name not in names]
-    if unknown:
-        raise ValueError(
-            f"loss_weights names {unknown}, which are not tasks; the tasks are {names}."
-        )
+    check_known("loss_weights", weights, names)
     for name, value in weights.items():
         bad = isinstance(value, bool) or not isinstance(value, Real)
         if bad or not math.isfinite(value) or value < 0:

@@ -19,7 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-__all__ = ["LayerNamer", "check_name", "keras_stem", "repeated"]
+__all__ = ["LayerNamer", "check_known", "check_name", "keras_stem", "repeated"]
 
 # TensorFlow's name-scope pattern, without "/" (Keras refuses it in layer
 # names) and ">" (legal, but surprising in a file path or a history key).
@@ -42,6 +42,44 @@ def repeated(names: Iterable[str]) -> list[str]:
     for name in names:
         (twice if name in seen else seen).add(name)
     return sorted(twice)
+
+
+def check_known(
+    what: str, given: Iterable, known: Iterable, kind: str = "tasks"
+) -> None:
+    """Refuse names in ``given`` that are not among ``known``: the one check
+    behind every ``{task: ...}`` parameter and every named lookup.
+
+    Parameters
+    ----------
+    what : str
+        What named them, for the message (``"loss_weights"``).
+    given : iterable
+        The names given (a dict's keys).
+    known : iterable
+        The names allowed.
+    kind : str, default="tasks"
+        What the known names are, for the message.
+
+    Raises
+    ------
+    ValueError
+        ``<what> names [...], which are not <kind>; the <kind> are [...].``
+
+    Examples
+    --------
+    >>> check_known("loss_weights", {"material": 1.0}, ["material", "density"])
+    >>> check_known("loss_weights", {"colour": 1.0}, ["material", "density"])
+    Traceback (most recent call last):
+    ...
+    ValueError: loss_weights names ['colour'], which are not tasks; the tasks are ...
+    """
+    known = list(known)
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        raise ValueError(
+            f"{what} names {unknown}, which are not {kind}; the {kind} are {known}."
+        )
 
 
 def check_name(name: object, what: str) -> str:
