@@ -494,9 +494,7 @@ def _hand_counted_stacklevels(path: Path) -> list[int]:
 def _stacklevel_cases():
     # Modules still counting by hand; drop each entry once it uses warn_user
     # (strict: the test then fails until the entry goes).
-    pending = {
-        "skmtl.nn.network": "stacklevel=3 in two warnings: move them to warn_user",
-    }
+    pending = {}
     for module, path in package_modules().items():
         if module == f"{PACKAGE}.utils.warnings":
             continue  # the one place that computes a stacklevel

@@ -24,11 +24,12 @@ from ..data.targets import TargetEncoder
 from ..inspect.metrics import check_score_weights
 from ..nn.frozen import FEATURES_INPUT, split_frozen_trunk, trunk_features
 from ..nn.network import (
+    NETWORK_PARAMETERS,
     build_network,
-    check_filters,
     check_heads,
     dtype_policy,
     model_input_names,
+    network_parameters,
     warn_inapplicable,
     with_task_outputs,
 )
@@ -288,15 +289,7 @@ def build_model(params: Mapping, schema, tasks, seed: int) -> keras.Model:
                 "parameters (filters, kernel_size, ...)."
             )
         return build_network(
-            schema,
-            tasks,
-            trunk=params["trunk"],
-            filters=check_filters(params["filters"]),
-            kernel_size=params["kernel_size"],
-            pool_size=params["pool_size"],
-            dropout=params["dropout"],
-            dense_units=params["dense_units"],
-            random_state=seed,
+            schema, tasks, **network_parameters(params), random_state=seed
         )
     _warn_flat_parameters_unused(params)
     model = builder(schema, tasks, **model_params)
@@ -313,10 +306,9 @@ def _warn_flat_parameters_unused(params: Mapping) -> None:
     parameters set away from their defaults do nothing, and are named."""
     unused = [
         name
-        for name in ("trunk", "filters", "kernel_size", "pool_size", "dropout",
-                     "dense_units")
+        for name in NETWORK_PARAMETERS
         if repr(params[name]) != repr(DEFAULTS[name])
-    ]  # fmt: skip
+    ]
     if unused:
         settings = ", ".join(f"{name}={params[name]!r}" for name in unused)
         warn_user(

@@ -9,6 +9,7 @@ are views of it.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -20,7 +21,6 @@ from ..data.inputs import InputSchema, encode
 from ..data.ragged import PAD_STEPS, length_ordered_chunks
 from ..data.targets import CLASSIFICATION, TargetEncoder, TaskSpec
 from ..nn.frozen import FEATURES_INPUT, split_frozen_trunk
-from ..utils.warnings import warn_user
 from .conformal import Calibration
 
 __all__ = [
@@ -207,12 +207,15 @@ def network_function(model: keras.Model, schema: InputSchema, input_names):
     --------
     >>> import numpy as np
     >>> from skmtl.data.inputs import encode, infer_schema
-    >>> from skmtl.nn.network import build_network
+    >>> from skmtl import MultiTaskConvEstimator
+    >>> from skmtl.nn.network import build_network, network_parameters
     >>> from skmtl.nn.rocket import adapt_rocket
     >>> from skmtl.data.targets import TargetEncoder
     >>> X = {"ampl": np.random.default_rng(0).normal(size=(6, 32))}
     >>> schema, tasks = infer_schema(X), TargetEncoder().fit(np.arange(6.0)).tasks_
-    >>> model = build_network(schema, tasks, trunk="rocket", filters=(84,))
+    >>> params = MultiTaskConvEstimator(filters=(84,)).get_params()
+    >>> model = build_network(schema, tasks, **network_parameters(params),
+    ...                       random_state=0)
     >>> inputs = encode(X, schema)[0]
     >>> _ = adapt_rocket(model, inputs)
     >>> fn = network_function(model, schema, ["ampl"])
@@ -306,11 +309,13 @@ def warn_if_collapsed(
             label = (
                 predicted[0].item() if hasattr(predicted[0], "item") else predicted[0]
             )
-            warn_user(
+            warnings.warn(
                 f"Task {task.name!r} predicts the single class {label!r} for all "
                 f"{labelled.sum()} labelled training samples checked, although "
                 f"they hold {len(np.unique(codes))} classes: the head may have "
                 "collapsed. Check the learning rate, class balance "
                 "(class_weight='balanced') and, for a custom model, the head's "
-                "width and activation."
+                "width and activation.",
+                UserWarning,
+                stacklevel=4,
             )

@@ -43,7 +43,6 @@ import keras
 import numpy as np
 
 from ..data.targets import CLASSIFICATION, REGRESSION, TaskSpec
-from ..nn.chain import SHARED_DENSE
 from ..nn.frozen import behind_dropout, split_frozen_trunk, trunk_features
 
 __all__ = [
@@ -300,7 +299,8 @@ def ridge_heads(
     --------
     >>> import numpy as np
     >>> from skmtl.data.inputs import encode, infer_schema
-    >>> from skmtl.nn.network import build_network
+    >>> from skmtl import MultiTaskConvEstimator
+    >>> from skmtl.nn.network import build_network, network_parameters
     >>> from skmtl.nn.rocket import adapt_rocket
     >>> from skmtl.data.targets import TargetEncoder
     >>> rng = np.random.default_rng(0)
@@ -308,8 +308,9 @@ def ridge_heads(
     >>> y = rng.normal(size=40)  # no signal
     >>> schema, encoder = infer_schema(X), TargetEncoder().fit(y)
     >>> inputs = encode(X, schema)[0]
-    >>> model = build_network(schema, encoder.tasks_, trunk="rocket",
-    ...                       filters=(168,), dense_units=0, dropout=0)
+    >>> params = MultiTaskConvEstimator(filters=(168,), dense_units=0).get_params()
+    >>> model = build_network(schema, encoder.tasks_, **network_parameters(params),
+    ...                       random_state=0)
     >>> _ = adapt_rocket(model, inputs)
     >>> targets, weights = encoder.transform(y)
     >>> fits = ridge_heads(model, encoder.tasks_, inputs, targets, weights)
@@ -378,12 +379,14 @@ def refits_every_head(
     --------
     >>> import numpy as np
     >>> from skmtl.data.inputs import infer_schema
-    >>> from skmtl.nn.network import build_network
+    >>> from skmtl import MultiTaskConvEstimator
+    >>> from skmtl.nn.network import build_network, network_parameters
     >>> from skmtl.data.targets import TargetEncoder
     >>> X, y = {"ampl": np.zeros((40, 32))}, np.arange(40.0)
     >>> encoder = TargetEncoder().fit(y)
-    >>> model = build_network(infer_schema(X), encoder.tasks_, trunk="rocket",
-    ...                       filters=(168,), dense_units=0)
+    >>> params = MultiTaskConvEstimator(filters=(168,), dense_units=0).get_params()
+    >>> model = build_network(infer_schema(X), encoder.tasks_,
+    ...                       **network_parameters(params), random_state=0)
     >>> refits_every_head(model, encoder.tasks_, encoder.transform(y)[1])
     True
     """
@@ -406,7 +409,7 @@ def _chain_layers(model: keras.Model, boundary):
     """``(shared_dense, task_outputs)`` of a chained network (skmtl.nn.chain)
     whose shared layer reads ``boundary`` directly, else None."""
     try:
-        shared = model.get_layer(SHARED_DENSE)
+        shared = model.get_layer("shared_dense")
         outputs = model.get_layer("task_outputs")
     except ValueError:
         return None
