@@ -9,7 +9,6 @@ are views of it.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -21,6 +20,7 @@ from ..data.inputs import InputSchema, encode
 from ..data.ragged import PAD_STEPS, length_ordered_chunks
 from ..data.targets import CLASSIFICATION, TargetEncoder, TaskSpec
 from ..nn.frozen import FEATURES_INPUT, split_frozen_trunk
+from ..utils.warnings import warn_user
 from .conformal import Calibration
 
 __all__ = [
@@ -309,13 +309,11 @@ def warn_if_collapsed(
             label = (
                 predicted[0].item() if hasattr(predicted[0], "item") else predicted[0]
             )
-            warnings.warn(
+            warn_user(
                 f"Task {task.name!r} predicts the single class {label!r} for all "
                 f"{labelled.sum()} labelled training samples checked, although "
                 f"they hold {len(np.unique(codes))} classes: the head may have "
                 "collapsed. Check the learning rate, class balance "
                 "(class_weight='balanced') and, for a custom model, the head's "
-                "width and activation.",
-                UserWarning,
-                stacklevel=4,
+                "width and activation."
             )

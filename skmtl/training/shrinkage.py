@@ -43,6 +43,7 @@ import keras
 import numpy as np
 
 from ..data.targets import CLASSIFICATION, REGRESSION, TaskSpec
+from ..nn.chain import SHARED_DENSE
 from ..nn.frozen import behind_dropout, split_frozen_trunk, trunk_features
 
 __all__ = [
@@ -409,7 +410,7 @@ def _chain_layers(model: keras.Model, boundary):
     """``(shared_dense, task_outputs)`` of a chained network (skmtl.nn.chain)
     whose shared layer reads ``boundary`` directly, else None."""
     try:
-        shared = model.get_layer("shared_dense")
+        shared = model.get_layer(SHARED_DENSE)
         outputs = model.get_layer("task_outputs")
     except ValueError:
         return None
