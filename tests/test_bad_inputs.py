@@ -772,8 +772,8 @@ CATALOGUE = [
         "class-weight-unknown-label",
         _fit(class_weight={"material": {"gold": 2.0}}),
         ValueError,
-        r"class_weight\['material'\] names \['gold'\], which are not the "
-        r"task's classes",
+        r"class_weight\['material'\] names \['gold'\], which are not classes "
+        r"of the task",
         "class_weight gives a weight to a label that is not a class.",
         "Use labels from est.classes_[task].",
     ),

@@ -388,7 +388,7 @@ def test_class_weight_forms():
         ({"r": "balanced"}, r"class_weight names regression task\(s\) \['r'\]"),
         ({"t": "even"}, r"class_weight\['t'\] is 'even'; expected 'balanced'"),
         ({"z": 1.0}, r"key\(s\) \['z'\] are not tasks \['t', 'r'\] and not labels"),
-        ({"t": {"z": 1.0}}, r"label\(s\) \['z'\] not in"),
+        ({"t": {"z": 1.0}}, r"\['z'\], which are not classes of the task"),
     ],
 )
 def test_class_weight_refusals(class_weight, message):

@@ -10,7 +10,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
 from skmtl.datasets import make_sensor_tasks
 
 pd = pytest.importorskip("pandas")
@@ -157,7 +156,7 @@ def test_as_frame_without_pandas(monkeypatch):
 
 
 def test_module_does_not_import_tensorflow():
-    path = Path(__file__).parents[1] / "skmtl" / "datasets.py"
+    path = Path(__file__).parents[1] / "skmtl" / "data" / "synthetic.py"
     code = (
         "import importlib.util, sys\n"
         f"spec = importlib.util.spec_from_file_location('ds', {str(path)!r})\n"

@@ -61,7 +61,7 @@ def test_a_label_dict_weighs_its_classes_and_skips_unlabelled_rows():
 
 
 def test_a_class_weight_naming_an_unknown_label_is_refused():
-    with pytest.raises(ValueError, match=r"names \[7\], which are not the task's"):
+    with pytest.raises(ValueError, match=r"names \[7\], which are not classes of"):
         apply_class_weight(
             {"c": np.ones(3)}, {"c": np.array([0, 1, 2])}, [CLS], {"c": {7: 2.0}}
         )

@@ -247,7 +247,7 @@ def apply_class_weight(
                 f"class_weight[{task.name!r}]",
                 spec,
                 task.classes.tolist(),
-                kind="the task's classes",
+                kind="classes of the task",
             )
             per_class = _class_weights(task, spec)
         weighted = weights[task.name] * per_class[codes]
