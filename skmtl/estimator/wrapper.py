@@ -1,8 +1,10 @@
 """The scikit-learn estimator; the one module that touches scikeras.
 
-scikeras (0.13) provides parameter routing (``optimizer__learning_rate``,
-``callbacks__...``, ``fit__validation_split``) and ``set_params`` for routed
-names. Everything it does with data is replaced here: it cannot carry named
+scikeras (0.13) is the base class: its ``get_params`` and ``set_params``
+carry routed names (``optimizer__learning_rate``, ``callbacks__0__patience``,
+``fit__validation_split``) through ``clone`` and searches; skmtl reads them
+with :mod:`skmtl.utils.routing` (no private scikeras module). Everything it
+does with data is replaced here: it cannot carry named
 inputs, several tasks, per-task sample weights or masked labels, and its
 seeding switches TensorFlow op determinism on for good (see PITFALLS). It also
 predates scikit-learn's tag API, so tags are declared here.
