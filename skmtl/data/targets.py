@@ -185,7 +185,7 @@ def _is_series(y) -> bool:
     return type(y).__name__ == "Series" and hasattr(y, "to_numpy")
 
 
-def _columns(y) -> tuple[str, dict[str, object]]:
+def target_columns(y) -> tuple[str, dict[str, object]]:
     """Split y into its form and ``{task name: column values}``."""
     if _is_dataframe(y):
         for col in y.columns:
@@ -226,7 +226,7 @@ def _columns(y) -> tuple[str, dict[str, object]]:
     )
 
 
-def _values(column) -> np.ndarray:
+def column_values(column) -> np.ndarray:
     """A column as an array; a column of per-sample arrays as a 2-D float block."""
     values = column.to_numpy() if hasattr(column, "to_numpy") else np.asarray(column)
     if values.dtype == object and values.ndim == 1 and len(values):
@@ -322,7 +322,7 @@ def _infer_kind(column) -> str:
     dtype = getattr(column, "dtype", None)
     if str(dtype) == "category":
         return CLASSIFICATION
-    values = _values(column)
+    values = column_values(column)
     if values.ndim == 2:
         return REGRESSION  # a block of outputs per sample
     if _holds_numbers(values):
@@ -600,7 +600,7 @@ class TargetEncoder:
             ``partial_fit``): an array for a single classification task, or
             ``{task: classes}``.
         """
-        form, columns = _columns(y)
+        form, columns = target_columns(y)
         _check_task_names(list(columns))
         declared = resolve_kinds(self.tasks, list(columns))
         extra = _declared_classes(classes, columns, declared)
@@ -608,7 +608,7 @@ class TargetEncoder:
         guessed = {}  # the labelled values of each task whose kind is inferred
         for name, column in columns.items():
             try:
-                values = _values(column)
+                values = column_values(column)
             except ValueError as exc:  # a ragged target block
                 raise ValueError(f"Task {name!r}: {exc}") from None
             if values.dtype.kind == "c":
@@ -647,7 +647,7 @@ class TargetEncoder:
 
     def n_samples_of(self, y) -> int:
         """Number of samples in y (any accepted form)."""
-        _, columns = _columns(y)
+        _, columns = target_columns(y)
         return len(next(iter(columns.values())))
 
     @property
@@ -655,7 +655,7 @@ class TargetEncoder:
         return [t.name for t in self.tasks_]
 
     def _matching_columns(self, y) -> dict[str, object]:
-        form, columns = _columns(y)
+        form, columns = target_columns(y)
         if self.form_ == "1d" and form == "1d":
             # A single task fitted on 1-D y: any 1-D y (a Series of any name,
             # an array) is that task's column.
@@ -701,7 +701,7 @@ class TargetEncoder:
         for task, column in zip(
             self.tasks_, self._matching_columns(y).values(), strict=True
         ):
-            values = _values(column)
+            values = column_values(column)
             missing = missing_mask(values)
             if task.kind == CLASSIFICATION:
                 codes = self.encode_labels(task, values, missing)
@@ -724,7 +724,7 @@ class TargetEncoder:
         for task, column in zip(
             self.tasks_, self._matching_columns(y).values(), strict=True
         ):
-            values = _values(column)
+            values = column_values(column)
             missing = missing_mask(values)
             if task.kind == REGRESSION:
                 values = _regression_values(task.name, values, missing)
@@ -777,7 +777,7 @@ class TargetEncoder:
         ):
             if task.kind != CLASSIFICATION:
                 continue
-            values = _values(column)
+            values = column_values(column)
             observed = values[~missing_mask(values)]
             if task.classes.dtype.kind in "US" and observed.dtype == object:
                 observed = observed.astype(task.classes.dtype)

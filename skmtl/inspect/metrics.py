@@ -15,7 +15,7 @@ from functools import partial
 import numpy as np
 from sklearn import metrics as skm
 
-from ..data.targets import CLASSIFICATION, _columns, _values, missing_mask
+from ..data.targets import CLASSIFICATION, column_values, missing_mask, target_columns
 from ..utils.names import check_known
 from ..utils.warnings import warn_user
 
@@ -71,13 +71,13 @@ def task_column(y, task: str) -> np.ndarray:
     >>> task_column(y, "density")
     array([7.9, 0.6])
     """
-    form, columns = _columns(y)
+    form, columns = target_columns(y)
     if form == "1d":
         # One task: a 1-D y (named Series or not) is that task's column.
-        return _values(next(iter(columns.values())))
+        return column_values(next(iter(columns.values())))
     if task not in columns:
         raise ValueError(f"Unknown task {task!r}; y has tasks {list(columns)}.")
-    return _values(columns[task])
+    return column_values(columns[task])
 
 
 def score_task(y_true, y_pred, metric: str | Callable, sample_weight=None) -> float:

@@ -36,6 +36,8 @@ __all__ = ["TaskOutputs", "chained_heads"]
 #: The shared layer of every task's linear predictor, which training finds by
 #: this name (GradNorm's shared layer, the closed-form head refits).
 SHARED_DENSE = "shared_dense"
+#: The layer that splits ``shared_dense`` into each task's activated block.
+TASK_OUTPUTS = "task_outputs"
 
 
 @keras.saving.register_keras_serializable(package="skmtl")
@@ -150,7 +152,7 @@ def chained_heads(
         name=namer.name(SHARED_DENSE),
     )(x)
     outputs = TaskOutputs(
-        [activation_of(task) for task in tasks], units, name=namer.name("task_outputs")
+        [activation_of(task) for task in tasks], units, name=namer.name(TASK_OUTPUTS)
     )(logits)
     both = keras.layers.Concatenate(name=namer.name("task_chain"))([logits, outputs])
     heads, start = {}, 0

@@ -36,7 +36,7 @@ from ..data.inputs import InputSchema
 from ..data.targets import CLASSIFICATION, TaskSpec
 from ..utils.names import LayerNamer
 from ..utils.warnings import warn_user
-from .chain import chained_heads
+from .chain import SHARED_DENSE, chained_heads
 from .exact import ExactDense
 from .masking import (
     MaskedBatchNormalization,
@@ -768,7 +768,7 @@ def task_heads(
         dense_units,
         activation="relu",
         kernel_initializer=keras.initializers.HeNormal(seed=next(seeds)),
-        name=namer.name("shared_dense"),
+        name=namer.name(SHARED_DENSE),
     )(x)
     if dropout:
         x = keras.layers.Dropout(

@@ -43,7 +43,7 @@ import keras
 import numpy as np
 
 from ..data.targets import CLASSIFICATION, REGRESSION, TaskSpec
-from ..nn.chain import SHARED_DENSE
+from ..nn.chain import SHARED_DENSE, TASK_OUTPUTS
 from ..nn.frozen import behind_dropout, split_frozen_trunk, trunk_features
 
 __all__ = [
@@ -411,7 +411,7 @@ def _chain_layers(model: keras.Model, boundary):
     whose shared layer reads ``boundary`` directly, else None."""
     try:
         shared = model.get_layer(SHARED_DENSE)
-        outputs = model.get_layer("task_outputs")
+        outputs = model.get_layer(TASK_OUTPUTS)
     except ValueError:
         return None
     if behind_dropout(shared.input) is not boundary:
