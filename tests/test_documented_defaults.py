@@ -1,6 +1,7 @@
 """Every default the documentation states is the one the code has.
 
-The estimator's defaults are declared once, in ``MultiTaskConvEstimator``;
+The estimator's defaults are declared once, in its parameter table
+(``skmtl.estimator.parameters.PARAMETERS``);
 ``MultiTaskConvEstimator().get_params(deep=False)`` is the truth. When the
 default network changed (the MiniRocket trunk and chained heads replaced the
 conv trunk, ``dense_units=64``, ``dropout=0.1`` and ``epochs=20``), more than
