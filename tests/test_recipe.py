@@ -135,3 +135,24 @@ def test_a_fit_that_raises_leaves_no_state_and_a_closed_session(data):
     assert est.fitted_state_ is state
     assert not est._session.fits(TrainingConfig.of(est.get_params()), state.model)
     assert session is est._session
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"dwa_temperature": 5.0}, "dwa_temperature=5.0 acts only with loss_weighting"),
+        ({"n_iter_no_change": 2}, "n_iter_no_change=2 acts only with early_stopping"),
+        ({"validation_fraction": 0.3}, "validation_fraction=0.3 acts only with"),
+    ],
+)
+def test_a_parameter_whose_switch_is_off_warns_before_training(params, named):
+    with pytest.warns(UserWarning, match=named) as caught:
+        MultiTaskConvEstimator(**params)._settings()
+    assert caught[0].filename == __file__
+
+
+def test_a_parameter_whose_switch_is_on_is_silent():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MultiTaskConvEstimator(loss_weighting="dwa", dwa_temperature=5.0)._settings()
+        MultiTaskConvEstimator(early_stopping=True, n_iter_no_change=2)._settings()

@@ -28,11 +28,14 @@ from ..nn.network import TRUNK_FILTERS
 from ..training.fitted import PREDICT_CHUNK
 from ..training.weighting import STRATEGIES
 from ..utils.validation import check_count, refuse_bools
+from ..utils.warnings import warn_user
 
 __all__ = [
     "Parameter",
     "PARAMETERS",
     "numpydoc_parameters",
+    "inactive_parameters",
+    "warn_inactive",
     "DEFAULTS",
     "CONSTRAINTS",
     "ARCHITECTURE",
@@ -74,6 +77,9 @@ class Parameter:
     doc : str
         The full description, as the class docstring shows it
         (:func:`numpydoc_parameters`).
+    active_when : (str, object) or None
+        ``(other, value)``: the parameter acts only while parameter ``other``
+        is ``value`` (:func:`warn_inactive`); None: always.
     """
 
     name: str
@@ -83,6 +89,7 @@ class Parameter:
     help: str
     type: str
     doc: str
+    active_when: tuple | None = None
 
 
 def _positive(kind, closed="left", low=1):
@@ -150,6 +157,7 @@ homoscedastic uncertainty (Kendall et al., 2018); dynamic weight average
         type="float",
         doc="""\
 Temperature ``T`` of dynamic weight average.""",
+        active_when=("loss_weighting", "dwa"),
     ),
     Parameter(
         "gradnorm_alpha",
@@ -160,6 +168,7 @@ Temperature ``T`` of dynamic weight average.""",
         type="float",
         doc="""\
 Restoring-force strength ``alpha`` of GradNorm.""",
+        active_when=("loss_weighting", "gradnorm"),
     ),
     Parameter(
         "trunk",
@@ -369,6 +378,7 @@ and restore the best weights (in memory; no file is written).""",
         type="float",
         doc="""\
 Share of the training samples held out when ``early_stopping``.""",
+        active_when=("early_stopping", True),
     ),
     Parameter(
         "n_iter_no_change",
@@ -379,6 +389,7 @@ Share of the training samples held out when ``early_stopping``.""",
         type="int",
         doc="""\
 Epochs without a lower validation loss before ``early_stopping`` stops.""",
+        active_when=("early_stopping", True),
     ),
     Parameter(
         "calibration_fraction",
@@ -475,6 +486,40 @@ def numpydoc_parameters(indent: str = "    ") -> str:
     lines.append(f"{indent}**kwargs")
     lines += [f"{indent * 2}{line}" for line in ROUTED_DOC.splitlines()]
     return "\n".join(lines)
+
+
+def inactive_parameters(params: Mapping) -> list[str]:
+    """The parameters set away from their default that cannot act, because
+    the parameter they depend on (:attr:`Parameter.active_when`) is off.
+
+    Examples
+    --------
+    >>> inactive_parameters({**DEFAULTS, "dwa_temperature": 5.0})
+    ['dwa_temperature']
+    >>> inactive_parameters({**DEFAULTS, "dwa_temperature": 5.0,
+    ...                      "loss_weighting": "dwa"})
+    []
+    """
+    return [
+        p.name
+        for p in PARAMETERS
+        if p.active_when is not None
+        and params[p.active_when[0]] != p.active_when[1]
+        and repr(params[p.name]) != repr(p.default)
+    ]
+
+
+def warn_inactive(params: Mapping) -> None:
+    """One warning naming each parameter :func:`inactive_parameters` finds,
+    and the setting it waits for."""
+    names = inactive_parameters(params)
+    if names:
+        needs = {p.name: p.active_when for p in PARAMETERS if p.name in names}
+        settings = "; ".join(
+            f"{name}={params[name]!r} acts only with {other}={value!r}"
+            for name, (other, value) in needs.items()
+        )
+        warn_user(f"{settings}: as set, it has no effect.")
 
 
 def _numpydoc_value(value) -> str:

@@ -57,6 +57,7 @@ from .parameters import (
     numpydoc_parameters,
     predict_chunk,
     refuse_keras_fit_arguments,
+    warn_inactive,
 )
 
 __all__ = ["MultiTaskConvEstimator"]
@@ -460,6 +461,7 @@ class MultiTaskConvEstimator(InspectionMixin, BaseWrapper):
         params = self.get_params(deep=False)
         declared = set(BaseEstimator._get_param_names.__func__(type(self)))
         check_routed_names(params, declared)
+        warn_inactive(params)
         chunk = self._predict_chunk()  # a bad predict__batch_size fails here
         return recipe.FitSettings(
             params=params,
