@@ -190,6 +190,7 @@ Accuracy page). ``"minirocket"``: the same without the differences,
 trainable ones: skmtl's pooled conv stages, or the
 FCN or ResNet of Wang, Yan & Oates (2017) with their published kernel
 sizes (8, 5, 3).""",
+        active_when=("model", None),
     ),
     Parameter(
         "filters",
@@ -203,6 +204,7 @@ Width of each stage; its length is the number of stages. None takes the
 trunk's default: 10,000 features for "rocket" and "minirocket"
 (``filters[0]`` is their number), (16, 32, 64, 64) for "conv", the
 published (128, 256, 128) for "fcn" and (64, 128, 128) for "resnet".""",
+        active_when=("model", None),
     ),
     Parameter(
         "kernel_size",
@@ -213,6 +215,7 @@ published (128, 256, 128) for "fcn" and (64, 128, 128) for "resnet".""",
         type="int",
         doc="""\
 Kernel of every "conv" stage.""",
+        active_when=("model", None),
     ),
     Parameter(
         "pool_size",
@@ -224,6 +227,7 @@ Kernel of every "conv" stage.""",
         doc="""\
 Max-pooling size of each "conv" stage (skipped once a signal is too
 short).""",
+        active_when=("model", None),
     ),
     Parameter(
         "dropout",
@@ -235,6 +239,7 @@ short).""",
         doc="""\
 Dropout rate after the shared dense block (on the trunk's features
 when there is none).""",
+        active_when=("model", None),
     ),
     Parameter(
         "dense_units",
@@ -250,6 +255,7 @@ reads its own block and every task's outputs (:mod:`skmtl.nn.chain`), so
 loss weights act and a task with few labels reads its partners. A
 positive width puts a shared ReLU dense block of that width before
 independent heads instead.""",
+        active_when=("model", None),
     ),
     Parameter(
         "optimizer",
@@ -519,7 +525,14 @@ def warn_inactive(params: Mapping) -> None:
             f"{name}={params[name]!r} acts only with {other}={value!r}"
             for name, (other, value) in needs.items()
         )
-        warn_user(f"{settings}: as set, it has no effect.")
+        custom = any(other == "model" for other, _ in needs.values())
+        hint = (
+            " A custom model builder gets only the routed model__* parameters "
+            "(e.g. model__filters=...)."
+            if custom
+            else ""
+        )
+        warn_user(f"{settings}: as set, it has no effect.{hint}")
 
 
 def _numpydoc_value(value) -> str:

@@ -24,7 +24,6 @@ from ..data.targets import TargetEncoder
 from ..inspect.metrics import check_score_weights
 from ..nn.frozen import FEATURES_INPUT, split_frozen_trunk, trunk_features
 from ..nn.network import (
-    NETWORK_PARAMETERS,
     build_network,
     check_heads,
     dtype_policy,
@@ -291,7 +290,6 @@ def build_model(params: Mapping, schema, tasks, seed: int) -> keras.Model:
         return build_network(
             schema, tasks, **network_parameters(params), random_state=seed
         )
-    _warn_flat_parameters_unused(params)
     model = builder(schema, tasks, **model_params)
     if not isinstance(model, keras.Model):
         raise TypeError(
@@ -299,23 +297,6 @@ def build_model(params: Mapping, schema, tasks, seed: int) -> keras.Model:
             "return a keras.Model."
         )
     return model
-
-
-def _warn_flat_parameters_unused(params: Mapping) -> None:
-    """A custom builder gets only ``model__*``: the default network's own
-    parameters set away from their defaults do nothing, and are named."""
-    unused = [
-        name
-        for name in NETWORK_PARAMETERS
-        if repr(params[name]) != repr(DEFAULTS[name])
-    ]
-    if unused:
-        settings = ", ".join(f"{name}={params[name]!r}" for name in unused)
-        warn_user(
-            f"{settings}: the default network's parameters have no effect with "
-            "a custom model builder, which gets only the routed model__* "
-            "parameters (e.g. model__filters=...)."
-        )
 
 
 def reuse(previous: FittedState, inputs) -> _Network:
