@@ -176,15 +176,8 @@ def _class_weight_by_task(class_weight, tasks: Sequence[TaskSpec]) -> dict:
             f"{class_weight!r}."
         )
     names = [t.name for t in tasks]
-    if all(key in names for key in class_weight):
-        regression = [k for k in class_weight if k not in classifiers]
-        if regression:
-            raise ValueError(
-                f"class_weight names regression task(s) {regression}; class "
-                "weights apply to classification tasks only."
-            )
-        return dict(class_weight)
-    if len(classifiers) == 1:
+    by_task = all(key in names for key in class_weight)
+    if not by_task and len(classifiers) == 1:
         task = next(t for t in tasks if t.name == classifiers[0])
         strangers = [k for k in class_weight if k not in set(task.classes.tolist())]
         if strangers:
@@ -194,7 +187,13 @@ def _class_weight_by_task(class_weight, tasks: Sequence[TaskSpec]) -> dict:
             )
         return {classifiers[0]: dict(class_weight)}
     check_known("class_weight", class_weight, names)
-    raise AssertionError("unreachable: a dict naming only tasks was read above")
+    regression = [k for k in class_weight if k not in classifiers]
+    if regression:
+        raise ValueError(
+            f"class_weight names regression task(s) {regression}; class "
+            "weights apply to classification tasks only."
+        )
+    return dict(class_weight)
 
 
 def _class_weights(task: TaskSpec, spec: Mapping) -> np.ndarray:

@@ -48,6 +48,7 @@ __all__ = [
     "refuse_keras_fit_arguments",
     "python_random_seeded",
     "check_lengths",
+    "declared_kinds",
     "feature_names",
 ]
 
@@ -634,6 +635,24 @@ def check_architecture_unchanged(now: Mapping, before: Mapping | None) -> None:
             "changed since it was built and shape the network. Set them back, or "
             "fit with warm_start=False to build a new network."
         )
+
+
+def declared_kinds(tasks) -> list | None:
+    """The task kinds the ``tasks`` parameter declares (None: not declared,
+    inferred from y at fit).
+
+    Examples
+    --------
+    >>> declared_kinds("regression"), declared_kinds({"a": None}), declared_kinds(None)
+    (['regression'], [None], None)
+    """
+    if isinstance(tasks, str):
+        return [tasks]
+    if isinstance(tasks, Mapping):
+        return list(tasks.values())
+    if isinstance(tasks, list | tuple):
+        return list(tasks)
+    return None
 
 
 def draw_seed(random_state) -> int:

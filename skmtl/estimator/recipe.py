@@ -52,6 +52,7 @@ from .parameters import (
     architecture_key,
     check_architecture_unchanged,
     check_lengths,
+    declared_kinds,
     feature_names,
     python_random_seeded,
 )
@@ -199,10 +200,8 @@ def encode_data(params, X, y, sample_weight, previous, classes) -> _Data:
 
 def _warn_column_vector(tasks, y) -> None:
     """scikit-learn's warning for a ``(n, 1)`` y where one task was declared."""
-    one_task = isinstance(tasks, str) or (
-        isinstance(tasks, Mapping | list | tuple) and len(tasks) == 1
-    )
-    if one_task and np.asarray(y).shape[1:] == (1,):
+    kinds = declared_kinds(tasks)
+    if kinds is not None and len(kinds) == 1 and np.asarray(y).shape[1:] == (1,):
         warn_user(
             "A column-vector y was passed when a 1d array was expected. Please "
             "change the shape of y to (n_samples, ), for example using ravel(). "

@@ -53,6 +53,7 @@ from .parameters import (
     ROUTING_PREFIXES,
     check_lengths,
     check_routed_names,
+    declared_kinds,
     draw_seed,
     numpydoc_parameters,
     predict_chunk,
@@ -261,13 +262,7 @@ class MultiTaskConvEstimator(InspectionMixin, BaseWrapper):
         return tags
 
     def _declared_kinds(self) -> list | None:
-        if isinstance(self.tasks, str):
-            return [self.tasks]
-        if isinstance(self.tasks, Mapping):
-            return list(self.tasks.values())
-        if isinstance(self.tasks, list | tuple):
-            return list(self.tasks)
-        return None
+        return declared_kinds(self.tasks)
 
     # ------------------------------------------------------- fitted state
     def __sklearn_is_fitted__(self) -> bool:
@@ -462,13 +457,13 @@ class MultiTaskConvEstimator(InspectionMixin, BaseWrapper):
         declared = set(BaseEstimator._get_param_names.__func__(type(self)))
         check_routed_names(params, declared)
         warn_inactive(params)
-        chunk = self._predict_chunk()  # a bad predict__batch_size fails here
         return recipe.FitSettings(
             params=params,
             config=TrainingConfig.of(params),
             callbacks=build_callbacks(self.callbacks, routed(params, "callbacks")),
             seed=draw_seed(self.random_state),
-            chunk=chunk,
+            # A bad predict__batch_size fails here, before training.
+            chunk=predict_chunk(routed(params, "predict")),
         )
 
     def _predict_chunk(self) -> int:
