@@ -43,6 +43,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..data.inputs import encode
+from ..data.targets import CLASSIFICATION
 from ..utils.validation import check_count
 
 __all__ = [
@@ -438,9 +440,6 @@ def explain(
     >>> explain(est.fitted_state_, X[:2], "density")["ampl"].shape
     (2, 64)
     """
-    from ..data.inputs import encode
-    from ..data.targets import CLASSIFICATION
-
     window = check_explain_arguments(method, window)
     names = [t.name for t in state.tasks]
     name = names[0] if task is None else task
