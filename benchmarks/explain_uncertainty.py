@@ -176,9 +176,9 @@ def explain_table(trunks, methods, n_train, n_test, epochs, seed) -> dict:
 
 def uncertainty_table(n_train, n_test, n_steps, epochs, seed) -> dict:
     from sklearn.metrics import accuracy_score, r2_score
-    from skmtl.datasets import make_sensor_tasks
 
     from skmtl import MultiTaskConvEstimator
+    from skmtl.datasets import make_sensor_tasks
     from skmtl.training.conformal import expected_calibration_error
 
     X, y = make_sensor_tasks(n_train, n_steps=n_steps, noise=1.0, random_state=seed)

@@ -125,11 +125,10 @@ def profiler_flops(model, schema) -> int | None:
 
 
 def build_default(n_steps: int, seed: int, filters=None):
-    from skmtl.datasets import make_sensor_tasks
-
     from skmtl import MultiTaskConvEstimator
     from skmtl.data.inputs import infer_schema
     from skmtl.data.targets import TargetEncoder
+    from skmtl.datasets import make_sensor_tasks
     from skmtl.nn.network import build_network, network_parameters
 
     X, y = make_sensor_tasks(64, n_steps=n_steps, random_state=seed)
@@ -223,9 +222,9 @@ def configurations() -> list[tuple[str, dict]]:
 def compare_configs(args: argparse.Namespace) -> list[dict]:
     import numpy as np
     from sklearn.metrics import accuracy_score, r2_score
-    from skmtl.datasets import make_sensor_tasks
 
     from skmtl import MultiTaskConvEstimator
+    from skmtl.datasets import make_sensor_tasks
 
     X, y = make_sensor_tasks(args.train, n_steps=args.n_steps, random_state=args.seed)
     X_test, y_test = make_sensor_tasks(

@@ -127,6 +127,7 @@ def write_dataset(
     never holds more than one chunk.
     """
     import numpy as np
+
     from skmtl.datasets import make_sensor_tasks
 
     os.makedirs(directory, exist_ok=True)

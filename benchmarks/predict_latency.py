@@ -257,9 +257,8 @@ def print_tables(results: list[dict]) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     """Fit, time, print the tables; return the measurements."""
-    from skmtl.datasets import make_sensor_tasks
-
     from skmtl import MultiTaskConvEstimator
+    from skmtl.datasets import make_sensor_tasks
 
     print("== predict latency: skmtl vs raw Keras on the same model ==")
     print(environment())

@@ -115,9 +115,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     from sklearn.model_selection import GridSearchCV, KFold
-    from skmtl.datasets import make_sensor_tasks
 
     from skmtl import MultiTaskConvEstimator
+    from skmtl.datasets import make_sensor_tasks
 
     print("search_memory:", environment())
     print(f"load average {load_average()}; gc before readings: {args.gc}")

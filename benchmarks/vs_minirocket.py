@@ -65,10 +65,10 @@ def main(argv=None) -> dict:
 
     import numpy as np
     from aeon.classification.convolution_based import MiniRocketClassifier
-    from skmtl.datasets import make_sensor_tasks
 
     from skmtl import MultiTaskConvEstimator
     from skmtl.data.inputs import encode
+    from skmtl.datasets import make_sensor_tasks
 
     X, y = make_sensor_tasks(
         args.train + args.test, n_steps=args.n_steps, random_state=0

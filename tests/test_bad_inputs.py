@@ -41,11 +41,11 @@ import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
-from skmtl.datasets import make_sensor_tasks
-from skmtl.persistence import SkmtlFileError
 
 from skmtl import MultiTaskConvEstimator, load, to_structured
 from skmtl.cli.command import main as cli_main
+from skmtl.datasets import make_sensor_tasks
+from skmtl.persistence import SkmtlFileError
 
 from .conftest import TINY
 
@@ -1741,6 +1741,7 @@ def test_regression_targets_of_a_large_scale_are_scaled_safely(ctx):
 
 def test_export_maps_the_names_tensorflow_refuses(ctx, tmp_path):
     import tensorflow as tf
+
     from skmtl.export import signature_input_names
 
     X = {ODD_FIELD_NAMES[k]: v for k, v in _fields(ctx.X).items()}

@@ -17,9 +17,9 @@ import textwrap
 
 import numpy as np
 import pytest
-from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator
+from skmtl.datasets import make_sensor_tasks
 from skmtl.nn.exact import ExactDense, matmul_exact
 from skmtl.nn.rocket import MiniRocketFeatures
 

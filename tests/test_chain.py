@@ -9,10 +9,10 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator, load
 from skmtl.data.targets import TargetEncoder
+from skmtl.datasets import make_sensor_tasks
 from skmtl.nn.chain import TaskOutputs
 from skmtl.nn.network import task_heads
 

@@ -150,9 +150,8 @@ def test_an_npz_declaring_more_than_the_memory_is_refused_before_reading(tmp_pat
 
 
 def test_a_saved_model_gets_a_new_file_s_mode_not_a_private_one(tmp_path):
-    from skmtl.datasets import make_sensor_tasks
-
     from skmtl import MultiTaskConvEstimator
+    from skmtl.datasets import make_sensor_tasks
 
     X, y = make_sensor_tasks(20, n_steps=16, random_state=0)
     est = MultiTaskConvEstimator(filters=(2,), dense_units=4, epochs=1, random_state=0)

@@ -9,13 +9,13 @@ sampling error (80-100 calibration rows: a standard error of about 0.03).
 import numpy as np
 import pytest
 from sklearn.metrics import r2_score
-from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator, budget, shrinkage
 from skmtl import session as session_module
 from skmtl.data.holdout import plan_rows, row_keys
 from skmtl.data.inputs import encode, infer_schema
 from skmtl.data.targets import TargetEncoder, TaskSpec
+from skmtl.datasets import make_sensor_tasks
 from skmtl.estimator import recipe as estimator_module
 from skmtl.nn.rocket import rocket_layers
 from skmtl.training.batching import TaskBatches

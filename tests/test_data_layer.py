@@ -25,6 +25,9 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 from sklearn.pipeline import Pipeline
+
+from skmtl.data.sample_weights import apply_class_weight, apply_sample_weight
+from skmtl.data.targets import TargetEncoder
 from skmtl.metrics import (
     check_score_weights,
     combined_score,
@@ -32,9 +35,6 @@ from skmtl.metrics import (
     task_column,
     task_scorer,
 )
-
-from skmtl.data.sample_weights import apply_class_weight, apply_sample_weight
-from skmtl.data.targets import TargetEncoder
 
 KINDS = {"material": "classification", "density": "regression"}
 Y_TRUE = pd.DataFrame(

@@ -10,6 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
 from skmtl.datasets import make_sensor_tasks
 
 pd = pytest.importorskip("pandas")

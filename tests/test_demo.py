@@ -13,10 +13,10 @@ import sys
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, r2_score
-from skmtl.datasets import make_sensor_tasks
 
 from skmtl import load
 from skmtl.cli.command import main
+from skmtl.datasets import make_sensor_tasks
 
 METRICS = (
     r"^\s+(material accuracy|material macro-F1|density R\^2|density MAE)\s+(-?[\d.]+)$"

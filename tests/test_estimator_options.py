@@ -19,9 +19,9 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 from sklearn.utils import get_tags
-from skmtl.persistence import SkmtlFileError
 
 from skmtl import MultiTaskConvEstimator, load
+from skmtl.persistence import SkmtlFileError
 
 from .conftest import TINY_CONV
 

@@ -4,9 +4,9 @@ the sanity checks of Adebayo et al. (2018) on a planted informative window."""
 import keras
 import numpy as np
 import pytest
-from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator
+from skmtl.datasets import make_sensor_tasks
 from skmtl.estimator.recipe import build_model
 from skmtl.inspect.explain import METHODS, occlusion_windows
 from skmtl.nn.network import with_task_outputs

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
-from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator, load
+from skmtl.datasets import make_sensor_tasks
 
 from .conftest import TINY, TINY_CONV
 

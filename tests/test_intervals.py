@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.utils._param_validation import InvalidParameterError
-from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator, load
 from skmtl import session as session_module
+from skmtl.datasets import make_sensor_tasks
 from skmtl.training.conformal import (
     Calibration,
     conformal_quantile,

@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import KFold, cross_val_score
-from skmtl.datasets import make_sensor_tasks
-from skmtl.metrics import task_scorer
 
 from skmtl import MultiTaskConvEstimator, load
+from skmtl.datasets import make_sensor_tasks
+from skmtl.metrics import task_scorer
 
 TINY = {"filters": (4,), "dense_units": 8, "epochs": 1, "random_state": 0}
 

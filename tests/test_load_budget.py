@@ -19,9 +19,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from skmtl.persistence import SkmtlFileError
 
 from skmtl import load
+from skmtl.persistence import SkmtlFileError
 
 from .conftest import run_python
 
@@ -201,9 +201,8 @@ def craft(good: Path, name: str, folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def good_file(tmp_path_factory):
-    from skmtl.datasets import make_sensor_tasks
-
     from skmtl import MultiTaskConvEstimator
+    from skmtl.datasets import make_sensor_tasks
 
     X, y = make_sensor_tasks(60, n_steps=32, random_state=0)
     est = MultiTaskConvEstimator(

@@ -26,7 +26,6 @@ def test_from_import_and_attribute_access_of_an_old_path():
 
 def test_a_patch_through_the_old_path_reaches_the_code(monkeypatch):
     import skmtl.budget
-
     from skmtl.training.budget import auto_budget
 
     before = auto_budget(1000, 32).epochs

@@ -13,11 +13,11 @@ import pytest
 import sklearn
 from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score
 from sklearn.model_selection import GridSearchCV, KFold
-from skmtl.metrics import task_scorer
 
 from skmtl import MultiTaskConvEstimator
 from skmtl.data.sample_weights import apply_class_weight, apply_sample_weight
 from skmtl.data.targets import TargetEncoder
+from skmtl.metrics import task_scorer
 
 from .conftest import TINY, TINY_CONV
 

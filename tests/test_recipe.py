@@ -6,9 +6,9 @@ import warnings
 
 import numpy as np
 import pytest
-from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator
+from skmtl.datasets import make_sensor_tasks
 from skmtl.estimator import recipe
 from skmtl.estimator.parameters import (
     ARCHITECTURE,

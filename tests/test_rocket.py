@@ -304,8 +304,8 @@ def test_every_weighting_trains_the_default_network():
 
 def test_gradnorm_without_a_shared_trainable_layer_is_refused_before_training():
     import keras
-    from skmtl.datasets import make_sensor_tasks
 
+    from skmtl.datasets import make_sensor_tasks
     from skmtl.nn.network import build_inputs
 
     def separate_heads(schema, tasks):
@@ -334,9 +334,8 @@ def test_the_features_a_fit_trains_on_are_those_the_network_gives(monkeypatch):
     layer's own float32 scaling in NumPy): they must equal, bit for bit, what
     the fitted trunk gives for the same rows, and the scales must equal those
     of adapting the layer on its own."""
-    from skmtl.datasets import make_sensor_tasks
-
     from skmtl import session as session_module
+    from skmtl.datasets import make_sensor_tasks
     from skmtl.nn.frozen import FEATURES_INPUT
     from skmtl.nn.rocket import rocket_layers
 

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import Ridge
-from skmtl.datasets import make_sensor_tasks
 
 import skmtl.training.shrinkage
 from skmtl import MultiTaskConvEstimator, load
+from skmtl.datasets import make_sensor_tasks
 from skmtl.training.shrinkage import _loo_residuals, ridge_loo
 
 

@@ -14,7 +14,12 @@ def test_ruff(command):
     ruff = shutil.which("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed (it comes with the [test] extra)")
+    # --no-cache: a stale .ruff_cache once hid errors that a clean checkout shows.
     result = subprocess.run(
-        [ruff, *command, "."], cwd=ROOT, capture_output=True, text=True, check=False
+        [ruff, *command, "--no-cache", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

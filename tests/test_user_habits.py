@@ -12,10 +12,10 @@ import warnings
 
 import numpy as np
 import pytest
-from skmtl.datasets import make_sensor_tasks
 
 from skmtl import MultiTaskConvEstimator, from_aeon, to_structured
 from skmtl.data.inputs import check_input_list, infer_schema, to_named_arrays
+from skmtl.datasets import make_sensor_tasks
 
 TINY = {"filters": (4,), "dense_units": 8, "batch_size": 16, "random_state": 0}
 
@@ -435,6 +435,7 @@ def test_plot_history_says_standardised_units_and_keeps_legends_off_curves(data)
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from skmtl.plotting import plot_history
 
     X, y = data
