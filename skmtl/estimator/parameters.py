@@ -286,8 +286,9 @@ Overridden by ``optimizer__learning_rate`` if that is given.""",
         help="samples per batch",
         type="int",
         doc="""\
-Samples per gradient step (``predict__batch_size`` sets the chunk
-size of ``predict``).""",
+Samples per gradient step (``predict__batch_size`` sets the most
+rows of one forward pass at ``predict``; a MiniRocket trunk passes
+fewer, sized to stay in the CPU's caches).""",
     ),
     Parameter(
         "epochs",

@@ -21,7 +21,7 @@ import tensorflow as tf
 from ..data.ragged import length_ordered_chunks
 from .chain import SHARED_DENSE
 from .masking import MaskedDownsample, SplitMask
-from .rocket import MiniRocketFeatures
+from .rocket import MiniRocketFeatures, rows_per_pass
 
 __all__ = ["FEATURES_INPUT", "behind_dropout", "split_frozen_trunk", "trunk_features"]
 
@@ -146,7 +146,9 @@ def trunk_features(
 ) -> dict[str, np.ndarray]:
     """The trunk's features of every sample, as ``{"features": (n, k)}``.
 
-    Computed in chunks of 256 rows through one traced function (float32).
+    Computed in chunks of at most 256 rows (fewer for a MiniRocket trunk:
+    :func:`~skmtl.nn.rocket.rows_per_pass`) through one traced function
+    (float32).
 
     Parameters
     ----------
@@ -187,7 +189,8 @@ def trunk_features(
         fn = lambda batch: traced(batch)[1]  # noqa: E731
     n_samples = len(inputs[names[0]])
     out = None
-    for rows in length_ordered_chunks(inputs, n_samples, _CHUNK):
+    chunk = rows_per_pass(trunk, _CHUNK)
+    for rows in length_ordered_chunks(inputs, n_samples, chunk):
         batch = {
             name: np.asarray(inputs[name][rows], dtype=np.float32) for name in names
         }

@@ -20,6 +20,7 @@ from ..data.inputs import InputSchema, encode
 from ..data.ragged import PAD_STEPS, length_ordered_chunks
 from ..data.targets import CLASSIFICATION, TargetEncoder, TaskSpec
 from ..nn.frozen import FEATURES_INPUT, split_frozen_trunk
+from ..nn.rocket import rows_per_pass
 from ..utils.warnings import warn_user
 from .conformal import Calibration
 
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 
-# Rows per forward pass at predict: bounds the activations held in memory.
+# Most rows per forward pass at predict: bounds the activations held in memory.
 PREDICT_CHUNK = 256
 
 
@@ -136,8 +137,11 @@ class FittedState:
     def forward(
         self, inputs: Mapping[str, np.ndarray], n_samples: int, chunk: int
     ) -> dict[str, np.ndarray]:
-        """Raw network outputs for encoded inputs, ``chunk`` rows at a time."""
+        """Raw network outputs for encoded inputs, ``chunk`` rows at a time
+        (fewer through a MiniRocket trunk: :func:`~skmtl.nn.rocket.rows_per_pass`)."""
         forward = self.predict_function()
+        if n_samples > 8:
+            chunk = rows_per_pass(self.model, chunk)
         # Variable-length recordings go in order of length (each chunk pads to
         # its own longest; a recording's outputs do not depend on its batch).
         out = {}
