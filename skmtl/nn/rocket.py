@@ -445,20 +445,24 @@ class MiniRocketFeatures(keras.layers.Layer):
             tf.transpose(x, (0, 2, 1)), [[0, 0], [0, 0], [margin, margin + extra]]
         )
 
-    def _convolve(self, x, i: int):
-        """``(batch, 84, steps)`` outputs of the 84 kernels at dilation index i
-        ("same" padding), in kernel order (a ragged layer's ``x`` carries its
-        mask channel; the outputs then span the batch's steps)."""
+    def _own_convolutions(self, x, i: int):
+        """``(84, steps)``: kernel k's outputs at dilation index i ("same"
+        padding) on series k of ``x``, 84 series (a ragged layer's ``x``
+        carries its mask channel; the outputs then span the batch's steps).
+
+        One kernel per series, not all 84 on each: 84x less work than the
+        full convolution, and the same sums (exact on the grid with ``exact``).
+        """
         import tensorflow as tf
 
-        weights = tf.constant(self._weights_matrix(i), dtype=x.dtype)
+        weights = tf.constant(self._weights_matrix(i)[:, None, :], dtype=x.dtype)
         if self.ragged:
             series = self._series(self._recordings(x)[0], ragged=True)
             steps = tf.shape(series)[1]
             taps = self._taps(self._pad(series, 0), int(self.dilations[i]), steps)
-            return tf.matmul(weights, taps)
+            return tf.matmul(weights, taps)[:, 0]
         taps = self._taps(self._pad(self._series(x)), int(self.dilations[i]))
-        return tf.matmul(weights, taps)[:, :, : self.n_steps]
+        return tf.matmul(weights, taps)[:, 0, : self.n_steps]
 
     def _raw_features(self, x):
         if self.ragged:
@@ -668,9 +672,9 @@ class MiniRocketFeatures(keras.layers.Layer):
         start = 0
         for i, n in enumerate(self.features_per_dilation):
             rows = rng.integers(len(x), size=_N_KERNELS)
-            conv = np.asarray(self._convolve(ops.convert_to_tensor(trimmed(rows)), i))
-            # Kernel k's output on its own series (its own steps): the diagonal.
-            own = conv[np.arange(_N_KERNELS), np.arange(_N_KERNELS)]
+            # Kernel k's output on its own series (its own steps).
+            own = self._own_convolutions(ops.convert_to_tensor(trimmed(rows)), i)
+            own = np.asarray(own)
             if lengths is not None:
                 own = [o[:length] for o, length in zip(own, lengths[rows], strict=True)]
             q = quantiles[start : start + _N_KERNELS * int(n)].reshape(_N_KERNELS, n)
