@@ -55,12 +55,13 @@ _ADAPT_ROWS = 512
 #: most features constant (one row: all of them), scaled to 0 for good.
 MIN_ADAPT_ROWS = 4
 _ADAPT_CHUNK = 64
-#: Bytes of comparisons (84 kernels x biases x steps, one byte each) one
-#: forward pass makes at a dilation: rows are passed in chunks this size, not
-#: hundreds. Rows per second against 256-row passes, interleaved: 1.23x at 16
+#: Bytes of comparisons (84 kernels x biases x steps, one byte each) that one
+#: forward pass makes at its widest dilation: rows go through in chunks of
+#: about this size, not of hundreds, so the comparisons stay in the CPU's
+#: caches. Rows per second against 256-row passes, interleaved: 1.23x at 16
 #: rows of 468 steps (0.9 MB a row), 1.11x at 32-64 rows of 150 steps, 1.07x
-#: at 64-128 rows of 60 steps (16-32 MiB in each); 4x smaller or larger
-#: passes gave less.
+#: at 64-128 rows of 60 steps (12-26 MB in each); 4x smaller or larger passes
+#: gained less.
 PASS_BYTES = 16 * 2**20
 #: Longest signal the "rocket" branch convolves; longer ones are averaged down.
 MAX_STEPS = 512
@@ -693,12 +694,12 @@ class MiniRocketFeatures(keras.layers.Layer):
             self.feature_mean.assign(np.zeros(self.n_outputs, np.float32))
             self.feature_scale.assign(np.ones(self.n_outputs, np.float32))
             return
-        chunks = []
-        chunk = min(_ADAPT_CHUNK, self.rows_per_pass)
-        for rows in np.array_split(sample, max(1, -(-len(sample) // chunk))):
-            chunk = ops.convert_to_tensor(trimmed(rows))
-            chunks.append(np.asarray(self._raw_features(chunk)))
-        self.set_scales(np.concatenate(chunks))
+        features = []
+        per_pass = min(_ADAPT_CHUNK, self.rows_per_pass)
+        for rows in np.array_split(sample, max(1, -(-len(sample) // per_pass))):
+            batch = ops.convert_to_tensor(trimmed(rows))
+            features.append(np.asarray(self._raw_features(batch)))
+        self.set_scales(np.concatenate(features))
 
     def set_scales(self, features: np.ndarray) -> None:
         """Set the features' mean and scale from raw ``features`` of training
