@@ -250,6 +250,34 @@ def test_fit_trains_heads_and_keeps_the_trunk(rocket_fit):
     assert est.predict(X).shape == y.shape
 
 
+def test_predict_passes_cache_sized_chunks_with_the_same_outputs(
+    rocket_fit, monkeypatch
+):
+    from skmtl.nn import rocket
+
+    est, X, _ = rocket_fit
+    expected = est.predict_proba(X)
+    state = est.fitted_state_
+    traced = state.predict_function()
+    sizes = []
+
+    def recording(batch):
+        sizes.append(len(next(iter(batch.values()))))
+        return traced(batch)
+
+    # A pass budget this small gives the floor of 8 rows a pass.
+    monkeypatch.setattr(rocket, "PASS_BYTES", 1)
+    monkeypatch.setitem(state.__dict__, "_predict_fn", recording)
+    layer = next(rocket.rocket_layers(est.model_))
+    assert layer.rows_per_pass == 8
+    assert rocket.rows_per_pass(est.model_, 256) == 8
+    assert rocket.rows_per_pass(est.model_, 5) == 5
+    got = est.predict_proba(X)
+    assert sizes == [8] * 7 + [4]  # 60 rows
+    for task in expected:
+        np.testing.assert_array_equal(got[task], expected[task])
+
+
 def test_save_load_and_export_keep_predictions(rocket_fit, tmp_path):
     from skmtl import load
 
