@@ -287,8 +287,8 @@ Overridden by ``optimizer__learning_rate`` if that is given.""",
         type="int",
         doc="""\
 Samples per gradient step (``predict__batch_size`` sets the most
-rows of one forward pass at ``predict``; a MiniRocket trunk passes
-fewer, sized to stay in the CPU's caches).""",
+rows of one forward pass at ``predict``; on a CPU a MiniRocket trunk
+passes fewer, sized to stay in its caches).""",
     ),
     Parameter(
         "epochs",

@@ -852,9 +852,11 @@ def rocket_layers(model: keras.Model) -> Iterator[MiniRocketFeatures]:
 
 
 def rows_per_pass(model: keras.Model, rows: int) -> int:
-    """``rows``, or fewer where ``model`` has a MiniRocket layer: the rows of
-    one forward pass (:attr:`MiniRocketFeatures.rows_per_pass`). Features and
-    outputs do not depend on it (the layer is batch-invariant).
+    """``rows``, or fewer where ``model`` has a MiniRocket layer and runs on
+    the CPU: the rows of one forward pass
+    (:attr:`MiniRocketFeatures.rows_per_pass`). Features and outputs do not
+    depend on it (the layer is batch-invariant). A GPU keeps ``rows``: its
+    comparisons stay in its own memory, and it wants large batches.
 
     Examples
     --------
@@ -864,6 +866,10 @@ def rows_per_pass(model: keras.Model, rows: int) -> int:
     >>> rows_per_pass(model, 256), rows_per_pass(model, 4)
     (18, 4)
     """
+    import tensorflow as tf
+
+    if tf.config.list_logical_devices("GPU"):
+        return rows
     for layer in rocket_layers(model):
         rows = min(rows, layer.rows_per_pass)
     return rows
