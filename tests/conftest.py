@@ -9,17 +9,27 @@ import pytest
 
 
 def run_python(code: str) -> str:
-    """Run ``code`` in a fresh interpreter (TensorFlow quiet); return its stdout."""
+    """Run ``code`` in a fresh interpreter (TensorFlow quiet); return its stdout.
+
+    The child sees no environment but oneDNN's settings: a suite run with
+    ``ONEDNN_MAX_CPU_ISA=AVX2`` (an AVX2 machine's kernels) runs its children
+    on the same kernels, as they would be on such a machine.
+    """
+    import os
     import subprocess
     import sys
     import textwrap
 
+    env = {"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""}
+    env.update(
+        {k: v for k, v in os.environ.items() if k.startswith(("ONEDNN_", "DNNL_"))}
+    )
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         check=False,
-        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""},
+        env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
