@@ -487,37 +487,29 @@ class MiniRocketFeatures(keras.layers.Layer):
             conv = tf.reshape(conv, (_N_KERNELS, -1, steps))
             if mask is not None:
                 conv = conv + tf.constant(mask[:, None, :], dtype=x.dtype)
-            parts.append(self._ppv(conv, i, order, self._chunks, length, True))
+            parts.append(self._ppv(conv, i, order, self._chunks, length[:, :, None]))
         features = tf.concat(parts, axis=0) if len(parts) > 1 else parts[0]
         return tf.transpose(features)
 
-    def _ppv(self, conv, i: int, order, chunks, length, kernels_first=False):
-        """``(batch, 84 * biases)`` proportions of ``conv``, ``(batch, 84,
+    def _ppv(self, conv, i: int, order, chunks, length):
+        """``(84 * biases, batch)`` proportions of ``conv``, ``(84, batch,
         steps)``, above each bias of dilation index i (steps to skip read
-        -inf), over ``length`` steps; ``kernels_first``: ``conv`` is ``(84,
-        batch, steps)`` and the result ``(84 * biases, batch)``."""
+        -inf), over ``length`` steps (broadcast against ``(84, biases,
+        batch)``)."""
         import tensorflow as tf
 
         biases = tf.gather(self.biases[i], order, axis=0)
         n = int(biases.shape[-1])
-        # (batch, 84, biases, steps), or (84, biases, batch, steps): the one
-        # big tensor, and most of the layer's time. Counted in uint8 over
-        # chunks of at most 255 steps, then in float32: the comparisons cast
-        # to float32 moved 4x the bytes and took 1.5-1.8x as long (64 rows).
-        # Counts are exact.
-        if kernels_first:
-            hits = conv[:, None] > biases[:, :, None, None]
-            shape = tf.stack([_N_KERNELS, n, -1, *chunks])
-            length = length[:, :, None]
-        else:
-            hits = conv[:, :, None, :] > biases[None, :, :, None]
-            shape = tf.stack([-1, _N_KERNELS, n, *chunks])
-        counts = tf.reduce_sum(tf.reshape(tf.cast(hits, tf.uint8), shape), axis=-1)
+        # (84, biases, batch, steps): the one big tensor, and most of the
+        # layer's time. Counted in uint8 over chunks of at most 255 steps,
+        # then in float32: the comparisons cast to float32 moved 4x the bytes
+        # and took 1.5-1.8x as long (64 rows). Counts are exact.
+        hits = tf.cast(conv[:, None] > biases[:, :, None, None], tf.uint8)
+        shape = tf.stack([_N_KERNELS, n, -1, *chunks])
+        counts = tf.reduce_sum(tf.reshape(hits, shape), axis=-1)
         counts = tf.reduce_sum(tf.cast(counts, conv.dtype), axis=-1)
         ppv = counts / tf.cast(length, conv.dtype)
-        if kernels_first:
-            return tf.reshape(ppv, (_N_KERNELS * n, -1))
-        return tf.reshape(ppv, (-1, _N_KERNELS * n))
+        return tf.reshape(ppv, (_N_KERNELS * n, -1))
 
     def _recordings(self, x):
         """A ragged input's values about the field's background level, zero
@@ -540,11 +532,13 @@ class MiniRocketFeatures(keras.layers.Layer):
 
         values, mask = self._recordings(x)
         lengths = tf.reduce_sum(mask, axis=1, keepdims=True)  # (batch, 1, 1)
-        series = tf.transpose(self._series(values, ragged=True), (0, 2, 1))
+        # Channels first, as in _raw_features: (series, batch, steps).
+        series = tf.transpose(self._series(values, ragged=True), (2, 0, 1))
         steps = tf.shape(series)[2]
+        per_row = tf.reshape(lengths, (1, -1, 1))  # (1, batch, 1)
         # Rows of each dilation's kernels (in the features' order) that read
         # the valid part of the output where a recording has one.
-        reads_valid = np.arange(_N_KERNELS)[:, None] >= _N_KERNELS // 2
+        reads_valid = np.arange(_N_KERNELS)[:, None, None] >= _N_KERNELS // 2
         parts = []
         for i, (dilation, order, weights) in enumerate(self._ragged_plans()):
             pad = (_KERNEL_LENGTH - 1) * dilation // 2
@@ -556,19 +550,24 @@ class MiniRocketFeatures(keras.layers.Layer):
             width = chunks * chunk
             padded = tf.pad(series, [[0, 0], [0, 0], [2 * pad, width - steps]])
             taps = tf.concat(
-                [padded[:, :, j * dilation : j * dilation + width] for j in range(9)],
-                axis=1,
+                [padded[..., j * dilation : j * dilation + width] for j in range(9)],
+                axis=0,
             )
-            conv = tf.matmul(tf.constant(weights, dtype=x.dtype), taps)
-            valid = tf.logical_and(reads_valid, lengths - 2 * pad >= 1)
+            conv = tf.matmul(
+                tf.constant(weights, dtype=x.dtype),
+                tf.reshape(taps, (9 * self.n_series, -1)),
+            )
+            conv = tf.reshape(conv, (_N_KERNELS, -1, width))  # (84, batch, width)
+            valid = tf.logical_and(reads_valid, per_row - 2 * pad >= 1)
             start = tf.where(valid, 2.0 * pad, 0.0)
-            stop = tf.where(valid, lengths, lengths + 2 * pad)
+            stop = tf.where(valid, per_row, per_row + 2 * pad)
             position = tf.cast(tf.range(width), x.dtype)
             inside = tf.logical_and(position >= start, position < stop)
             conv = tf.where(inside, conv, tf.constant(-np.inf, x.dtype))
-            parts.append(self._ppv(conv, i, order, (chunks, chunk), stop - start))
-        parts.append(self._summary(values, lengths))
-        return tf.concat(parts, axis=-1)
+            length = tf.transpose(stop - start, (0, 2, 1))  # (84, 1, batch)
+            parts.append(self._ppv(conv, i, order, (chunks, chunk), length))
+        features = tf.transpose(tf.concat(parts, axis=0))
+        return tf.concat([features, self._summary(values, lengths)], axis=-1)
 
     def _summary(self, values, lengths):
         """``(batch, channels + 1)``: each recording's mean level per channel
