@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..utils.names import check_name, repeated
+from ..utils.names import check_name, check_unique_columns, repeated
 from ..utils.warnings import warn_user
 from .dtypes import check_numeric_dtype
 from .ragged import RaggedSignal
@@ -546,14 +546,7 @@ def to_named_arrays(X) -> tuple[dict[str, np.ndarray], str]:
         if all(named):
             for col in X.columns:
                 check_name(col, "DataFrame column")
-        duplicated = list(dict.fromkeys(X.columns[X.columns.duplicated()]))
-        if duplicated:
-            # X[col] of a duplicated name is a frame: it would become a signal.
-            raise ValueError(
-                f"X has duplicate column names {duplicated}; each field needs its "
-                "own name. Rename or drop the duplicates, e.g. "
-                "X = X.loc[:, ~X.columns.duplicated()]."
-            )
+        check_unique_columns(X, "X", "field")
         # Unnamed columns (0, 1, ...) become fields "0", "1", ...
         arrays = {str(col): _frame_column(str(col), X[col]) for col in X.columns}
     else:

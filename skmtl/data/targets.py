@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from ..utils.names import check_known
+from ..utils.names import check_known, check_unique_columns
 from .kind_hints import warn_guessed_kinds
 
 __all__ = [
@@ -194,14 +194,7 @@ def target_columns(y) -> tuple[str, dict[str, object]]:
                     f"y column names must be strings (they name the tasks); got "
                     f"{col!r}. Rename them, e.g. y.columns = y.columns.astype(str)."
                 )
-        duplicated = list(dict.fromkeys(y.columns[y.columns.duplicated()]))
-        if duplicated:
-            # y[col] of a duplicated name is a frame: it would become one task.
-            raise ValueError(
-                f"y has duplicate column names {duplicated}; each task needs its "
-                "own name. Rename or drop the duplicates, e.g. "
-                "y = y.loc[:, ~y.columns.duplicated()]."
-            )
+        check_unique_columns(y, "y", "task")
         return "frame", {col: y[col] for col in y.columns}
     if _is_series(y):
         name = y.name if isinstance(y.name, str) else "y"

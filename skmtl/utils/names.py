@@ -19,7 +19,14 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-__all__ = ["LayerNamer", "check_known", "check_name", "keras_stem", "repeated"]
+__all__ = [
+    "LayerNamer",
+    "check_known",
+    "check_name",
+    "check_unique_columns",
+    "keras_stem",
+    "repeated",
+]
 
 # TensorFlow's name-scope pattern, without "/" (Keras refuses it in layer
 # names) and ">" (legal, but surprising in a file path or a history key).
@@ -42,6 +49,38 @@ def repeated(names: Iterable[str]) -> list[str]:
     for name in names:
         (twice if name in seen else seen).add(name)
     return sorted(twice)
+
+
+def check_unique_columns(frame, name: str, member: str) -> None:
+    """Refuse a DataFrame whose columns repeat a name: ``frame[col]`` of such a
+    name is itself a frame, which would become one ``member`` (a signal, a
+    task) built from several columns.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    name : str
+        The argument, for the message (``"X"``, ``"y"``).
+    member : str
+        What each column is (``"field"``, ``"task"``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame([[1, 2, 3]], columns=["a", "b", "a"])
+    >>> check_unique_columns(frame, "X", "field")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: X has duplicate column names ['a']; each field needs its own name...
+    """
+    columns = frame.columns
+    duplicated = list(dict.fromkeys(columns[columns.duplicated()]))
+    if duplicated:
+        raise ValueError(
+            f"{name} has duplicate column names {duplicated}; each {member} "
+            "needs its own name. Rename or drop the duplicates, e.g. "
+            f"{name} = {name}.loc[:, ~{name}.columns.duplicated()]."
+        )
 
 
 def check_known(
