@@ -140,8 +140,7 @@ class FittedState:
         """Raw network outputs for encoded inputs, ``chunk`` rows at a time
         (fewer through a MiniRocket trunk: :func:`~skmtl.nn.rocket.rows_per_pass`)."""
         forward = self.predict_function()
-        if n_samples > 8:
-            chunk = rows_per_pass(self.model, chunk)
+        chunk = rows_per_pass(self.model, chunk)
         # Variable-length recordings go in order of length (each chunk pads to
         # its own longest; a recording's outputs do not depend on its batch).
         out = {}
