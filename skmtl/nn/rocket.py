@@ -390,22 +390,22 @@ class MiniRocketFeatures(keras.layers.Layer):
         kernels = self._kernel_values[i]  # (9, series, 84)
         return np.ascontiguousarray(kernels.reshape(-1, _N_KERNELS).T)
 
-    def _taps(self, padded, dilation: int, width=None, axis: int = 1):
+    def _taps(self, padded, dilation: int, width=None, axis: int = 1, margin=None):
         """``(batch, 9 * channels, width)``: the nine dilated shifts of the
         series, stacked (a dilated convolution's im2col); ``(9 * channels,
         batch, width)`` with ``axis=0``, for series laid out channels first.
 
-        ``padded`` is the series time last, zero-padded by ``4 * max(dilations)``
-        on the left and as much plus ``width - steps`` on the right (``width``:
-        the steps counted, the uint8 padding included; the static
-        ``_padded_steps`` unless given). A convolution is then one matrix
-        product per dilation: TensorFlow's CPU kernel for dilated ``Conv1D``
-        took 1.5-2.7x as long (1 and 64 rows of 468 steps x 2 channels) and
-        gave bit-identical outputs.
+        ``padded`` is the series time last, zero-padded by ``margin`` (``4 *
+        max(dilations)`` unless given) on the left and as much plus ``width -
+        steps`` on the right (``width``: the steps counted, the uint8 padding
+        included; the static ``_padded_steps`` unless given). A convolution is
+        then one matrix product per dilation: TensorFlow's CPU kernel for
+        dilated ``Conv1D`` took 1.5-2.7x as long (1 and 64 rows of 468 steps x
+        2 channels) and gave bit-identical outputs.
         """
         import tensorflow as tf
 
-        margin = self._margin
+        margin = self._margin if margin is None else margin
         width = self._padded_steps if width is None else width
         starts = [margin + (j - _KERNEL_LENGTH // 2) * dilation for j in range(9)]
         return tf.concat([padded[..., s : s + width] for s in starts], axis=axis)
@@ -549,10 +549,9 @@ class MiniRocketFeatures(keras.layers.Layer):
             chunk = (span + chunks - 1) // chunks
             width = chunks * chunk
             padded = tf.pad(series, [[0, 0], [0, 0], [2 * pad, width - steps]])
-            taps = tf.concat(
-                [padded[..., j * dilation : j * dilation + width] for j in range(9)],
-                axis=0,
-            )
+            # Read as padded by pad only: the extra pad zeros on the left give
+            # the outputs centred before the recording's start.
+            taps = self._taps(padded, dilation, width, axis=0, margin=pad)
             conv = tf.matmul(
                 tf.constant(weights, dtype=x.dtype),
                 tf.reshape(taps, (9 * self.n_series, -1)),
