@@ -280,6 +280,7 @@ def test_predict_passes_cache_sized_chunks_with_the_same_outputs(
     import tensorflow as tf
 
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["gpu"])
+    assert layer.rows_per_pass == float("inf")
     assert rocket.rows_per_pass(est.model_, 256) == 256
 
 

@@ -255,10 +255,15 @@ class MiniRocketFeatures(keras.layers.Layer):
             )
 
     @property
-    def rows_per_pass(self) -> int:
+    def rows_per_pass(self) -> int | float:
         """Rows whose comparisons at the widest dilation take about
         :data:`PASS_BYTES` (at least 8): a pass of that many keeps them in the
-        CPU's caches."""
+        CPU's caches. Unbounded (``inf``) where TensorFlow sees a GPU: the
+        comparisons stay in its memory, and it wants large batches."""
+        import tensorflow as tf
+
+        if tf.config.list_logical_devices("GPU"):
+            return float("inf")
         per_row = _N_KERNELS * int(self.features_per_dilation.max())
         return max(8, PASS_BYTES // (per_row * self._padded_steps))
 
@@ -853,8 +858,7 @@ def rows_per_pass(model: keras.Model, rows: int) -> int:
     """``rows``, or fewer where ``model`` has a MiniRocket layer and runs on
     the CPU: the rows of one forward pass
     (:attr:`MiniRocketFeatures.rows_per_pass`). Features and outputs do not
-    depend on it (the layer is batch-invariant). A GPU keeps ``rows``: its
-    comparisons stay in its own memory, and it wants large batches.
+    depend on it (the layer is batch-invariant).
 
     Examples
     --------
@@ -864,10 +868,6 @@ def rows_per_pass(model: keras.Model, rows: int) -> int:
     >>> rows_per_pass(model, 256), rows_per_pass(model, 4)
     (18, 4)
     """
-    import tensorflow as tf
-
-    if tf.config.list_logical_devices("GPU"):
-        return rows
     for layer in rocket_layers(model):
         rows = min(rows, layer.rows_per_pass)
     return rows
