@@ -154,7 +154,7 @@ def test_a_saved_model_gets_a_new_file_s_mode_not_a_private_one(tmp_path):
     from skmtl.datasets import make_sensor_tasks
 
     X, y = make_sensor_tasks(20, n_steps=16, random_state=0)
-    est = MultiTaskConvEstimator(filters=(2,), dense_units=4, epochs=1, random_state=0)
+    est = MultiTaskConvEstimator(filters=(84,), dense_units=4, epochs=1, random_state=0)
     mask = os.umask(0o022)
     try:
         est.fit(X, y).save(tmp_path / "m.skmtl")

@@ -45,21 +45,21 @@ SHRINK = {
         ),
         (
             "MultiTaskConvEstimator(epochs=20,",
-            "MultiTaskConvEstimator(epochs=1, filters=(4,),",
+            "MultiTaskConvEstimator(epochs=1, filters=(84,),",
         ),
     ],
     "getting-started.md": [
         ("make_sensor_tasks(300, n_steps=256,", "make_sensor_tasks(60, n_steps=64,"),
         (
             "MultiTaskConvEstimator(epochs=20,",
-            "MultiTaskConvEstimator(epochs=1, filters=(4,),",
+            "MultiTaskConvEstimator(epochs=1, filters=(84,),",
         ),
     ],
     "performance.md": [
         ("n, n_steps = 4000, 3750", "n, n_steps = 2000, 64"),
         (
             "MultiTaskConvEstimator(epochs=1,",
-            "MultiTaskConvEstimator(epochs=1, filters=(4,),",
+            "MultiTaskConvEstimator(epochs=1, filters=(84,),",
         ),
     ],
     # Fewer candidates, folds and epochs, where what the page prints is the same.
@@ -95,7 +95,7 @@ SHRINK = {
         ),
         (
             "MultiTaskConvEstimator(epochs=10,",
-            "MultiTaskConvEstimator(epochs=1, filters=(2,), dense_units=2,",
+            "MultiTaskConvEstimator(epochs=1, filters=(84,), dense_units=2,",
         ),
         (
             '{"loss_weights__material": [0.5, 1.0, 2.0], '

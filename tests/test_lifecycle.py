@@ -272,7 +272,7 @@ def test_a_warm_fit_refuses_changed_network_parameters(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         est.fit(X, y)
-    est.set_params(filters=(8,))
+    est.set_params(filters=(168,))
     with pytest.raises(ValueError, match=r"\['filters'\] changed since it was built"):
         est.fit(X, y)
 
@@ -370,7 +370,7 @@ def test_an_offset_signal_keeps_its_variation(tmp_path):
     labels = np.arange(n) % 2
     shape = np.sin(np.linspace(0, 3, steps))[None, :] * (2 * labels[:, None] - 1)
     X = {"s": 1e6 + 0.01 * (shape + 0.1 * rng.standard_normal((n, steps)))}
-    est = _est(epochs=30, learning_rate=1e-2, filters=(8,))
+    est = _est(epochs=30, learning_rate=1e-2, filters=(84,))
     est.fit(X, labels)
     spec = est.schema_["s"]
     assert spec.std[0] == pytest.approx(np.std(X["s"]), rel=1e-6)

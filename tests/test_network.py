@@ -261,6 +261,19 @@ def test_rocket_trunks_warn_about_the_filters_they_drop(trunk):
     assert _rocket_layer(model).n_features == 168  # the first value, as said
 
 
+@pytest.mark.parametrize("trunk", ["rocket", "minirocket"])
+def test_rocket_trunks_warn_when_asked_for_fewer_features_than_kernels(trunk):
+    schema = infer_schema({"s": np.random.rand(4, 32)})
+    kwargs = network_kwargs(trunk=trunk, filters=(4,))
+    with pytest.warns(UserWarning, match=r"filters=\(4,\)") as record:
+        model = build_network(schema, _tasks().tasks_, **kwargs, random_state=0)
+    (warning,) = record
+    assert "at least 84 features (one per kernel), so it uses 84" in str(
+        warning.message
+    )
+    assert _rocket_layer(model).n_features == 84  # as said
+
+
 def test_the_filters_warning_points_at_the_users_call():
     schema = infer_schema({"s": np.random.rand(4, 32)})
     with pytest.warns(UserWarning, match="drops") as record:

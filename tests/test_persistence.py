@@ -117,7 +117,7 @@ def test_unsaveable_parameters_come_back_as_defaults_with_a_warning(
 
     X, y = sensor_data
     est = MultiTaskConvEstimator(
-        filters=(4,), epochs=1, callbacks=[keras.callbacks.TerminateOnNaN()]
+        filters=(84,), epochs=1, callbacks=[keras.callbacks.TerminateOnNaN()]
     ).fit(X, y)
     est.save(tmp_path / "m.skmtl")
     with pytest.warns(UserWarning, match=r"\['callbacks'\] could not be saved"):

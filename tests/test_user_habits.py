@@ -399,7 +399,7 @@ def test_ts_files_fit_and_predict_from_the_command_line(tmp_path, capsys):
 
     folder = _archive("GunPoint")
     model = tmp_path / "m.skmtl"
-    tiny = ["--epochs", "1", "--param", "filters=(4,)", "--param", "dense_units=8"]
+    tiny = ["--epochs", "1", "--param", "filters=(84,)", "--param", "dense_units=8"]
     train = os.path.join(folder, "GunPoint_TRAIN.ts")
     assert main(["fit", train, "-o", str(model), *tiny, "-q"]) == 0  # no --target
     capsys.readouterr()

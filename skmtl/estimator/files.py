@@ -48,7 +48,7 @@ def load(path) -> MultiTaskConvEstimator:
     >>> from skmtl import MultiTaskConvEstimator, load
     >>> from skmtl.datasets import make_sensor_tasks
     >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
-    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(84,), epochs=1, random_state=0)
     >>> est = est.fit(X, y)
     >>> path = os.path.join(tempfile.mkdtemp(), "model.skmtl")
     >>> est.save(path)

@@ -105,7 +105,7 @@ class InspectionMixin:
         >>> from skmtl import MultiTaskConvEstimator
         >>> from skmtl.datasets import make_sensor_tasks
         >>> X, y = make_sensor_tasks(300, n_steps=32, random_state=0)
-        >>> est = MultiTaskConvEstimator(filters=(4,), epochs=2, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(84,), epochs=2, random_state=0)
         >>> band = est.fit(X, y).predict_interval(X, alpha=0.2)["density"]
         >>> band.shape, bool((band[:, 0] < band[:, 1]).all())
         ((300, 2), True)
@@ -156,7 +156,7 @@ class InspectionMixin:
         >>> from skmtl import MultiTaskConvEstimator
         >>> from skmtl.datasets import make_sensor_tasks
         >>> X, y = make_sensor_tasks(300, n_steps=32, random_state=0)
-        >>> est = MultiTaskConvEstimator(filters=(4,), epochs=2, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(84,), epochs=2, random_state=0)
         >>> sets = est.fit(X, y).predict_set(X, alpha=0.2)["material"]
         >>> sets.shape, sets.dtype
         ((300, 5), dtype('bool'))
@@ -215,7 +215,7 @@ class InspectionMixin:
         >>> from skmtl import MultiTaskConvEstimator
         >>> from skmtl.datasets import make_sensor_tasks
         >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
-        >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(84,), epochs=1, random_state=0)
         >>> relevance = est.fit(X, y).explain(X[:5], task="material")
         >>> relevance["ampl"].shape, relevance["temp"].shape
         ((5, 64), (5,))

@@ -203,8 +203,9 @@ sizes (8, 5, 3).""",
         doc="""\
 Width of each stage; its length is the number of stages. None takes the
 trunk's default: 10,000 features for "rocket" and "minirocket"
-(``filters[0]`` is their number), (16, 32, 64, 64) for "conv", the
-published (128, 256, 128) for "fcn" and (64, 128, 128) for "resnet".""",
+(``filters[0]`` is their number, rounded down to a multiple of 84; fewer
+than 84 warns and uses 84), (16, 32, 64, 64) for "conv", the published
+(128, 256, 128) for "fcn" and (64, 128, 128) for "resnet".""",
         active_when=("model", None),
     ),
     Parameter(

@@ -152,7 +152,7 @@ class MultiTaskConvEstimator(InspectionMixin, BaseWrapper):
     >>> from skmtl import MultiTaskConvEstimator
     >>> from skmtl.datasets import make_sensor_tasks
     >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
-    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(84,), epochs=1, random_state=0)
     >>> est = est.fit(X, y)
     >>> est.predict(X).columns.tolist()
     ['material', 'density']
@@ -364,7 +364,7 @@ class MultiTaskConvEstimator(InspectionMixin, BaseWrapper):
         >>> from skmtl import MultiTaskConvEstimator
         >>> from skmtl.datasets import make_sensor_tasks
         >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
-        >>> est = MultiTaskConvEstimator(filters=(4,), epochs=2, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(84,), epochs=2, random_state=0)
         >>> est.fit(X, y).n_epochs_
         2
         >>> [key for key in est.history_ if key.startswith("material")]
@@ -402,7 +402,7 @@ class MultiTaskConvEstimator(InspectionMixin, BaseWrapper):
         >>> from skmtl import MultiTaskConvEstimator
         >>> from skmtl.datasets import make_sensor_tasks
         >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
-        >>> est = MultiTaskConvEstimator(filters=(4,), epochs=2, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(84,), epochs=2, random_state=0)
         >>> for _ in range(3):
         ...     est = est.partial_fit(X, y)
         >>> len(est.history_["loss"])
@@ -503,7 +503,7 @@ class MultiTaskConvEstimator(InspectionMixin, BaseWrapper):
         >>> from skmtl import MultiTaskConvEstimator
         >>> from skmtl.datasets import make_sensor_tasks
         >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
-        >>> est = MultiTaskConvEstimator(filters=(4,), epochs=2, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(84,), epochs=2, random_state=0)
         >>> pred = est.fit(X, y).predict(X)
         >>> list(pred.columns), pred["material"].dtype == y["material"].dtype
         (['material', 'density'], True)
@@ -545,7 +545,7 @@ class MultiTaskConvEstimator(InspectionMixin, BaseWrapper):
         >>> from skmtl import MultiTaskConvEstimator
         >>> from skmtl.datasets import make_sensor_tasks
         >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
-        >>> est = MultiTaskConvEstimator(filters=(4,), epochs=2, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(84,), epochs=2, random_state=0)
         >>> material = est.fit(X, y).predict_proba(X)["material"]
         >>> material.shape, bool(abs(material.sum(axis=1) - 1).max() < 1e-5)
         ((60, 5), True)
@@ -588,7 +588,7 @@ class MultiTaskConvEstimator(InspectionMixin, BaseWrapper):
         >>> from skmtl import MultiTaskConvEstimator
         >>> from skmtl.datasets import make_sensor_tasks
         >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
-        >>> est = MultiTaskConvEstimator(filters=(4,), epochs=2, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(84,), epochs=2, random_state=0)
         >>> score = est.fit(X, y).score(X, y)
         >>> isinstance(score, float) and score <= 1.0
         True
@@ -625,7 +625,7 @@ class MultiTaskConvEstimator(InspectionMixin, BaseWrapper):
         >>> from skmtl import MultiTaskConvEstimator
         >>> from skmtl.datasets import make_sensor_tasks
         >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
-        >>> est = MultiTaskConvEstimator(filters=(4,), epochs=2, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(84,), epochs=2, random_state=0)
         >>> est = est.fit(X, y)
         >>> path = os.path.join(tempfile.mkdtemp(), "model.skmtl")
         >>> est.save(path)
@@ -666,7 +666,7 @@ class MultiTaskConvEstimator(InspectionMixin, BaseWrapper):
         >>> from skmtl import MultiTaskConvEstimator
         >>> from skmtl.datasets import make_sensor_tasks
         >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
-        >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+        >>> est = MultiTaskConvEstimator(filters=(84,), epochs=1, random_state=0)
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     est.fit(X, y).export(os.path.join(tmp, "model"))
         ...     serve = tf.saved_model.load(os.path.join(tmp, "model"))

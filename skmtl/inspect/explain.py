@@ -210,7 +210,7 @@ def explain_inputs(
     >>> from skmtl.datasets import make_sensor_tasks
     >>> from skmtl.data.inputs import encode
     >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
-    >>> state = MultiTaskConvEstimator(filters=(4,), epochs=1,
+    >>> state = MultiTaskConvEstimator(filters=(84,), epochs=1,
     ...                                random_state=0).fit(X, y).fitted_state_
     >>> inputs, _ = encode(X, state.schema)
     >>> rel = explain_inputs(state, inputs, "density")
@@ -436,7 +436,7 @@ def explain(
     >>> from skmtl import MultiTaskConvEstimator
     >>> from skmtl.datasets import make_sensor_tasks
     >>> X, y = make_sensor_tasks(60, n_steps=64, random_state=0)
-    >>> est = MultiTaskConvEstimator(filters=(4,), random_state=0).fit(X, y)
+    >>> est = MultiTaskConvEstimator(filters=(84,), random_state=0).fit(X, y)
     >>> explain(est.fitted_state_, X[:2], "density")["ampl"].shape
     (2, 64)
     """

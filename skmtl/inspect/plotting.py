@@ -194,7 +194,7 @@ def plot_history(
     >>> from skmtl.datasets import make_sensor_tasks
     >>> from skmtl.plotting import plot_history
     >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
-    >>> est = MultiTaskConvEstimator(filters=(4,), dense_units=8, epochs=2,
+    >>> est = MultiTaskConvEstimator(filters=(84,), dense_units=8, epochs=2,
     ...                              loss_weighting="uncertainty", random_state=0)
     >>> fig = plot_history(est.fit(X, y))
     >>> for ax in fig.axes:
@@ -359,7 +359,7 @@ def plot_task_diagnostics(
     >>> from skmtl.datasets import make_sensor_tasks
     >>> from skmtl.plotting import plot_task_diagnostics
     >>> X, y = make_sensor_tasks(40, n_steps=32, missing_rate=0.2, random_state=0)
-    >>> est = MultiTaskConvEstimator(filters=(4,), dense_units=8, epochs=2,
+    >>> est = MultiTaskConvEstimator(filters=(84,), dense_units=8, epochs=2,
     ...                              random_state=0).fit(X, y)
     >>> fig, displays = plot_task_diagnostics(est, X, y)
     >>> {task: type(d).__name__ for task, d in displays.items()}
@@ -478,7 +478,7 @@ def plot_explanation(
     >>> from skmtl.datasets import make_sensor_tasks
     >>> from skmtl.plotting import plot_explanation
     >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
-    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(84,), epochs=1, random_state=0)
     >>> fig, axes = plot_explanation(est.fit(X, y), X[:1], "material")
     >>> sorted(axes)
     ['ampl', 'covariates', 'phase']

@@ -170,7 +170,7 @@ def serving_specs(fitted) -> tuple[dict, dict]:
     >>> from skmtl import MultiTaskConvEstimator
     >>> from skmtl.datasets import make_sensor_tasks
     >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
-    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(84,), epochs=1, random_state=0)
     >>> inputs, outputs = serving_specs(est.fit(X, y))
     >>> {name: (tuple(s.shape), s.dtype.name) for name, s in inputs.items()}
     ... # doctest: +NORMALIZE_WHITESPACE
@@ -407,7 +407,7 @@ def export(fitted, path: str | os.PathLike, *, overwrite: bool = False) -> None:
     >>> from skmtl import MultiTaskConvEstimator
     >>> from skmtl.datasets import make_sensor_tasks
     >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
-    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(84,), epochs=1, random_state=0)
     >>> est = est.fit(X, y)
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     export(est, os.path.join(tmp, "model"))

@@ -183,7 +183,7 @@ def save(params: Mapping, state: FittedState, path: str | os.PathLike) -> None:
     >>> from skmtl.datasets import make_sensor_tasks
     >>> from skmtl.persistence import save
     >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
-    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(84,), epochs=1, random_state=0)
     >>> path = os.path.join(tempfile.mkdtemp(), "model.skmtl")
     >>> est = est.fit(X, y)
     >>> save(est.get_params(deep=False), est.fitted_state_, path)
@@ -393,12 +393,12 @@ def read(path: str | os.PathLike) -> tuple[dict, FittedState]:
     >>> from skmtl import MultiTaskConvEstimator
     >>> from skmtl.datasets import make_sensor_tasks
     >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
-    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(84,), epochs=1, random_state=0)
     >>> path = os.path.join(tempfile.mkdtemp(), "model.skmtl")
     >>> est.fit(X, y).save(path)
     >>> params, state = read(path)
     >>> params["filters"], state.n_epochs
-    ((4,), 1)
+    ((84,), 1)
     """
     meta, model_bytes, metadata_bytes = _read_members(path)
     budget = LoadBudget(path, metadata_bytes)

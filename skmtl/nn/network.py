@@ -46,7 +46,7 @@ from .masking import (
     split_mask,
     step_mask,
 )
-from .rocket import rocket_branch
+from .rocket import _N_KERNELS, rocket_branch
 
 __all__ = [
     "build_inputs",
@@ -396,6 +396,16 @@ def _trunk_filters(trunk: str, filters: Sequence[int] | None) -> tuple[int, ...]
             "trunk='conv' for conv stages of these widths."
         )
         filters = filters[:1]
+    if trunk in _ROCKET_TRUNKS and filters[0] < _N_KERNELS:
+        # One feature per kernel is the fewest MiniRocket makes: asking for
+        # 4 and getting 84 without a word would be a parameter with two meanings.
+        warn_user(
+            f"filters={filters!r}: the {trunk!r} trunk makes at least "
+            f"{_N_KERNELS} features (one per kernel), so it uses {_N_KERNELS}. "
+            f"Pass filters=({_N_KERNELS},) or more, or trunk='conv' for a "
+            "narrower conv trunk."
+        )
+        filters = (_N_KERNELS,)
     return filters
 
 
@@ -570,8 +580,9 @@ def conv_trunk(
     filters : sequence of int or None
         ``"conv"``: the width of each stage; ``"fcn"``, ``"resnet"``: of each
         block; ``"rocket"``, ``"minirocket"``: one number, ``(n_features,)``,
-        the feature count (rounded down to a multiple of 84, at least 84), any
-        further value dropped with a ``UserWarning``. None uses the trunk's
+        the feature count (rounded down to a multiple of 84; fewer than 84
+        warns and uses 84), any further value dropped with a ``UserWarning``.
+        None uses the trunk's
         default (:data:`TRUNK_FILTERS`).
     kernel_size : int
         Convolution kernel of every ``"conv"`` stage; the other trunks ignore

@@ -70,7 +70,7 @@ class FittedState:
     >>> from skmtl import MultiTaskConvEstimator
     >>> from skmtl.datasets import make_sensor_tasks
     >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
-    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(84,), epochs=1, random_state=0)
     >>> state = est.fit(X, y).fitted_state_
     >>> [t.name for t in state.tasks], state.n_epochs
     (['material', 'density'], 1)
@@ -280,7 +280,7 @@ def warn_if_collapsed(
     >>> from skmtl.datasets import make_sensor_tasks
     >>> from skmtl.data.inputs import encode
     >>> X, y = make_sensor_tasks(40, n_steps=32, random_state=0)
-    >>> est = MultiTaskConvEstimator(filters=(4,), epochs=1, random_state=0)
+    >>> est = MultiTaskConvEstimator(filters=(84,), epochs=1, random_state=0)
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")
     ...     state = est.fit(X, y).fitted_state_
