@@ -26,6 +26,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..data.tables import TS_SIGNAL, TS_TARGET, need_pyarrow, read_data, write_table
+from ..data.targets import CLASSIFICATION, REGRESSION
+from ..training.strategies import STRATEGIES
 from ..utils.files import check_output, existing_file
 from ..utils.names import repeated
 
@@ -39,12 +41,9 @@ __all__ = [
     "strict_json",
 ]
 
-KINDS = ("classification", "regression")
+KINDS = (CLASSIFICATION, REGRESSION)
 # Rows per call to predict: the unit of the progress indication.
 PREDICT_CHUNK = 4096
-# skmtl.training.weighting.STRATEGIES, spelled out so that building the parser (and
-# ``skmtl --version``) does not import TensorFlow; a test keeps them equal.
-LOSS_WEIGHTINGS = ("fixed", "uncertainty", "dwa", "gradnorm")
 # Estimator parameters that are options of fit (their default: the estimator's).
 _ESTIMATOR_OPTIONS = ("epochs", "batch_size", "random_state", "loss_weighting")
 # The help of an option that sets an estimator parameter: the parameter
@@ -337,7 +336,7 @@ def _add_fit(commands) -> None:
     fit.add_argument("--epochs", type=_epochs, help=_FROM_TABLE)
     fit.add_argument("--batch-size", type=int, help=_FROM_TABLE)
     fit.add_argument("--random-state", type=int, help=_FROM_TABLE)
-    fit.add_argument("--loss-weighting", choices=LOSS_WEIGHTINGS, help=_FROM_TABLE)
+    fit.add_argument("--loss-weighting", choices=STRATEGIES, help=_FROM_TABLE)
     fit.add_argument(
         "--param",
         dest="params",

@@ -38,6 +38,7 @@ import tensorflow as tf
 from ..data.targets import REGRESSION, TaskSpec
 from ..nn.chain import SHARED_DENSE
 from ..utils.names import check_known
+from .strategies import STRATEGIES
 
 __all__ = [
     "STRATEGIES",
@@ -49,8 +50,6 @@ __all__ = [
     "task_loss",
     "task_metrics",
 ]
-
-STRATEGIES = ("fixed", "uncertainty", "dwa", "gradnorm")
 
 
 def task_loss(task: TaskSpec, reduction: str | None = None) -> keras.losses.Loss:
