@@ -128,6 +128,35 @@ def test_biases_come_from_the_training_data_and_the_seed():
     np.testing.assert_allclose(d.biases[0].numpy(), 10 * a.biases[0].numpy(), rtol=1e-4)
 
 
+@pytest.mark.parametrize("ragged", [False, True])
+def test_features_are_the_same_called_eagerly_and_traced(ragged):
+    """adapt reads the features eagerly, predict through a traced function:
+    TensorFlow's graph optimiser rewrites a division by a constant, so the
+    PPV are written as products, and both give the same bits."""
+    import tensorflow as tf
+
+    x = _series(12, 100, 2)
+    if ragged:
+        mask = np.zeros((12, 100, 1), np.float32)
+        for row, length in enumerate(np.linspace(40, 100, 12).astype(int)):
+            mask[row, :length] = 1
+        x = np.concatenate([x * mask, mask], axis=-1)
+    layer = MiniRocketFeatures(
+        100,
+        2,
+        n_features=840,
+        difference=True,
+        exact=True,
+        grid="relative",
+        ragged=ragged,
+        seed=0,
+    )
+    layer.adapt(x)
+    eager = np.asarray(layer(x))
+    traced = tf.function(layer, autograph=False)(tf.constant(x)).numpy()
+    np.testing.assert_array_equal(eager, traced)
+
+
 def test_layer_is_not_trainable_and_round_trips_its_config():
     layer = MiniRocketFeatures(50, 3, n_features=168, seed=4, name="r")
     layer.build((None, 50, 3))

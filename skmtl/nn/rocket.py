@@ -513,7 +513,15 @@ class MiniRocketFeatures(keras.layers.Layer):
         shape = tf.stack([_N_KERNELS, n, -1, *chunks])
         counts = tf.reduce_sum(tf.reshape(hits, shape), axis=-1)
         counts = tf.reduce_sum(tf.cast(counts, conv.dtype), axis=-1)
-        ppv = counts / tf.cast(length, conv.dtype)
+        if isinstance(length, np.ndarray):
+            # A fixed length: TensorFlow's graph optimiser turns a division by
+            # a constant into a product with its float32 reciprocal, eager
+            # execution divides. Written as that product, the layer gives the
+            # same features eagerly (adapt, ``layer(x)``) as traced (predict);
+            # divided, half of them differed in the last bit.
+            ppv = counts * tf.constant(np.float32(1) / length, conv.dtype)
+        else:
+            ppv = counts / tf.cast(length, conv.dtype)
         return tf.reshape(ppv, (_N_KERNELS * n, -1))
 
     def _recordings(self, x):
