@@ -100,7 +100,7 @@ def untrained_copy(est, seed: int = 1):
     randomisation."""
     from skmtl import MultiTaskConvEstimator
     from skmtl.estimator.recipe import build_model
-    from skmtl.nn.network import with_task_outputs
+    from skmtl.nn.heads import with_task_outputs
 
     built = build_model(est.get_params(), est.schema_, est.tasks_, seed)
     model = with_task_outputs(built, est.tasks_)

@@ -14,7 +14,7 @@ from skmtl import MultiTaskConvEstimator, load
 from skmtl.data.targets import TargetEncoder
 from skmtl.datasets import make_sensor_tasks
 from skmtl.nn.chain import TaskOutputs
-from skmtl.nn.network import task_heads
+from skmtl.nn.heads import task_heads
 
 Y = pd.DataFrame(
     {

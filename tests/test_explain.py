@@ -9,7 +9,7 @@ from skmtl import MultiTaskConvEstimator
 from skmtl.datasets import make_sensor_tasks
 from skmtl.estimator.recipe import build_model
 from skmtl.inspect.explain import METHODS, occlusion_windows
-from skmtl.nn.network import with_task_outputs
+from skmtl.nn.heads import with_task_outputs
 
 from .conftest import TINY_CONV
 

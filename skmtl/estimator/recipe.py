@@ -23,14 +23,12 @@ from ..data.sample_weights import apply_class_weight, apply_sample_weight
 from ..data.targets import TargetEncoder
 from ..inspect.metrics import check_score_weights
 from ..nn.frozen import FEATURES_INPUT, split_frozen_trunk, trunk_features
+from ..nn.heads import check_heads, model_input_names, with_task_outputs
 from ..nn.network import (
     build_network,
-    check_heads,
     dtype_policy,
-    model_input_names,
     network_parameters,
     warn_inapplicable,
-    with_task_outputs,
 )
 from ..nn.rocket import adapt_rocket, rocket_columns, scale_rocket_features
 from ..training.budget import auto_budget

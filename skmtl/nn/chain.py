@@ -128,7 +128,7 @@ def chained_heads(
     >>> import pandas as pd
     >>> from skmtl.utils.names import LayerNamer
     >>> from skmtl.nn.chain import chained_heads
-    >>> from skmtl.nn.network import layer_seeds
+    >>> from skmtl.nn.seeds import layer_seeds
     >>> from skmtl.data.targets import TargetEncoder
     >>> y = pd.DataFrame({"material": ["a", "b", "c", "a"],
     ...                   "density": [1.0, 2.0, 3.0, 4.0]})

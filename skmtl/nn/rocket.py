@@ -819,7 +819,7 @@ def rocket_branch(
     Examples
     --------
     >>> import keras
-    >>> from skmtl.nn.network import layer_seeds
+    >>> from skmtl.nn.seeds import layer_seeds
     >>> from skmtl.nn.rocket import rocket_branch
     >>> x = keras.Input((2000, 2))
     >>> out = rocket_branch(x, 2000, "b", filters=(168,), kernel_size=7,
