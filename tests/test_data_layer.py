@@ -421,7 +421,7 @@ def test_class_weight_zero_on_every_labelled_class_is_refused():
 
 # ------------------------------------------------------- check_same_index
 def test_check_same_index():
-    from skmtl.data.inputs import check_same_index
+    from skmtl.data.forms import check_same_index
 
     X = pd.DataFrame({"temp": [1.0, 2.0, 3.0, 4.0]})
     check_same_index(X, pd.Series([0, 1, 0, 1]))

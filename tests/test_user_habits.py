@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from skmtl import MultiTaskConvEstimator, from_aeon, to_structured
-from skmtl.data.inputs import check_input_list, infer_schema, to_named_arrays
+from skmtl.data.forms import check_input_list, to_named_arrays
+from skmtl.data.inputs import infer_schema
 from skmtl.datasets import make_sensor_tasks
 
 TINY = {"filters": (4,), "dense_units": 8, "batch_size": 16, "random_state": 0}

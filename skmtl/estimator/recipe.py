@@ -17,8 +17,9 @@ import keras
 import numpy as np
 from sklearn.exceptions import DataConversionWarning
 
+from ..data.forms import check_input_list
 from ..data.holdout import RowPlan, plan_rows, row_keys
-from ..data.inputs import InputSchema, check_input_list, encode, infer_schema
+from ..data.inputs import InputSchema, encode, infer_schema
 from ..data.sample_weights import apply_class_weight, apply_sample_weight
 from ..data.targets import TargetEncoder
 from ..inspect.metrics import check_score_weights

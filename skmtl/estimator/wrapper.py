@@ -33,7 +33,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ..data.inputs import check_same_index
+from ..data.forms import check_same_index
 from ..data.sample_weights import check_sample_weight
 from ..data.targets import CLASSIFICATION, REGRESSION
 from ..inspect.metrics import check_unseen_labels, combined_score
