@@ -134,7 +134,7 @@ def test_parameters_round_trip_with_their_types(data, tmp_path):
     params = {
         "class_weight": {"material": "balanced"},
         "epochs": np.int64(1),
-        "filters": np.array([2]),
+        "filters": np.array([84]),
         "learning_rate": np.float32(0.002),
         "loss_weights": {"material": 1.0, "density": 0.5},
     }
@@ -149,7 +149,7 @@ def test_parameters_round_trip_with_their_types(data, tmp_path):
     got = loaded.get_params()
     assert type(got["epochs"]) is np.int64 and got["epochs"] == 1
     assert type(got["learning_rate"]) is np.float32
-    np.testing.assert_array_equal(got["filters"], [2])
+    np.testing.assert_array_equal(got["filters"], [84])
     assert got["class_weight"] == params["class_weight"]
     assert got["filters"].dtype == params["filters"].dtype
 

@@ -24,7 +24,7 @@ import skmtl
 from skmtl import MultiTaskConvEstimator
 
 PARAMS = {
-    "filters": (2,),
+    "filters": (84,),
     "dense_units": 4,
     "epochs": 1,
     "batch_size": 16,

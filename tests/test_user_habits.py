@@ -18,7 +18,7 @@ from skmtl.data.forms import check_input_list, to_named_arrays
 from skmtl.data.inputs import infer_schema
 from skmtl.datasets import make_sensor_tasks
 
-TINY = {"filters": (4,), "dense_units": 8, "batch_size": 16, "random_state": 0}
+TINY = {"filters": (84,), "dense_units": 8, "batch_size": 16, "random_state": 0}
 
 
 @pytest.fixture(scope="module")
