@@ -23,7 +23,7 @@ from skmtl import MultiTaskConvEstimator, load
 from skmtl.datasets import make_sensor_tasks
 from skmtl.metrics import task_scorer
 
-TINY = {"filters": (4,), "dense_units": 8, "epochs": 1, "random_state": 0}
+TINY = {"filters": (84,), "dense_units": 8, "epochs": 1, "random_state": 0}
 
 
 def _est(**params):
