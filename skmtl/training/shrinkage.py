@@ -155,25 +155,28 @@ def ridge_loo(
     True
     """
     alphas = np.sort(np.asarray(alphas, dtype=np.float64))[::-1]
-    X = np.asarray(features, dtype=np.float64)
+    # A copy, centred and scaled in place: a float64 copy of 1,000 x 10,000
+    # features is 80 MB, and each temporary another.
+    Xc = np.array(features, dtype=np.float64)
     Y = np.asarray(targets, dtype=np.float64)
     Y = Y.reshape(len(Y), -1)
-    w = np.ones(len(X)) if weights is None else np.asarray(weights, np.float64)
+    w = np.ones(len(Xc)) if weights is None else np.asarray(weights, np.float64)
     total = w.sum()
-    x_mean = w @ X / total
+    x_mean = w @ Xc / total
     y_mean = w @ Y / total
     root = np.sqrt(w)[:, None]
     # Weighted least squares is ordinary least squares on rows scaled by
     # sqrt(w); centring on the weighted means makes the intercept's column
     # (sqrt(w)) orthogonal to the features, so it adds sqrt(w) sqrt(w)' / sum(w)
     # to the hat matrix and the penalty acts on the features alone.
-    Xc = (X - x_mean) * root
+    Xc -= x_mean
+    Xc *= root
     Yc = (Y - y_mean) * root
     n_targets = Y.shape[1]
     eigenvalues, U = np.linalg.eigh(Xc @ Xc.T)
     eigenvalues = np.clip(eigenvalues, 0.0, None)
-    scale = eigenvalues.sum() / len(X)
-    coef = np.zeros((X.shape[1], n_targets))
+    scale = eigenvalues.sum() / len(Xc)
+    coef = np.zeros((Xc.shape[1], n_targets))
     alpha = np.full(n_targets, np.inf)
     factor = np.ones(n_targets)
     if scale <= 0:  # constant features: the mean is all there is
