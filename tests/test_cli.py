@@ -307,7 +307,7 @@ def test_usage_errors(capsys):
 
 
 def test_loss_weighting_choices_are_the_librarys():
-    from skmtl.cli.command import build_parser
+    from skmtl.cli.parser import build_parser
     from skmtl.training.weighting import STRATEGIES
 
     fit = build_parser()._subparsers._group_actions[0].choices["fit"]
@@ -402,7 +402,7 @@ def test_tensorflow_start_up_lines_come_back_when_asked(tmp_path, env):
 
 # ------------------------------------------------- issue 25: names, JSON, help
 def _subcommands():
-    from skmtl.cli.command import build_parser
+    from skmtl.cli.parser import build_parser
 
     return build_parser()._subparsers._group_actions[0].choices
 
@@ -417,11 +417,11 @@ def test_no_help_text_states_a_default_itself():
 
 
 def test_fit_help_states_the_estimators_defaults(capsys):
-    from skmtl.cli.command import _ESTIMATOR_OPTIONS, estimator_defaults, option_help
+    from skmtl.cli.parser import ESTIMATOR_OPTIONS, estimator_defaults, option_help
 
     fit = _subcommands()["fit"]
     stated = {a.dest: option_help(a) for a in fit._actions}
-    for name in _ESTIMATOR_OPTIONS:
+    for name in ESTIMATOR_OPTIONS:
         assert f"(default {estimator_defaults()[name]}" in stated[name], name
     status, out, _ = run(capsys, "fit", "--help")
     assert status == 0
@@ -436,8 +436,8 @@ def test_cli_guide_states_the_estimators_defaults():
     import ast
     import re
 
-    from skmtl.cli.command import (
-        _ESTIMATOR_OPTIONS,
+    from skmtl.cli.parser import (
+        ESTIMATOR_OPTIONS,
         _default_meaning,
         estimator_defaults,
     )
@@ -449,7 +449,7 @@ def test_cli_guide_states_the_estimators_defaults():
         found = re.match(r"\| `--([\w-]+)`[^|]* \| (.*) \|$", line)
         if found:
             rows[found.group(1).replace("-", "_")] = found.group(2)
-    for name in _ESTIMATOR_OPTIONS:
+    for name in ESTIMATOR_OPTIONS:
         stated = re.search(r"default `([^`]+)`", rows[name])
         assert stated, f"docs/cli.md: --{name} states no default: {rows[name]}"
         default = estimator_defaults()[name]

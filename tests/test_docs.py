@@ -90,6 +90,7 @@ def test_api_reference_lists_the_public_api():
 # Modules whose ``__all__`` is public API, documented or not in api.rst.
 EXPORTING_MODULES = [
     "skmtl.cli.command",
+    "skmtl.cli.parser",
     "skmtl.data.tables",
     "skmtl.utils.files",
     "skmtl.plotting",
@@ -97,8 +98,10 @@ EXPORTING_MODULES = [
     "skmtl.datasets",
     "skmtl.metrics",
     "skmtl.data.inputs",
+    "skmtl.data.forms",
     "skmtl.persistence",
     "skmtl.nn.network",
+    "skmtl.nn.heads",
     "skmtl.nn.chain",
     "skmtl.training.session",
     "skmtl.training.fitted",
@@ -267,7 +270,7 @@ def test_docstring_defaults_are_the_estimators():
 
 
 def test_command_line_help_states_the_estimators_defaults():
-    from skmtl.cli.command import _OWN_OPTIONS, build_parser, option_help
+    from skmtl.cli.parser import OWN_OPTIONS, build_parser, option_help
 
     params = _estimator_defaults()
     fit = build_parser()._subparsers._group_actions[0].choices["fit"]
@@ -276,7 +279,7 @@ def test_command_line_help_states_the_estimators_defaults():
         # As --help shows it (the text alone states no default: test_cli).
         match = re.search(r'\(default "?([^":)]+)', option_help(action))
         # --verbose's default is the command's own (progress shown).
-        if action.dest in params and action.dest not in _OWN_OPTIONS and match:
+        if action.dest in params and action.dest not in OWN_OPTIONS and match:
             assert str(params[action.dest]) == match.group(1), action.help
             checked += 1
     assert checked >= 3  # --epochs, --batch-size, --loss-weighting

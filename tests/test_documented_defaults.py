@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from skmtl.cli.command import build_parser
+from skmtl.cli.parser import build_parser
 from skmtl.estimator.wrapper import MultiTaskConvEstimator
 from skmtl.inspect import plotting
 

@@ -364,7 +364,8 @@ def test_keras_verbosity_keeps_the_bar_on_a_terminal(monkeypatch):
 
 
 def test_demo_help_documents_every_option_and_refuses_verbose_3(capsys):
-    from skmtl.cli.command import build_parser, main
+    from skmtl.cli.command import main
+    from skmtl.cli.parser import build_parser
 
     parser = build_parser()
     demo = next(

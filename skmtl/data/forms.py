@@ -18,8 +18,6 @@ __all__ = [
     "ARRAY_SIGNAL_NAME",
     "check_input_list",
     "check_same_index",
-    "count_samples",
-    "object_cells",
     "to_named_arrays",
 ]
 
